@@ -1,0 +1,88 @@
+"""The Jupyter server extension: configuration (``c.CollabMCP.*``) and start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Float, Int, List, Unicode
+
+from .backend import LocalBackend
+from .host import Host
+from .packs import PackManager
+from .transport import MCPHandler, SessionManager, security_settings
+
+
+class CollabMCP(ExtensionApp):
+    """collab-mcp: MCP for AI agents, served on the Jupyter server's own port."""
+
+    name = "collab_mcp_core"
+    description = "AI agents as real-time collaborators, over the Model Context Protocol"
+    load_other_extensions = True
+
+    enabled_packs = List(
+        Unicode(), default_value=[], help="Packs to load by entry-point name (empty: every installed pack)."
+    ).tag(config=True)
+    disabled_packs = List(
+        Unicode(), default_value=[], help="Packs never to load; their code is not even imported."
+    ).tag(config=True)
+    allowed_tools = List(Unicode(), default_value=[], help="If set, only these tools are offered.").tag(config=True)
+    denied_tools = List(Unicode(), default_value=[], help="Tools never offered, whatever pack gives them.").tag(
+        config=True
+    )
+    endpoint = Unicode("mcp", help="Path of the MCP endpoint under the server's base_url.").tag(config=True)
+    json_response = Bool(
+        False,
+        help="Answer tool calls with plain JSON instead of SSE (faster, but no progress notifications on the call).",
+    ).tag(config=True)
+    session_idle_timeout = Float(1800.0, help="Seconds after which an idle MCP session is closed.").tag(config=True)
+    max_sessions = Int(1000, help="Most MCP sessions open at once.").tag(config=True)
+    max_events_per_session = Int(
+        256, help="Events kept per session for clients resuming with Last-Event-ID."
+    ).tag(config=True)
+
+    host: Host
+    session_manager: SessionManager
+    _manager_task: asyncio.Task | None = None
+
+    def initialize_settings(self) -> None:
+        packs = PackManager(enabled=self.enabled_packs, disabled=self.disabled_packs)
+        packs.load_entry_points()
+        self.host = Host(app=self, packs=packs, backend=LocalBackend(self.serverapp))
+        self.session_manager = SessionManager(
+            app=self.host.server,
+            json_response=self.json_response,
+            security_settings=security_settings(self.serverapp),
+            session_idle_timeout=self.session_idle_timeout,
+            max_sessions=self.max_sessions,
+            max_events=self.max_events_per_session,
+            on_session_closed=self.host.session_closed,
+        )
+        self.settings["collab_mcp"] = self.host
+
+    def initialize_handlers(self) -> None:
+        self.handlers.append(
+            (rf"/{self.endpoint}/?", MCPHandler, {"host": self.host, "manager": self.session_manager})
+        )
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        started = asyncio.Event()
+
+        async def run_manager() -> None:
+            # manager.run() owns the task group of every session: one long-lived task.
+            async with self.session_manager.run():
+                started.set()
+                await asyncio.Event().wait()
+
+        self._manager_task = asyncio.create_task(run_manager(), name="collab-mcp sessions")
+        await started.wait()
+        await self.host.packs.notify("host_started", host=self.host)
+
+    async def stop_extension(self) -> None:
+        await self.host.packs.notify("host_stopping", host=self.host)
+        if self._manager_task is not None:
+            self._manager_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._manager_task

@@ -1,0 +1,199 @@
+"""The backend packs use: paths, live shared documents, rooms, awareness, saving.
+
+Packs never reach into Jupyter internals themselves. Everything that edits a
+collaborated file goes through the live document of its room
+(``get_document(copy=False, create=True)``), never through the disk or the
+ContentsManager: a write behind the room makes it reload from disk and lose
+people's edits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import posixpath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from .errors import NotFound, ToolError
+
+if TYPE_CHECKING:
+    from jupyter_server.serverapp import ServerApp
+    from jupyter_ydoc.ybasedoc import YBaseDoc
+
+    from .identity import Identity
+
+# Files that hold collaboration state or server internals: never documents.
+PRIVATE_NAMES = {".jupyter_ystore.db", ".ipynb_checkpoints"}
+
+# How a collab-mcp permission maps onto Jupyter's (action, resource) for its Authorizer.
+JUPYTER_PERMISSIONS = {
+    "read": ("read", "contents"),
+    "write": ("write", "contents"),
+    "execute": ("execute", "kernels"),
+    "admin": ("write", "server"),
+}
+
+NOTEBOOK = ("json", "notebook")
+TEXT_FILE = ("text", "file")
+
+
+class LocalBackend:
+    """Documents and rooms of the Jupyter server this extension runs in."""
+
+    def __init__(self, serverapp: ServerApp) -> None:
+        self.serverapp = serverapp
+        self._room_locks: dict[str, asyncio.Lock] = {}
+
+    # -- server services -----------------------------------------------------------------
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.serverapp.web_app.settings
+
+    @property
+    def ydoc(self) -> Any:
+        """The jupyter-server-ydoc extension (``YDocExtension``)."""
+        ext = self.settings.get("jupyter_server_ydoc")
+        if ext is None:
+            raise ToolError("Real-time collaboration is not enabled on this server (jupyter-server-ydoc is missing).")
+        return ext
+
+    @property
+    def contents_manager(self) -> Any:
+        return self.serverapp.contents_manager
+
+    @property
+    def kernel_manager(self) -> Any:
+        return self.serverapp.kernel_manager
+
+    @property
+    def session_manager(self) -> Any:
+        return self.serverapp.session_manager
+
+    @property
+    def root_dir(self) -> str:
+        return os.path.realpath(self.contents_manager.root_dir)
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def normalize_path(self, path: str) -> str:
+        """A clean API path inside the root, or a ToolError saying why not.
+
+        Refuses absolute paths, ``..`` (also percent-encoded), hidden files
+        (unless the ContentsManager allows them), the collaboration store and
+        checkpoints, and symlinks that lead out of the root.
+        """
+        if not isinstance(path, str):
+            raise ToolError("path must be a string relative to the server root, like 'notebooks/analysis.ipynb'.")
+        raw = unquote(path).replace("\\", "/").strip()
+        if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
+            raise ToolError(f"Path {path!r} is absolute; give a path relative to the server root.")
+        parts = [p for p in raw.split("/") if p not in ("", ".")]
+        if any(p == ".." for p in parts):
+            raise ToolError(f"Path {path!r} leaves the server root ('..' is not allowed).")
+        for part in parts:
+            if part in PRIVATE_NAMES or part.endswith((".y", "-journal")) and part.startswith("."):
+                raise ToolError(f"Path {path!r} is server-internal collaboration state, not a document.")
+            if part.startswith(".") and not getattr(self.contents_manager, "allow_hidden", False):
+                raise ToolError(f"Path {path!r} is hidden; hidden files are not reachable.")
+        api_path = "/".join(parts)
+        os_path = os.path.realpath(os.path.join(self.root_dir, *parts))
+        if os_path != self.root_dir and not os_path.startswith(self.root_dir + os.sep):
+            raise ToolError(f"Path {path!r} resolves outside the server root (through a symlink).")
+        return api_path
+
+    def os_path(self, api_path: str) -> str:
+        return os.path.join(self.root_dir, *api_path.split("/")) if api_path else self.root_dir
+
+    async def require_file(self, path: str, *, suffixes: tuple[str, ...] | None = None, kind: str = "file") -> str:
+        """Normalize ``path`` and check it names an existing file (with one of ``suffixes``)."""
+        api_path = self.normalize_path(path)
+        if not api_path:
+            raise ToolError(f"Path {path!r} is the root folder; give the path of a {kind}.")
+        if suffixes and not api_path.endswith(suffixes):
+            raise ToolError(f"{path!r} is not a {kind} (expected a name ending in {', '.join(suffixes)}).")
+        if not await _maybe_await(self.contents_manager.file_exists(api_path)):
+            folder = posixpath.dirname(api_path)
+            hint = f" in {folder!r}" if folder else ""
+            raise NotFound(f"No {kind} at {path!r}{hint}. List the folder to see what exists.")
+        return api_path
+
+    # -- rooms and documents -------------------------------------------------------------
+
+    def file_id(self, api_path: str, *, create: bool = True) -> str | None:
+        manager = self.settings["file_id_manager"]
+        return manager.index(api_path) if create else manager.get_id(api_path)
+
+    def room_id(self, api_path: str, kind: tuple[str, str], *, create: bool = True) -> str | None:
+        file_id = self.file_id(api_path, create=create)
+        return f"{kind[0]}:{kind[1]}:{file_id}" if file_id else None
+
+    def find_room(self, room_id: str | None) -> Any | None:
+        """The open room with this id, or None. Never opens one."""
+        if not room_id:
+            return None
+        server = self.ydoc.ywebsocket_server
+        return server.rooms.get(room_id) if server.room_exists(room_id) else None
+
+    def room_for(self, api_path: str, kind: tuple[str, str]) -> Any | None:
+        """The open room of a file, or None (does not open rooms or index new files)."""
+        return self.find_room(self.room_id(api_path, kind, create=False))
+
+    async def open_document(self, api_path: str, kind: tuple[str, str]) -> YBaseDoc:
+        """The LIVE shared document of the file's room, opening the room if needed.
+
+        Fetch it again for each operation: rooms can be cleaned up, and a cached
+        document of a deleted room reaches nobody.
+        """
+        doc = await self.ydoc.get_document(
+            path=api_path, content_type=kind[1], file_format=kind[0], copy=False, create=True
+        )
+        if doc is None:
+            raise ToolError(f"Could not open a collaboration room for {api_path!r}.")
+        room = self.room_for(api_path, kind)
+        if room is not None and getattr(room, "_document_load_progressively", False):
+            await room._document_progressively_loaded  # noqa: SLF001 - wait until the content is in
+        return doc
+
+    def collaborators(self, room: Any) -> list[dict[str, Any]]:
+        """The users in a room's awareness (humans in JupyterLab, and agents)."""
+        people = []
+        if room is None:
+            return people
+        for client_id, state in room.awareness.states.items():
+            user = (state or {}).get("user")
+            if user:
+                people.append({"client_id": client_id, **user})
+        return people
+
+    async def save(self, api_path: str, kind: tuple[str, str]) -> None:
+        """Save the room's document to disk now, and wait until it is written."""
+        room = self.room_for(api_path, kind)
+        if room is None:
+            return
+        for _ in range(100):
+            task = room._save_to_disc()  # noqa: SLF001 - jupyter-server-ydoc's manual-save entry point
+            if task is not None:
+                await task
+                return
+            await asyncio.sleep(0.02)  # the room is applying an update; try again
+        raise ToolError(f"Could not save {api_path!r}: the room stayed busy.")
+
+    # -- authorization -------------------------------------------------------------------
+
+    async def jupyter_allows(self, identity: Identity, permission: str, path: str | None, handler: Any) -> bool:
+        """Ask Jupyter's Authorizer (the default when no pack decides)."""
+        if identity.jupyter_user is None:
+            return False  # a non-Jupyter identity needs a pack that decides for it
+        action, resource = JUPYTER_PERMISSIONS[permission]
+        authorizer = self.settings.get("authorizer")
+        if authorizer is None:
+            return True
+        return bool(await _maybe_await(authorizer.is_authorized(handler, identity.jupyter_user, action, resource)))
+
+
+async def _maybe_await(value: Any) -> Any:
+    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+        return await value
+    return value

@@ -1,0 +1,159 @@
+"""The ``collab-mcp`` command: ``serve`` a Jupyter server with collab-mcp, list ``packs``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+EXTENSIONS = {"jupyter_server_ydoc": True, "jupyter_server_fileid": True, "collab_mcp_core": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="collab-mcp", description="AI agents as collaborators in Jupyter, over MCP.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start a Jupyter server with collab-mcp in the foreground")
+    serve.add_argument("--root-dir", help="folder to serve (default: a demo folder with a sample notebook)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: 8888, or the next free one)")
+    serve.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--token", help="the Jupyter token, also the MCP bearer token (default: a random one)")
+    packs = sub.add_parser("packs", help="list installed packs, their tools and whether they are enabled")
+    packs.add_argument("--json", action="store_true", help="print JSON")
+    args, passthrough = parser.parse_known_args(argv)
+    bad = [a for a in passthrough if not a.startswith("--") or "=" not in a]
+    if bad:
+        parser.error(f"unrecognized arguments: {' '.join(bad)} (server options look like --ServerApp.x=y)")
+    if args.command == "serve":
+        return serve_command(args, passthrough)
+    return packs_command(args, passthrough)
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+
+def demo_folder() -> Path:
+    """A writable folder with a sample notebook and a text file (kept between runs)."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    folder = Path(jupyter_data_dir()) / "collab_mcp_demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in resources.files("collab_mcp_core.demo").iterdir():
+        if item.name.endswith((".ipynb", ".md", ".py", ".txt")) and not (folder / item.name).exists():
+            with resources.as_file(item) as src:
+                shutil.copy(src, folder / item.name)
+    return folder
+
+
+def free_port(ip: str, start: int = 8888) -> int:
+    for port in range(start, start + 50):
+        with socket.socket() as s:
+            try:
+                s.bind((ip, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:
+        s.bind((ip, 0))
+        return s.getsockname()[1]
+
+
+def client_config(url: str, token: str) -> dict[str, Any]:
+    return {
+        "mcpServers": {
+            "jupyter": {"type": "http", "url": url, "headers": {"Authorization": f"Bearer {token}"}}
+        }
+    }
+
+
+def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
+    from jupyter_server.serverapp import ServerApp
+    from traitlets.config import Config
+
+    root = Path(args.root_dir).resolve() if args.root_dir else demo_folder()
+    if not root.is_dir():
+        print(f"collab-mcp: --root-dir {root} is not a folder", file=sys.stderr)
+        return 2
+    token = args.token if args.token is not None else secrets.token_urlsafe(24)
+    port = args.port or free_port(args.ip)
+    config = Config()
+    config.ServerApp.jpserver_extensions = EXTENSIONS
+    config.ServerApp.open_browser = False
+    config.ServerApp.allow_root = os.name == "posix" and os.geteuid() == 0  # containers run as root
+    config.IdentityProvider.token = token
+    app = ServerApp(config=config)
+    app.initialize(
+        argv=[f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}", f"--ServerApp.ip={args.ip}", *passthrough]
+    )
+
+    def banner() -> None:
+        host = f"[{app.ip}]" if ":" in app.ip else app.ip
+        url = f"http://{host}:{app.port}{app.base_url}mcp"
+        print(
+            "\ncollab-mcp is serving\n"
+            f"  folder:  {root}\n"
+            f"  MCP URL: {url}\n"
+            f"  token:   {token}\n"
+            f"  JupyterLab (if installed): http://{host}:{app.port}{app.base_url}lab?token={token}\n"
+            "  MCP client configuration (Streamable HTTP):\n"
+            + json.dumps(client_config(url, token), indent=2)
+            + "\n",
+            flush=True,
+        )
+
+    app.io_loop.add_callback(banner)
+    app.start()
+    return 0
+
+
+# -- packs ---------------------------------------------------------------------------------
+
+
+def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
+    from jupyter_core.application import JupyterApp
+
+    from .app import CollabMCP
+    from .packs import PackManager
+    from .registry import ToolRegistry
+
+    class ConfigReader(JupyterApp):
+        """Reads the same config files and --CollabMCP.x=y options the server would."""
+
+        name = "collab-mcp"
+        config_file_name = "jupyter_server_config"
+        classes = [CollabMCP]
+
+    reader = ConfigReader()
+    reader.initialize(passthrough)
+    settings = CollabMCP(config=reader.config)
+    manager = PackManager(enabled=settings.enabled_packs, disabled=settings.disabled_packs)
+    manager.load_entry_points()
+    registry = ToolRegistry()
+    manager.collect_tools(registry)
+    registry.keep_only(settings.allowed_tools or None, settings.denied_tools)
+    rows = []
+    for info in sorted(manager.installed.values(), key=lambda i: i.name):
+        if info.name == "collab_mcp_core":
+            continue
+        tools = sorted(t.name for t in registry.tools.values() if t.pack == info.name)
+        rows.append({**info.__dict__, "tools": tools})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        state = "enabled" if row["enabled"] else "disabled"
+        print(f"{row['name']} ({row['distribution']} {row['version']}), {state}, from {row['module']}")
+        if row["enabled"]:
+            print(f"  hooks: {', '.join(row['hooks']) or '-'}")
+            print(f"  tools: {', '.join(row['tools']) or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

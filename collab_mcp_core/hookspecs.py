@@ -1,0 +1,155 @@
+"""Every hook a collab-mcp pack can implement.
+
+This module is the whole plugin API surface and nothing else. Each hook says
+when the host calls it, what it gets and what it may return. A hook may return
+its value directly or as an awaitable; the host awaits what needs awaiting
+(see :func:`collab_mcp_core.packs.await_maybe`).
+
+Implement hooks with ``collab_mcp_core.hookimpl`` and publish the module or
+object under the ``collab_mcp.packs`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from .events import Event
+    from .host import Host
+    from .identity import Identity
+    from .registry import ToolCall, ToolOutput
+
+PROJECT = "collab_mcp"
+ENTRY_POINT_GROUP = "collab_mcp.packs"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_tools(register: Callable[..., Any]) -> None:
+    """Add this pack's tools.
+
+    Called once when the host builds its tool registry (at start-up, and again
+    whenever the set of packs changes). Call ``register(func, **options)`` once
+    per tool; see :meth:`collab_mcp_core.registry.ToolRegistry.register` for
+    the options (name, permission, annotations). The host records which pack
+    gave each tool and refuses a name another pack already registered.
+    """
+
+
+@hookspec
+def register_resources(register: Callable[..., Any]) -> None:
+    """Add MCP resource templates (for example ``notebook://{path}``).
+
+    Called when the host builds its registry. Call
+    ``register(ResourceTemplate(...))`` once per URI scheme.
+    """
+
+
+@hookspec
+def register_configurables(register: Callable[[type], None]) -> None:
+    """Declare the pack's own traitlets ``Configurable`` classes.
+
+    Called once at start-up. ``register(NotebookPack)`` makes
+    ``c.NotebookPack.execution_timeout = 60`` configure the instance that tools
+    get from ``ctx.config(NotebookPack)``.
+    """
+
+
+@hookspec
+def register_events(register: Callable[[type[Event]], None]) -> None:
+    """Declare the event types this pack emits.
+
+    Called once at start-up. Each class is a subclass of
+    :class:`collab_mcp_core.events.Event`; its JSON schema is registered with
+    Jupyter's event bus so other extensions can listen.
+    """
+
+
+@hookspec(firstresult=True)
+def identify_request(request: Any, host: Host) -> Identity | None | Awaitable[Identity | None]:
+    """Say who is calling, or ``None`` to let another pack decide.
+
+    Called for every HTTP request to the MCP endpoint, before anything else.
+    ``request`` is the Tornado handler (``request.request`` is the HTTP request,
+    ``request.current_user`` the user Jupyter's own authentication found).
+    The first non-None answer wins. When no pack answers, the request is
+    refused with 401: the host fails closed.
+    """
+
+
+@hookspec
+def authorize(
+    identity: Identity, permission: str, path: str | None, tool: str, host: Host
+) -> bool | None | Awaitable[bool | None]:
+    """Decide whether ``identity`` may use ``tool`` (needing ``permission``) on ``path``.
+
+    Called before every tool call. ``permission`` is one of ``read``, ``write``,
+    ``execute``, ``admin``; ``path`` is the document the call names, or None.
+    Return False to deny, True to allow, None to abstain. Any False denies
+    (deny wins). When every pack abstains, Jupyter's own ``Authorizer``
+    decides, so an operator's existing Jupyter policy governs MCP too.
+    """
+
+
+@hookspec
+def on_event(event: Event, host: Host) -> None | Awaitable[None]:
+    """Listen to every event the host and the packs emit.
+
+    Called once per event, after it was sent to Jupyter's event bus. Listeners
+    may be async; a listener that raises is logged and does not stop others.
+    """
+
+
+@hookspec(firstresult=True)
+def call_tool(call: ToolCall) -> Awaitable[ToolOutput] | None:
+    """Run a tool call; implement it as a wrapper for cross-cutting policy.
+
+    The host's own implementation (the innermost one) returns an awaitable
+    that runs the tool. A pack wraps it with ``@hookimpl(wrapper=True)``::
+
+        @hookimpl(wrapper=True)
+        def call_tool(call):
+            check_rate_limit(call.identity)   # raise ToolError to refuse
+            inner = yield                     # the awaitable of the call
+            async def timed():
+                started = time.monotonic()
+                try:
+                    return await inner
+                finally:
+                    record(call.tool.name, time.monotonic() - started)
+            return timed()
+
+    Raise :class:`collab_mcp_core.errors.ToolError` to refuse with a message
+    the model reads.
+    """
+
+
+@hookspec
+def host_started(host: Host) -> None | Awaitable[None]:
+    """The host is serving: start background work (observers, cleaners).
+
+    Called once, after the MCP session manager runs.
+    """
+
+
+@hookspec
+def host_stopping(host: Host) -> None | Awaitable[None]:
+    """The Jupyter server is stopping: stop background work.
+
+    Called once, before the MCP session manager stops.
+    """
+
+
+@hookspec
+def mcp_session_closed(session_id: str, identity: Identity | None, host: Host) -> None | Awaitable[None]:
+    """An MCP session ended (client DELETE, idle timeout or server stop).
+
+    Called once per stateful session, so packs can drop what they published
+    for it (the agent's awareness state, for instance).
+    """

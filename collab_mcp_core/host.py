@@ -1,0 +1,386 @@
+"""The host: the MCP server that knows no tool, only packs.
+
+It builds the tool registry from the packs, answers ``tools/list`` and
+``tools/call`` (validating arguments itself: the MCP SDK 2.x does not),
+checks permissions, runs calls through the ``call_tool`` wrapper hooks, emits
+events, serves the packs' resources and tells connected sessions when tools
+or resources change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.server import NotificationOptions, Server
+from mcp.server.session import ServerSession
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated, ToolsListChanged
+from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel, ValidationError
+
+from . import __version__
+from .errors import PermissionDenied, ToolError
+from .events import HOST_EVENTS, Event, EventBus, ToolCalled, ToolFailed
+from .hookspecs import hookimpl
+from .packs import PackManager
+from .registry import ResourceTemplate, ToolCall, ToolOutput, ToolRegistry
+
+if TYPE_CHECKING:
+    from traitlets.config import Configurable
+
+    from .backend import LocalBackend
+    from .identity import Identity
+
+log = logging.getLogger(__name__)
+C = TypeVar("C")
+
+# Where the Tornado bridge puts the caller's identity in the ASGI scope.
+SCOPE_IDENTITY = "collab_mcp.identity"
+SCOPE_HANDLER = "collab_mcp.handler"
+
+INSTRUCTIONS = (
+    "collab-mcp: you are a collaborator in a live Jupyter session. Your edits go through the same shared "
+    "document people have open in JupyterLab, so they see your changes as you make them. Paths are relative "
+    "to the Jupyter server's root."
+)
+
+
+@dataclass
+class ToolContext:
+    """What a tool function gets besides its arguments."""
+
+    host: Host
+    identity: Identity
+    session_id: str | None = None
+    request_context: ServerRequestContext | None = field(default=None, repr=False)
+
+    @property
+    def backend(self) -> LocalBackend:
+        return self.host.backend
+
+    @property
+    def handler(self) -> Any:
+        """The Tornado handler of the HTTP request this call arrived on (for Jupyter's Authorizer)."""
+        request = self.request_context.request if self.request_context else None
+        return request.scope.get(SCOPE_HANDLER) if request is not None else None
+
+    def config(self, cls: type[C]) -> C:
+        """The configured instance of a pack's ``Configurable`` (``c.NotebookPack...``)."""
+        return self.host.configurable(cls)
+
+    async def emit(self, event: Event) -> None:
+        if event.actor is None:
+            event.actor = self.identity.username
+        await self.host.events.emit(event)
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """Send an MCP progress notification, if the client asked for progress."""
+        if self.request_context is not None:
+            await self.request_context.session.report_progress(progress, total, message)
+
+
+class Host:
+    """Owns the registry, the event bus and the MCP server for one Jupyter server."""
+
+    def __init__(self, *, app: Any, packs: PackManager, backend: LocalBackend) -> None:
+        self.app = app  # the CollabMCP extension app (config parent of pack configurables)
+        self.packs = packs
+        self.backend = backend
+        self.packs.register(_HostImplementation(self), name="collab_mcp_core")
+        self.events = EventBus(getattr(app.serverapp, "event_logger", None), lambda e: self.packs.on_event(e, self))
+        for event_class in HOST_EVENTS:
+            self.events.register(event_class)
+        self.packs.collect_events(self.events.register)
+        self._configurables: dict[type, Configurable] = {}
+        for cls in self.packs.collect_configurables():
+            self._configurables[cls] = cls(parent=app)
+        self.registry = self._build_registry()
+        self.bus = InMemorySubscriptionBus()
+        self._listen = ListenHandler(self.bus)
+        # Handshake-era sessions, by id, for notifications outside a request.
+        self._sessions: weakref.WeakValueDictionary[str, ServerSession] = weakref.WeakValueDictionary()
+        self._subscriptions: dict[str, set[str]] = {}  # uri -> session ids
+        self.session_identities: dict[str, Identity] = {}
+        self.server = self._build_server()
+
+    # -- registry ------------------------------------------------------------------------
+
+    def _build_registry(self) -> ToolRegistry:
+        registry = ToolRegistry()
+        self.packs.collect_tools(registry)
+        registry.keep_only(self.app.allowed_tools or None, self.app.denied_tools)
+        return registry
+
+    async def refresh_tools(self) -> bool:
+        """Rebuild the registry (after packs changed); tell every session if the tool set changed."""
+        before = {n: t.to_mcp() for n, t in self.registry.tools.items()}
+        self.registry = self._build_registry()
+        after = {n: t.to_mcp() for n, t in self.registry.tools.items()}
+        if before == after:
+            return False
+        for session in list(self._sessions.values()):
+            try:
+                await session.send_tool_list_changed()
+            except Exception:
+                log.debug("could not tell a session its tool list changed", exc_info=True)
+        await self.bus.publish(ToolsListChanged())
+        return True
+
+    def configurable(self, cls: type[C]) -> C:
+        try:
+            return self._configurables[cls]  # type: ignore[return-value]
+        except KeyError:
+            raise LookupError(f"{cls.__name__} was not registered through register_configurables") from None
+
+    # -- MCP handlers --------------------------------------------------------------------
+
+    def _build_server(self) -> Server:
+        server: Server = Server(
+            "collab-mcp",
+            version=__version__,
+            title="collab-mcp",
+            instructions=INSTRUCTIONS,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+            on_list_resources=self._list_resources,
+            on_list_resource_templates=self._list_resource_templates,
+            on_read_resource=self._read_resource,
+            on_subscribe_resource=self._subscribe,
+            on_unsubscribe_resource=self._unsubscribe,
+            on_subscriptions_listen=self._listen,
+            get_tool_input_schema=self._input_schema,
+        )
+        # Old-protocol clients only hear about tool list changes if we advertise it.
+        options = server.create_initialization_options(NotificationOptions(tools_changed=True))
+        server.get_capabilities = _with_list_changed(server.get_capabilities, options.capabilities)  # type: ignore[method-assign]
+        return server
+
+    def _identity(self, ctx: ServerRequestContext) -> Identity:
+        request = ctx.request
+        identity = request.scope.get(SCOPE_IDENTITY) if request is not None else None
+        if identity is None:  # the transport never lets this happen; refuse rather than guess
+            raise MCPError(types.INVALID_REQUEST, "unauthenticated request")
+        session_id = ctx.session._connection.session_id  # noqa: SLF001 - the SDK exposes no public accessor
+        if session_id:
+            self._sessions[session_id] = ctx.session
+            self.session_identities[session_id] = identity
+        return identity
+
+    def _context(self, ctx: ServerRequestContext) -> ToolContext:
+        identity = self._identity(ctx)
+        return ToolContext(
+            host=self, identity=identity, session_id=ctx.session._connection.session_id, request_context=ctx  # noqa: SLF001
+        )
+
+    def _input_schema(self, name: str) -> dict[str, Any] | None:
+        tool = self.registry.tools.get(name)
+        return tool.to_mcp().input_schema if tool else None
+
+    async def _list_tools(self, ctx: ServerRequestContext, params: Any) -> types.ListToolsResult:
+        self._identity(ctx)
+        return types.ListToolsResult(tools=[t.to_mcp() for t in self.registry.tools.values()])
+
+    async def _call_tool(self, ctx: ServerRequestContext, params: types.CallToolRequestParams) -> types.CallToolResult:
+        tool_ctx = self._context(ctx)
+        tool = self.registry.tools.get(params.name)
+        if tool is None:
+            names = ", ".join(sorted(self.registry.tools)) or "none"
+            return _error_result(f"Unknown tool {params.name!r}. Available tools: {names}.")
+        started = time.monotonic()
+        path = (params.arguments or {}).get("path")
+        path = path if isinstance(path, str) else None
+        try:
+            args = _validate(tool.input_model, params.arguments or {}, tool.name)
+            await self.check_permission(tool_ctx.identity, tool.permission, path, tool.name, tool_ctx.handler)
+            output = await self.packs.call_tool(ToolCall(tool=tool, args=args, ctx=tool_ctx))
+        except ToolError as err:
+            await self._emit_quietly(
+                ToolFailed(
+                    actor=tool_ctx.identity.username, tool=tool.name, pack=tool.pack, path=path,
+                    error=err.message, code=err.code, duration_ms=_ms_since(started),
+                )
+            )
+            return _error_result(err.message, err.code, err.details)
+        except Exception as err:
+            log.exception("tool %s failed", tool.name)
+            await self._emit_quietly(
+                ToolFailed(
+                    actor=tool_ctx.identity.username, tool=tool.name, pack=tool.pack, path=path,
+                    error=type(err).__name__, code="internal_error", duration_ms=_ms_since(started),
+                )
+            )
+            return _error_result(
+                f"Tool {tool.name!r} failed unexpectedly ({type(err).__name__}: {err}). "
+                "The server log has the details.",
+                "internal_error",
+            )
+        await self._emit_quietly(
+            ToolCalled(
+                actor=tool_ctx.identity.username, tool=tool.name, pack=tool.pack, path=path,
+                duration_ms=_ms_since(started),
+            )
+        )
+        return _to_result(output)
+
+    async def _emit_quietly(self, event: Event) -> None:
+        try:
+            await self.events.emit(event)
+        except Exception:
+            log.exception("could not emit %s", type(event).event_type)
+
+    async def check_permission(
+        self, identity: Identity, permission: str, path: str | None, tool: str, handler: Any = None
+    ) -> None:
+        """Raise PermissionDenied unless the packs (or Jupyter's Authorizer) allow the call."""
+        verdict = await self.packs.authorize(identity, permission, path, tool, self)
+        if verdict is None:
+            verdict = await self.backend.jupyter_allows(identity, permission, path, handler)
+        if not verdict:
+            where = f" on {path!r}" if path else ""
+            raise PermissionDenied(
+                f"Permission denied: tool {tool!r} needs the {permission!r} permission{where}, "
+                f"which {identity.username!r} does not have."
+            )
+
+    # -- resources -----------------------------------------------------------------------
+
+    async def _list_resources(self, ctx: ServerRequestContext, params: Any) -> types.ListResourcesResult:
+        tool_ctx = self._context(ctx)
+        resources: list[types.Resource] = []
+        for template in self.registry.resources.values():
+            resources.extend(await template.list(tool_ctx))
+        return types.ListResourcesResult(resources=resources)
+
+    async def _list_resource_templates(self, ctx: ServerRequestContext, params: Any) -> types.ListResourceTemplatesResult:
+        self._identity(ctx)
+        return types.ListResourceTemplatesResult(
+            resource_templates=[
+                types.ResourceTemplate(
+                    uri_template=t.uri_template, name=t.name, description=t.description, mime_type=t.mime_type
+                )
+                for t in self.registry.resources.values()
+            ]
+        )
+
+    def _template_for(self, uri: str) -> tuple[ResourceTemplate, str]:
+        scheme, sep, rest = uri.partition("://")
+        template = self.registry.resources.get(scheme)
+        if not sep or template is None:
+            known = ", ".join(t.uri_template for t in self.registry.resources.values()) or "none"
+            raise MCPError(types.INVALID_PARAMS, f"Unknown resource {uri!r}. Resource templates: {known}.")
+        return template, rest
+
+    async def _read_resource(self, ctx: ServerRequestContext, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+        tool_ctx = self._context(ctx)
+        uri = str(params.uri)
+        template, path = self._template_for(uri)
+        try:
+            await self.check_permission(
+                tool_ctx.identity, template.permission, path, f"resources/read {uri}", tool_ctx.handler
+            )
+            text = await template.read(tool_ctx, uri)
+        except ToolError as err:
+            raise MCPError(types.INVALID_PARAMS, err.message) from None
+        return types.ReadResourceResult(
+            contents=[types.TextResourceContents(uri=uri, mime_type=template.mime_type, text=text)]
+        )
+
+    async def _subscribe(self, ctx: ServerRequestContext, params: types.SubscribeRequestParams) -> types.EmptyResult:
+        tool_ctx = self._context(ctx)
+        uri = str(params.uri)
+        self._template_for(uri)
+        if tool_ctx.session_id:
+            self._subscriptions.setdefault(uri, set()).add(tool_ctx.session_id)
+        return types.EmptyResult()
+
+    async def _unsubscribe(self, ctx: ServerRequestContext, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        tool_ctx = self._context(ctx)
+        self._subscriptions.get(str(params.uri), set()).discard(tool_ctx.session_id or "")
+        return types.EmptyResult()
+
+    async def resource_updated(self, uri: str) -> None:
+        """Tell subscribed sessions (both protocol revisions) that ``uri`` changed."""
+        for session_id in list(self._subscriptions.get(uri, ())):
+            session = self._sessions.get(session_id)
+            if session is None:
+                self._subscriptions[uri].discard(session_id)
+                continue
+            try:
+                await session.send_resource_updated(uri)
+            except Exception:
+                log.debug("could not notify session %s", session_id, exc_info=True)
+        await self.bus.publish(ResourceUpdated(uri=uri))
+
+    async def session_closed(self, session_id: str) -> None:
+        for subscribers in self._subscriptions.values():
+            subscribers.discard(session_id)
+        identity = self.session_identities.pop(session_id, None)
+        await self.packs.notify("mcp_session_closed", session_id=session_id, identity=identity, host=self)
+
+
+class _HostImplementation:
+    """The host's own hook implementations: the innermost ``call_tool``."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    @hookimpl(trylast=True)
+    def call_tool(self, call: ToolCall) -> Any:
+        return call.tool.func(call.ctx, call.args)
+
+
+def _with_list_changed(get_capabilities: Any, legacy: types.ServerCapabilities) -> Any:
+    """Make the handshake-era capabilities advertise ``tools.listChanged``."""
+
+    def get(*args: Any, protocol_version: str | None = None, **kwargs: Any) -> types.ServerCapabilities:
+        caps = get_capabilities(*args, protocol_version=protocol_version, **kwargs)
+        if protocol_version is None and caps.tools is not None:
+            caps.tools.list_changed = True
+        return caps
+
+    return get
+
+
+def _validate(model: type[BaseModel], arguments: dict[str, Any], tool: str) -> BaseModel:
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors(include_url=False):
+            field_name = ".".join(str(p) for p in e["loc"]) or "(arguments)"
+            problems.append(f"{field_name}: {e['msg']}")
+        props = model.model_json_schema().get("properties", {})
+        valid = ", ".join(props) or "none"
+        raise ToolError(
+            f"Invalid arguments for {tool!r}: " + "; ".join(problems) + f". Valid arguments: {valid}.",
+            fields=[".".join(str(p) for p in e["loc"]) for e in err.errors()],
+        ) from None
+
+
+def _error_result(message: str, code: str = "invalid_request", details: dict[str, Any] | None = None) -> types.CallToolResult:
+    structured = {"error": message, "code": code, **(details or {})}
+    return types.CallToolResult(
+        content=[types.TextContent(text=message)], structured_content=structured, is_error=True
+    )
+
+
+def _to_result(output: Any) -> types.CallToolResult:
+    if isinstance(output, BaseModel):
+        output = ToolOutput(structured=output)
+    if not isinstance(output, ToolOutput):
+        raise TypeError(f"a tool must return a pydantic model or ToolOutput, not {type(output).__name__}")
+    data = output.structured.model_dump(mode="json")
+    text = output.text if output.text is not None else json.dumps(data, ensure_ascii=False, indent=1)
+    return types.CallToolResult(
+        content=[types.TextContent(text=text), *output.extra], structured_content=data
+    )
+
+
+def _ms_since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 3)

@@ -1,0 +1,173 @@
+"""Loading packs: a pluggy PluginManager fed from entry points, behind a typed facade.
+
+The rest of the host calls :class:`PackManager` methods, never ``pm.hook.*``
+by name. A disabled pack is blocked before entry points load, so its module is
+never imported.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pluggy
+from importlib_metadata import entry_points
+
+from . import hookspecs
+from .hookspecs import ENTRY_POINT_GROUP, PROJECT
+
+if TYPE_CHECKING:
+    from .events import Event
+    from .host import Host
+    from .identity import Identity
+    from .registry import ToolCall, ToolOutput, ToolRegistry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+async def await_maybe(value: T | Awaitable[T]) -> T:
+    """Resolve a hook result that may be a value or an awaitable (datasette's convention)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+@dataclass
+class PackInfo:
+    """One installed pack, as ``collab-mcp packs`` lists it."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    enabled: bool
+    module: str
+    hooks: list[str] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)
+
+
+class PackManager:
+    """Finds, blocks, loads and calls packs."""
+
+    def __init__(self, enabled: Iterable[str] | None = None, disabled: Iterable[str] = ()) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.enabled = set(enabled) if enabled else None  # None: every installed pack
+        self.disabled = set(disabled)
+        self.installed: dict[str, PackInfo] = {}
+
+    def is_enabled(self, name: str) -> bool:
+        return name not in self.disabled and (self.enabled is None or name in self.enabled)
+
+    def load_entry_points(self) -> None:
+        """Block disabled packs, then load the rest from the ``collab_mcp.packs`` group."""
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist
+            self.installed[ep.name] = PackInfo(
+                name=ep.name,
+                distribution=dist.name if dist else None,
+                version=dist.version if dist else None,
+                enabled=self.is_enabled(ep.name),
+                module=ep.value,
+            )
+            if not self.is_enabled(ep.name):
+                self.pm.set_blocked(ep.name)
+        # pluggy skips blocked names without importing them.
+        self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        unknown = (self.enabled or set()) - set(self.installed)
+        if unknown:
+            log.warning("CollabMCP.enabled_packs names packs that are not installed: %s", sorted(unknown))
+        self.pm.check_pending()
+        for name, info in self.installed.items():
+            plugin = self.pm.get_plugin(name)
+            if plugin is not None:
+                info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+
+    def register(self, plugin: object, name: str) -> None:
+        """Register a pack object directly (tests, embedding)."""
+        self.pm.register(plugin, name=name)
+        self.installed.setdefault(name, PackInfo(name, None, None, True, getattr(plugin, "__name__", repr(plugin))))
+
+    def unregister(self, name: str) -> None:
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin, name=name)
+        self.installed.pop(name, None)
+
+    # -- the typed facade over pm.hook -------------------------------------------------
+
+    def _each(self, hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
+        """(pack name, implementation) for every implementation of a hook, in call order."""
+        caller = getattr(self.pm.hook, hook_name)
+        return [(impl.plugin_name, impl.function) for impl in reversed(caller.get_hookimpls())]
+
+    def collect_tools(self, registry: ToolRegistry) -> None:
+        for pack, impl in self._each("register_tools"):
+            impl(register=_bind(registry.register_tool, pack))
+            self.installed.get(pack, PackInfo(pack, None, None, True, "")).tools = sorted(
+                t.name for t in registry.tools.values() if t.pack == pack
+            )
+        for pack, impl in self._each("register_resources"):
+            impl(register=_bind(registry.register_resource, pack))
+
+    def collect_configurables(self) -> list[type]:
+        found: list[type] = []
+        for _pack, impl in self._each("register_configurables"):
+            impl(register=found.append)
+        return found
+
+    def collect_events(self, register: Callable[[type[Event]], None]) -> None:
+        for _pack, impl in self._each("register_events"):
+            impl(register=register)
+
+    async def identify_request(self, request: Any, host: Host) -> Identity | None:
+        for _pack, impl in self._each("identify_request"):
+            identity = await await_maybe(impl(request=request, host=host))
+            if identity is not None:
+                return identity
+        return None
+
+    async def authorize(self, identity: Identity, permission: str, path: str | None, tool: str, host: Host) -> bool | None:
+        """False if any pack denies; True if some pack allows and none denies; None if all abstain."""
+        verdict: bool | None = None
+        for _pack, impl in self._each("authorize"):
+            answer = await await_maybe(impl(identity=identity, permission=permission, path=path, tool=tool, host=host))
+            if answer is False:
+                return False
+            if answer is True:
+                verdict = True
+        return verdict
+
+    def on_event(self, event: Event, host: Host) -> list[Any]:
+        """Call every listener, isolating failures; returns what needs awaiting."""
+        pending = []
+        for pack, impl in self._each("on_event"):
+            try:
+                result = impl(event=event, host=host)
+            except Exception:
+                log.exception("pack %s failed in on_event(%s)", pack, type(event).event_type)
+                continue
+            if inspect.isawaitable(result):
+                pending.append(result)
+        return pending
+
+    def call_tool(self, call: ToolCall) -> Awaitable[ToolOutput]:
+        return self.pm.hook.call_tool(call=call)
+
+    async def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call a lifecycle hook (host_started, host_stopping, mcp_session_closed) on every pack."""
+        for pack, impl in self._each(hook_name):
+            try:
+                await await_maybe(impl(**kwargs))
+            except Exception:
+                log.exception("pack %s failed in %s", pack, hook_name)
+
+
+def _bind(register: Callable[..., Any], pack: str) -> Callable[..., Any]:
+    def register_for_pack(*args: Any, **kwargs: Any) -> Any:
+        return register(*args, pack=pack, **kwargs)
+
+    return register_for_pack

@@ -1,0 +1,192 @@
+"""The tool registry: what packs register, and what a tool call carries.
+
+A tool is an async function ``async def tool(ctx: ToolContext, args: Model)``
+whose docstring is the description the model reads and whose ``args`` model
+is the input schema. It returns a pydantic model (the structured content,
+its class is the output schema) or a :class:`ToolOutput` when it also returns
+extra content such as images.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+from pydantic import BaseModel
+
+from .errors import RegistrationError
+from .identity import PERMISSIONS
+
+if TYPE_CHECKING:
+    from .host import ToolContext
+
+ToolFunction = Callable[["ToolContext", BaseModel], Awaitable[Any]]
+
+
+@dataclass
+class ToolOutput:
+    """A tool's result: structured data plus any extra content (images...)."""
+
+    structured: BaseModel
+    text: str | None = None
+    extra: list[types.ContentBlock] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One registered tool and the pack that gave it."""
+
+    name: str
+    description: str
+    func: ToolFunction
+    input_model: type[BaseModel]
+    output_model: type[BaseModel] | None
+    permission: str
+    pack: str
+    annotations: types.ToolAnnotations
+
+    def to_mcp(self) -> types.Tool:
+        return types.Tool(
+            name=self.name,
+            title=self.annotations.title,
+            description=self.description,
+            input_schema=_object_schema(self.input_model),
+            output_schema=_object_schema(self.output_model) if self.output_model else None,
+            annotations=self.annotations,
+            _meta={"collab-mcp/pack": self.pack, "collab-mcp/permission": self.permission},
+        )
+
+
+def _object_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    schema.setdefault("type", "object")
+    schema.setdefault("properties", {})
+    return schema
+
+
+@dataclass
+class ToolCall:
+    """What the ``call_tool`` hook sees: one validated call about to run."""
+
+    tool: Tool
+    args: BaseModel
+    ctx: ToolContext
+
+    @property
+    def identity(self):  # noqa: ANN201 - Identity, kept loose to avoid an import cycle
+        return self.ctx.identity
+
+    @property
+    def path(self) -> str | None:
+        return getattr(self.args, "path", None)
+
+
+@dataclass(frozen=True)
+class ResourceTemplate:
+    """A family of MCP resources under one URI scheme, e.g. ``notebook://{path}``.
+
+    ``list`` yields the concrete resources (it must not open rooms); ``read``
+    returns the text of one URI. Packs call ``host.resource_updated(uri)`` when
+    a resource changes, and subscribed clients are told.
+    """
+
+    scheme: str
+    name: str
+    description: str
+    mime_type: str
+    list: Callable[[ToolContext], Awaitable[list[types.Resource]]]
+    read: Callable[[ToolContext, str], Awaitable[str]]
+    permission: str = "read"
+    pack: str = ""
+
+    @property
+    def uri_template(self) -> str:
+        return f"{self.scheme}://{{path}}"
+
+
+class ToolRegistry:
+    """Tools and resource templates by name, each recorded with the pack that gave it."""
+
+    def __init__(self) -> None:
+        self.tools: dict[str, Tool] = {}
+        self.resources: dict[str, ResourceTemplate] = {}
+
+    def register_tool(
+        self,
+        func: ToolFunction,
+        *,
+        pack: str,
+        name: str | None = None,
+        description: str | None = None,
+        permission: str = "read",
+        title: str | None = None,
+        read_only: bool | None = None,
+        destructive: bool | None = None,
+        idempotent: bool | None = None,
+        open_world: bool = False,
+        output: type[BaseModel] | None = None,
+    ) -> Tool:
+        """Register ``func`` as a tool. ``read_only`` defaults to ``permission == "read"``."""
+        name = name or func.__name__
+        if name in self.tools:
+            raise RegistrationError(
+                f"tool {name!r} from pack {pack!r} collides with the tool of the same name from pack "
+                f"{self.tools[name].pack!r}; rename one (register(..., name=...)) or disable a pack"
+            )
+        if permission not in PERMISSIONS:
+            raise RegistrationError(f"tool {name!r}: permission must be one of {PERMISSIONS}, not {permission!r}")
+        input_model, output_model = _models_of(func, name)
+        output_model = output or output_model  # tools returning ToolOutput name their model here
+        read_only = permission == "read" if read_only is None else read_only
+        tool = Tool(
+            name=name,
+            description=inspect.cleandoc(description or func.__doc__ or name),
+            func=func,
+            input_model=input_model,
+            output_model=output_model,
+            permission=permission,
+            pack=pack,
+            annotations=types.ToolAnnotations(
+                title=title,
+                read_only_hint=read_only,
+                destructive_hint=None if read_only else bool(destructive),
+                idempotent_hint=idempotent if idempotent is not None else (True if read_only else None),
+                open_world_hint=open_world,
+            ),
+        )
+        self.tools[name] = tool
+        return tool
+
+    def register_resource(self, template: ResourceTemplate, *, pack: str) -> None:
+        if template.scheme in self.resources:
+            raise RegistrationError(
+                f"resource scheme {template.scheme!r} from pack {pack!r} is already registered by pack "
+                f"{self.resources[template.scheme].pack!r}"
+            )
+        self.resources[template.scheme] = ResourceTemplate(**{**template.__dict__, "pack": pack})
+
+    def keep_only(self, allowed: Iterable[str] | None, denied: Iterable[str]) -> None:
+        """Apply the operator's allow and deny lists of tool names."""
+        allowed_set = set(allowed) if allowed else None
+        denied_set = set(denied)
+        self.tools = {
+            n: t for n, t in self.tools.items() if (allowed_set is None or n in allowed_set) and n not in denied_set
+        }
+
+
+def _models_of(func: ToolFunction, name: str) -> tuple[type[BaseModel], type[BaseModel] | None]:
+    """The input model (the type of the second parameter) and output model (the return type)."""
+    hints = typing.get_type_hints(func)
+    params = list(inspect.signature(func).parameters)
+    if len(params) != 2:
+        raise RegistrationError(f"tool {name!r} must take (ctx, args); it takes {params}")
+    input_model = hints.get(params[1])
+    if not (isinstance(input_model, type) and issubclass(input_model, BaseModel)):
+        raise RegistrationError(f"tool {name!r}: annotate its args parameter with a pydantic model")
+    output = hints.get("return")
+    output_model = output if isinstance(output, type) and issubclass(output, BaseModel) else None
+    return input_model, output_model

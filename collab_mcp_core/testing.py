@@ -1,0 +1,313 @@
+"""A pytest plugin for testing collab-mcp and third-party packs against the real thing.
+
+Installed with collab-mcp (entry point ``pytest11``), so any project can use:
+
+- ``collab_server``: a real Jupyter server with jupyter-server-ydoc, the file-id
+  service and collab-mcp, on a temporary root and a free 127.0.0.1 port, in its
+  own process (shared by the tests of one module, stopped afterwards);
+- ``collab_server_factory``: start servers with other options
+  (``collab_server_factory("--CollabMCP.disabled_packs=awareness")``);
+- ``mcp_session``: a connected, initialized MCP ``ClientSession`` (protocol 2025-11-25);
+- :func:`connect` for either protocol revision, and :func:`join_room` to join
+  a document's room over the collaboration websocket as a second collaborator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+READY_TIMEOUT = 60.0
+
+
+@dataclass
+class CollabServer:
+    """A running Jupyter server with collab-mcp."""
+
+    root: Path
+    port: int
+    token: str
+    process: subprocess.Popen
+    log_path: Path
+    data_dir: Path
+    extra_args: tuple[str, ...] = ()
+    ip: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.ip}:{self.port}/"
+
+    @property
+    def mcp_url(self) -> str:
+        return self.url + "mcp"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(
+    base: Path, *extra_args: str, token: str | None = None, env: dict[str, str] | None = None, config_py: str = ""
+) -> CollabServer:
+    """Start ``collab-mcp serve`` on a temporary root and wait until it answers.
+
+    ``config_py`` becomes the server's ``jupyter_server_config.py`` (for settings
+    that are not plain values, such as event log handlers).
+    """
+    root, home = base / "root", base / "home"
+    for folder in (root, home / "config", home / "data", home / "runtime", home / "cwd"):
+        folder.mkdir(parents=True, exist_ok=True)
+    if config_py:
+        (home / "config" / "jupyter_server_config.py").write_text(config_py)
+    token = token if token is not None else secrets.token_hex(16)
+    port = free_port()
+    log_path = base / "server.log"
+    full_env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    cmd = [
+        sys.executable, "-m", "collab_mcp_core.cli", "serve",
+        f"--root-dir={root}", f"--port={port}", f"--token={token}", "--ip=127.0.0.1", *extra_args,
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=home / "cwd", env=full_env)
+    server = CollabServer(root, port, token, process, log_path, home / "data", tuple(extra_args))
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"collab-mcp serve exited with {process.returncode}:\n{server.log_text()[-4000:]}")
+        try:
+            request = urllib.request.Request(server.url + "api/status", headers=server.headers)
+            with urllib.request.urlopen(request, timeout=2) as answer:
+                if answer.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"collab-mcp serve did not answer within {READY_TIMEOUT}s:\n{server.log_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def collab_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., CollabServer]]:
+    """Start servers with extra options; each is stopped when the module's tests are done."""
+    servers: list[CollabServer] = []
+
+    def factory(*extra_args: str, **kwargs: Any) -> CollabServer:
+        server = start_server(tmp_path_factory.mktemp("collab"), *extra_args, **kwargs)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def collab_server(collab_server_factory: Callable[..., CollabServer]) -> CollabServer:
+    """A running server with every installed pack, shared by the module's tests."""
+    return collab_server_factory()
+
+
+@pytest.fixture
+async def mcp_session(collab_server: CollabServer) -> AsyncIterator[Any]:
+    """An initialized MCP ClientSession (2025-11-25) on ``collab_server``."""
+    async with connect(collab_server) as session:
+        yield session
+
+
+# -- MCP clients ----------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    server: CollabServer, *, modern: bool = False, headers: dict[str, str] | None = None, **session_kwargs: Any
+) -> AsyncIterator[Any]:
+    """A connected MCP client: a ``ClientSession`` after ``initialize`` (2025-11-25),
+    or with ``modern=True`` an ``mcp.Client`` speaking 2026-07-28 (no handshake)."""
+    import httpx2
+    from mcp import Client, ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    http = httpx2.AsyncClient(headers=headers if headers is not None else server.headers, timeout=httpx2.Timeout(60))
+    async with http:
+        transport = streamable_http_client(server.mcp_url, http_client=http)
+        if modern:
+            async with Client(transport, mode="2026-07-28", **session_kwargs) as client:
+                yield client
+            return
+        async with transport as (read, write), ClientSession(read, write, **session_kwargs) as session:
+            await session.initialize()
+            yield session
+
+
+async def call(session: Any, tool: str, **arguments: Any) -> Any:
+    """Call a tool and return its structured content; fail the test on an error result."""
+    result = await session.call_tool(tool, arguments)
+    if result.is_error:
+        raise AssertionError(f"{tool} failed: {result.content[0].text if result.content else result}")
+    return result.structured_content
+
+
+async def call_error(session: Any, tool: str, **arguments: Any) -> str:
+    """Call a tool that must fail; return the error text the model would read."""
+    result = await session.call_tool(tool, arguments)
+    if not result.is_error:
+        raise AssertionError(f"{tool} was expected to fail but returned {result.structured_content}")
+    return result.content[0].text
+
+
+# -- a second collaborator over the collaboration websocket -------------------------------------
+
+
+@dataclass
+class Collaborator:
+    """A websocket client of a document's room, as JupyterLab is."""
+
+    doc: Any
+    awareness: Any
+    room_id: str
+    _ws: Any = field(repr=False)
+
+    @property
+    def notebook(self) -> Any:
+        from jupyter_ydoc import YNotebook
+
+        return YNotebook(self.doc)
+
+    @property
+    def text(self) -> Any:
+        import pycrdt
+
+        return self.doc.get("source", type=pycrdt.Text)
+
+    async def set_awareness(self, state: dict[str, Any]) -> None:
+        """Publish a JupyterLab-shaped awareness state (``user``, ``cursors``)."""
+        from pycrdt import create_awareness_message
+
+        self.awareness.set_local_state(state)
+        update = self.awareness.encode_awareness_update([self.awareness.client_id])
+        await self._ws.write_message(create_awareness_message(update), binary=True)
+
+    def others(self) -> dict[int, dict[str, Any]]:
+        """Awareness states of everyone else in the room."""
+        return {k: v for k, v in self.awareness.states.items() if k != self.awareness.client_id and v}
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "a change") -> Any:
+        """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the collaborator did not see {what} within {timeout}s")
+            await asyncio.sleep(0.02)
+
+
+class _Channel:
+    """pycrdt Provider channel over a Tornado websocket; awareness frames go to ``awareness``."""
+
+    def __init__(self, ws: Any, path: str, awareness: Any) -> None:
+        self._ws, self._path, self._awareness = ws, path, awareness
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def __aiter__(self) -> _Channel:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self.recv()
+        except ConnectionError:
+            raise StopAsyncIteration from None
+
+    async def recv(self) -> bytes:
+        from pycrdt import YMessageType, read_message
+
+        while True:
+            message = await self._ws.read_message()
+            if message is None:
+                raise ConnectionError("the room closed the websocket")
+            if isinstance(message, str):
+                continue
+            if message[0] == YMessageType.SYNC:
+                return message
+            if message[0] == YMessageType.AWARENESS:
+                self._awareness.apply_awareness_update(read_message(message[1:]), "remote")
+
+    async def send(self, message: bytes) -> None:
+        await self._ws.write_message(message, binary=True)
+
+
+@contextlib.asynccontextmanager
+async def join_room(server: CollabServer, path: str, kind: str = "notebook") -> AsyncIterator[Collaborator]:
+    """Join the room of ``path`` over the collaboration websocket and sync its document.
+
+    ``kind`` is ``notebook`` or ``file`` (a text file).
+    """
+    import pycrdt
+    from tornado.httpclient import HTTPClient, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    file_format = "json" if kind == "notebook" else "text"
+    body = json.dumps({"format": file_format, "type": kind})
+    session = await asyncio.to_thread(
+        lambda: HTTPClient().fetch(
+            HTTPRequest(server.url + f"api/collaboration/session/{path}", method="PUT", body=body, headers=server.headers)
+        )
+    )
+    info = json.loads(session.body)
+    room_id = f"{info['format']}:{info['type']}:{info['fileId']}"
+    ws_url = f"ws://{server.ip}:{server.port}/api/collaboration/room/{room_id}?sessionId={info['sessionId']}"
+    ws = await websocket_connect(HTTPRequest(ws_url, headers=server.headers))
+    doc = pycrdt.Doc()
+    awareness = pycrdt.Awareness(doc)
+    provider = pycrdt.Provider(doc, _Channel(ws, room_id, awareness))
+    try:
+        async with provider:
+            await asyncio.wait_for(provider.synced.wait(), 15)
+            yield Collaborator(doc, awareness, room_id, ws)
+    finally:
+        ws.close()

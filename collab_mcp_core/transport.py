@@ -1,0 +1,266 @@
+"""MCP Streamable HTTP on the Jupyter server's own port.
+
+Tornado has no ASGI support, so :class:`MCPHandler` (a Jupyter handler, so the
+server's own authentication runs first) calls the MCP SDK's ASGI session
+manager itself: it builds the scope from the request, flushes every body chunk
+(SSE breaks otherwise), turns a closed connection into ``http.disconnect`` and
+puts the caller's identity in ``scope["user"]`` so the SDK binds each session
+to the credential that opened it.
+
+Checks, in order: Host (421), Origin (403, also for bearer tokens), tokens in
+the query string (401), identity (401 with ``WWW-Authenticate``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import JupyterHandler
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from .host import SCOPE_HANDLER, SCOPE_IDENTITY
+
+if TYPE_CHECKING:
+    from jupyter_server.serverapp import ServerApp
+    from mcp_types import JSONRPCMessage
+
+    from .host import Host
+    from .identity import Identity
+
+log = logging.getLogger(__name__)
+
+
+class SessionEventStore(EventStore):
+    """A bounded event store for ONE session, so a client reconnecting with
+    ``Last-Event-ID`` gets what it missed.
+
+    Each session gets its own store, and event ids are random, so an id from one
+    session (or user) can never replay another session's events.
+    """
+
+    def __init__(self, max_events: int) -> None:
+        self._events: collections.OrderedDict[EventId, tuple[StreamId, JSONRPCMessage | None]] = (
+            collections.OrderedDict()
+        )
+        self._max_events = max_events
+
+    async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
+        event_id = secrets.token_urlsafe(18)
+        self._events[event_id] = (stream_id, message)
+        while len(self._events) > self._max_events:
+            self._events.popitem(last=False)
+        return event_id
+
+    async def replay_events_after(self, last_event_id: EventId, send_callback: EventCallback) -> StreamId | None:
+        if last_event_id not in self._events:
+            return None
+        stream_id = self._events[last_event_id][0]
+        after = False
+        for event_id, (event_stream, message) in list(self._events.items()):
+            if after and event_stream == stream_id and message is not None:
+                await send_callback(EventMessage(message, event_id))
+            after = after or event_id == last_event_id
+        return stream_id
+
+
+class SessionManager(StreamableHTTPSessionManager):
+    """The SDK's session manager, with a store per session and a hook when a session ends."""
+
+    def __init__(self, *args: Any, max_events: int, on_session_closed: Callable[[str], Awaitable[None]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._max_events = max_events
+        self._on_session_closed = on_session_closed
+
+    def _admit_session(self, requestor: Any) -> Any:
+        transport = super()._admit_session(requestor)
+        if transport is not None:
+            # The SDK shares one store across sessions; we want one per session.
+            transport._event_store = SessionEventStore(self._max_events)  # noqa: SLF001
+        return transport
+
+    async def _discard_session(self, session_id: str, transport: Any) -> None:
+        known = session_id in self._server_instances
+        await super()._discard_session(session_id, transport)
+        if known:
+            try:
+                await self._on_session_closed(session_id)
+            except Exception:
+                log.exception("session-closed listeners failed for %s", session_id)
+
+
+def security_settings(serverapp: ServerApp) -> TransportSecuritySettings:
+    """The SDK's DNS-rebinding settings, derived from the Jupyter server's own.
+
+    The Tornado handler already enforces Jupyter's rules (including
+    ``allow_remote_access`` and ``allow_origin_pat``, which the SDK's simple
+    lists cannot express); these settings repeat them for the default, local
+    case, and only relax where the operator relaxed Jupyter.
+    """
+    names = {"localhost", "127.0.0.1", "[::1]", *serverapp.local_hostnames}
+    if serverapp.ip and serverapp.ip not in ("0.0.0.0", "::", "*"):  # noqa: S104
+        names.add(f"[{serverapp.ip}]" if ":" in serverapp.ip else serverapp.ip)
+    hosts = sorted({*names, *(f"{n}:*" for n in names)})
+    origins = sorted({f"{scheme}://{n}{port}" for n in names for scheme in ("http", "https") for port in ("", ":*")})
+    if serverapp.allow_origin and serverapp.allow_origin != "*":
+        origins.append(serverapp.allow_origin)
+    expressible = not (serverapp.allow_remote_access or serverapp.allow_origin == "*" or serverapp.allow_origin_pat)
+    if not expressible:
+        log.info("CollabMCP: Host/Origin checks are enforced by the Jupyter handler (remote access or origin patterns are configured)")
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=expressible, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+class MCPHandler(JupyterHandler):
+    """Serves ``{base_url}mcp``: Jupyter's checks, then the MCP SDK's ASGI app."""
+
+    host: Host
+    manager: StreamableHTTPSessionManager
+
+    def initialize(self, host: Host, manager: StreamableHTTPSessionManager) -> None:
+        self.host = host
+        self.manager = manager
+        self._disconnected = asyncio.Event()
+        self._identity: Identity | None = None
+
+    # Jupyter answers a bad Host with 403 before the SDK could say 421; we answer it ourselves.
+    def check_host(self) -> bool:
+        return True
+
+    def check_xsrf_cookie(self) -> None:
+        # Without credentials the answer is 401 (in prepare), not an XSRF 403.
+        if getattr(self, "_jupyter_current_user", None) is not None:
+            super().check_xsrf_cookie()
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        if not JupyterHandler.check_host(self):
+            raise web.HTTPError(421, "Host header not allowed")
+        if not self._origin_allowed():
+            raise web.HTTPError(403, "Origin not allowed")
+        if "token" in self.request.query_arguments:
+            self._unauthorized("Tokens in the URL are refused on the MCP endpoint; send 'Authorization: Bearer <token>'.")
+        await super().prepare(_redirect_to_login=False)
+        self._identity = await self.host.packs.identify_request(self, self.host)
+        if self._identity is None:
+            self._unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
+
+    def _unauthorized(self, message: str) -> None:
+        self.set_header("WWW-Authenticate", f'Bearer realm="collab-mcp", resource_metadata="{self.resource_metadata_url()}"')
+        raise web.HTTPError(401, message)
+
+    def resource_metadata_url(self) -> str:
+        base = f"{self.request.protocol}://{self.request.host}{self.base_url}"
+        return base + ".well-known/oauth-protected-resource" + self.base_url + "mcp"
+
+    def _origin_allowed(self) -> bool:
+        """Jupyter's origin rules, applied even to token-authenticated requests."""
+        origin = self.request.headers.get("Origin")
+        if not origin:
+            return True  # scripts and MCP clients send none
+        if self.allow_origin == "*":
+            return True
+        if urlparse(origin.lower()).netloc == self.request.host.lower():
+            return True
+        if self.allow_origin:
+            return self.allow_origin == origin
+        if self.allow_origin_pat:
+            return bool(re.match(self.allow_origin_pat, origin))
+        return False
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        exc = kwargs.get("exc_info", (None, None))[1]
+        message = getattr(exc, "log_message", None) or self._reason
+        self.finish({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}})
+
+    def on_connection_close(self) -> None:
+        self._disconnected.set()
+
+    @allow_unauthenticated  # we refuse unauthenticated requests ourselves, with 401 and WWW-Authenticate
+    async def get(self) -> None:
+        await self._serve()
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        await self._serve()
+
+    @allow_unauthenticated
+    async def delete(self) -> None:
+        await self._serve()
+
+    async def _serve(self) -> None:
+        assert self._identity is not None
+        request = self.request
+        identity = self._identity
+        host, _, port = request.host.rpartition(":")
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": request.version.removeprefix("HTTP/"),
+            "method": request.method,
+            "scheme": request.protocol,
+            "path": request.path,
+            "raw_path": request.path.encode(),
+            "query_string": request.query.encode(),
+            "root_path": "",
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.get_all()],
+            "client": (request.remote_ip, 0),
+            "server": (host or request.host, int(port) if port.isdigit() else 0),
+            # The SDK binds a session to this principal: another identity gets 404 for it.
+            "user": AuthenticatedUser(
+                AccessToken(
+                    token="",  # never the credential itself
+                    client_id=identity.username,
+                    subject=identity.username,
+                    scopes=sorted(identity.scopes or ()),
+                    claims={"iss": identity.provider},
+                )
+            ),
+            SCOPE_IDENTITY: identity,
+            SCOPE_HANDLER: self,
+        }
+        body_sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": request.body or b"", "more_body": False}
+            await self._disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if self._disconnected.is_set():
+                return
+            if message["type"] == "http.response.start":
+                self.set_status(message["status"])
+                self.clear_header("Content-Type")
+                for key, value in message.get("headers", []):
+                    self.add_header(key.decode("latin-1"), value.decode("latin-1"))
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                if chunk:
+                    self.write(chunk)
+                if message.get("more_body", False):
+                    try:
+                        await self.flush()
+                    except StreamClosedError:
+                        self._disconnected.set()
+
+        await self.manager.handle_request(scope, receive, send)
+        if not self._finished:
+            self.finish()

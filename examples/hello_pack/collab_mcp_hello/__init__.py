@@ -1,0 +1,51 @@
+"""An example third-party pack, as you would write your own.
+
+It adds one tool, ``word_count``, and one authorization rule: nobody may use
+any tool on a path under ``secret/``. Install it (``pip install -e
+examples/hello_pack``) and it is found through its ``collab_mcp.packs`` entry
+point; ``collab-mcp packs`` lists it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core import NotFound, hookimpl
+
+
+class WordCountArgs(BaseModel):
+    path: str = Field(description="A text file, relative to the server root.")
+
+
+class WordCount(BaseModel):
+    path: str
+    words: int
+    lines: int
+
+
+async def word_count(ctx: Any, args: WordCountArgs) -> WordCount:
+    """Count the words and lines of a text file as it is now, including unsaved edits in its room."""
+    path = await ctx.backend.require_file(args.path, kind="text file")
+    room = ctx.backend.room_for(path, ("text", "file"))
+    if room is not None:
+        text = str((await ctx.backend.open_document(path, ("text", "file"))).source)
+    else:
+        model = await ctx.backend.contents_manager.get(path, content=True, type="file", format="text")
+        text = model["content"]
+    if text is None:
+        raise NotFound(f"{args.path!r} has no text content.")
+    return WordCount(path=path, words=len(text.split()), lines=text.count("\n") + (1 if text else 0))
+
+
+@hookimpl
+def register_tools(register: Any) -> None:
+    register(word_count, permission="read", title="Count words")
+
+
+@hookimpl
+def authorize(identity: Any, permission: str, path: str | None, tool: str, host: Any) -> bool | None:
+    if path is not None and (path == "secret" or path.lstrip("/").startswith("secret/")):
+        return False  # deny wins over every other pack
+    return None

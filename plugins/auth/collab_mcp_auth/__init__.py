@@ -1,0 +1,1 @@
+"""collab-mcp auth pack: identities for the MCP endpoint."""

@@ -1,0 +1,71 @@
+"""The default identity: whoever Jupyter's own authentication says is calling.
+
+Jupyter checks the server token (``Authorization: token T`` or ``Bearer T``)
+or the login cookie; this pack turns the Jupyter user it found into an
+:class:`~collab_mcp_core.Identity`. A server running with authentication off
+(an empty token) gives anonymous users; those are refused unless the operator
+says otherwise (``c.JupyterAuth.allow_anonymous = True``), so the MCP endpoint
+fails closed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from jupyter_server.auth.identity import IdentityProvider
+from traitlets import Bool, Unicode
+from traitlets.config import Configurable
+
+from collab_mcp_core import Identity, hookimpl
+
+
+class JupyterAuth(Configurable):
+    """Settings of the Jupyter identity provider."""
+
+    allow_anonymous = Bool(
+        False,
+        help="Accept MCP requests when the Jupyter server itself runs without authentication "
+        "(an empty token). Off by default: the MCP endpoint then refuses everyone.",
+    ).tag(config=True)
+    token_display_name = Unicode(
+        "MCP agent", help="Display name of callers who authenticate with the server token."
+    ).tag(config=True)
+
+
+@hookimpl
+def register_configurables(register: Any) -> None:
+    register(JupyterAuth)
+
+
+@hookimpl(trylast=True)
+def identify_request(request: Any, host: Any) -> Identity | None:
+    user = request.current_user
+    if user is None:
+        return None
+    settings = host.configurable(JupyterAuth)
+    provider = request.identity_provider
+    if not provider.auth_enabled and not settings.allow_anonymous:
+        return None
+    if type(provider) is IdentityProvider and request.token_authenticated:
+        # Jupyter's default provider invents a random anonymous user per request
+        # that carries the token but no cookie; an MCP session must keep one
+        # identity, so token callers get a stable one derived from the token.
+        digest = hashlib.sha256(provider.token.encode()).hexdigest()[:10]
+        return Identity(
+            username=f"token-{digest}",
+            display_name=settings.token_display_name,
+            initials="AI",
+            provider="jupyter-token",
+            jupyter_user=user,
+        )
+    return Identity(
+        username=user.username,
+        display_name=user.display_name or user.name or user.username,
+        initials=user.initials or "",
+        color=user.color,
+        avatar_url=user.avatar_url,
+        provider="jupyter",
+        scopes=None,  # Jupyter's Authorizer decides
+        jupyter_user=user,
+    )

@@ -1,0 +1,1 @@
+"""collab-mcp awareness pack."""

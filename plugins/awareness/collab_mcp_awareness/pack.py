@@ -1,0 +1,1 @@
+"""The awareness pack's hook implementations (tools are added by its issue)."""

@@ -1,0 +1,1 @@
+"""The document pack's hook implementations (tools are added by its issue)."""

@@ -1,0 +1,1 @@
+"""The notebook pack's hook implementations (tools are added by its issue)."""
