@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -28,6 +29,11 @@ class CollabMCP(ExtensionApp):
     disabled_packs = List(
         Unicode(), default_value=[], help="Packs never to load; their code is not even imported."
     ).tag(config=True)
+    extra_packs = List(
+        Unicode(),
+        default_value=[],
+        help="Import names of pack modules to load besides installed entry points (local packs, no packaging).",
+    ).tag(config=True)
     allowed_tools = List(Unicode(), default_value=[], help="If set, only these tools are offered.").tag(config=True)
     denied_tools = List(Unicode(), default_value=[], help="Tools never offered, whatever pack gives them.").tag(
         config=True
@@ -50,6 +56,8 @@ class CollabMCP(ExtensionApp):
     def initialize_settings(self) -> None:
         packs = PackManager(enabled=self.enabled_packs, disabled=self.disabled_packs)
         packs.load_entry_points()
+        for module_name in self.extra_packs:
+            packs.register(importlib.import_module(module_name), name=module_name)
         self.host = Host(app=self, packs=packs, backend=LocalBackend(self.serverapp))
         self.session_manager = SessionManager(
             app=self.host.server,

@@ -142,9 +142,9 @@ class MCPHandler(JupyterHandler):
         return True
 
     def check_xsrf_cookie(self) -> None:
-        # Without credentials the answer is 401 (in prepare), not an XSRF 403.
-        if getattr(self, "_jupyter_current_user", None) is not None:
-            super().check_xsrf_cookie()
+        # Tornado and Jupyter call this before we know the identity; prepare()
+        # runs the real check once it does, so no credentials means 401, not 403.
+        return None
 
     async def prepare(self) -> None:  # type: ignore[override]
         if not JupyterHandler.check_host(self):
@@ -157,10 +157,11 @@ class MCPHandler(JupyterHandler):
         self._identity = await self.host.packs.identify_request(self, self.host)
         if self._identity is None:
             self._unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            JupyterHandler.check_xsrf_cookie(self)  # a no-op for token-authenticated requests
 
     def _unauthorized(self, message: str) -> None:
-        self.set_header("WWW-Authenticate", f'Bearer realm="collab-mcp", resource_metadata="{self.resource_metadata_url()}"')
-        raise web.HTTPError(401, message)
+        raise web.HTTPError(401, message)  # write_error adds WWW-Authenticate
 
     def resource_metadata_url(self) -> str:
         base = f"{self.request.protocol}://{self.request.host}{self.base_url}"
@@ -183,6 +184,10 @@ class MCPHandler(JupyterHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
+        if status_code == 401:  # Tornado clears headers before write_error, so it is set here
+            self.set_header(
+                "WWW-Authenticate", f'Bearer realm="collab-mcp", resource_metadata="{self.resource_metadata_url()}"'
+            )
         exc = kwargs.get("exc_info", (None, None))[1]
         message = getattr(exc, "log_message", None) or self._reason
         self.finish({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}})

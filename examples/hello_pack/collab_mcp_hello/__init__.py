@@ -36,7 +36,7 @@ async def word_count(ctx: Any, args: WordCountArgs) -> WordCount:
         text = model["content"]
     if text is None:
         raise NotFound(f"{args.path!r} has no text content.")
-    return WordCount(path=path, words=len(text.split()), lines=text.count("\n") + (1 if text else 0))
+    return WordCount(path=path, words=len(text.split()), lines=len(text.splitlines()))
 
 
 @hookimpl
