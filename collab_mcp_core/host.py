@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions, Server
-from mcp.server.session import ServerSession
+from mcp.server.connection import Connection
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
@@ -103,8 +102,8 @@ class Host:
         self.registry = self._build_registry()
         self.bus = InMemorySubscriptionBus()
         self._listen = ListenHandler(self.bus)
-        # Handshake-era sessions, by id, for notifications outside a request.
-        self._sessions: weakref.WeakValueDictionary[str, ServerSession] = weakref.WeakValueDictionary()
+        # Handshake-era connections, by session id, for notifications outside a request.
+        self._connections: dict[str, Connection] = {}
         self._subscriptions: dict[str, set[str]] = {}  # uri -> session ids
         self.session_identities: dict[str, Identity] = {}
         self.server = self._build_server()
@@ -124,11 +123,8 @@ class Host:
         after = {n: t.to_mcp() for n, t in self.registry.tools.items()}
         if before == after:
             return False
-        for session in list(self._sessions.values()):
-            try:
-                await session.send_tool_list_changed()
-            except Exception:
-                log.debug("could not tell a session its tool list changed", exc_info=True)
+        for connection in list(self._connections.values()):
+            await connection.send_tool_list_changed()  # best effort: never raises
         await self.bus.publish(ToolsListChanged())
         return True
 
@@ -166,17 +162,15 @@ class Host:
         identity = request.scope.get(SCOPE_IDENTITY) if request is not None else None
         if identity is None:  # the transport never lets this happen; refuse rather than guess
             raise MCPError(types.INVALID_REQUEST, "unauthenticated request")
-        session_id = ctx.session._connection.session_id  # noqa: SLF001 - the SDK exposes no public accessor
-        if session_id:
-            self._sessions[session_id] = ctx.session
-            self.session_identities[session_id] = identity
+        connection = _connection_of(ctx)
+        if connection.session_id:
+            self._connections[connection.session_id] = connection
+            self.session_identities[connection.session_id] = identity
         return identity
 
     def _context(self, ctx: ServerRequestContext) -> ToolContext:
         identity = self._identity(ctx)
-        return ToolContext(
-            host=self, identity=identity, session_id=ctx.session._connection.session_id, request_context=ctx  # noqa: SLF001
-        )
+        return ToolContext(host=self, identity=identity, session_id=_connection_of(ctx).session_id, request_context=ctx)
 
     def _input_schema(self, name: str) -> dict[str, Any] | None:
         tool = self.registry.tools.get(name)
@@ -307,19 +301,15 @@ class Host:
     async def resource_updated(self, uri: str) -> None:
         """Tell subscribed sessions (both protocol revisions) that ``uri`` changed."""
         for session_id in list(self._subscriptions.get(uri, ())):
-            session = self._sessions.get(session_id)
-            if session is None:
-                self._subscriptions[uri].discard(session_id)
-                continue
-            try:
-                await session.send_resource_updated(uri)
-            except Exception:
-                log.debug("could not notify session %s", session_id, exc_info=True)
+            connection = self._connections.get(session_id)
+            if connection is not None:
+                await connection.send_resource_updated(uri)  # best effort: never raises
         await self.bus.publish(ResourceUpdated(uri=uri))
 
     async def session_closed(self, session_id: str) -> None:
         for subscribers in self._subscriptions.values():
             subscribers.discard(session_id)
+        self._connections.pop(session_id, None)
         identity = self.session_identities.pop(session_id, None)
         await self.packs.notify("mcp_session_closed", session_id=session_id, identity=identity, host=self)
 
@@ -333,6 +323,11 @@ class _HostImplementation:
     @hookimpl(trylast=True)
     def call_tool(self, call: ToolCall) -> Any:
         return call.tool.func(call.ctx, call.args)
+
+
+def _connection_of(ctx: ServerRequestContext) -> Connection:
+    """The long-lived connection behind a request (the SDK has no public accessor)."""
+    return ctx.session._connection  # noqa: SLF001
 
 
 def _with_list_changed(get_capabilities: Any, legacy: types.ServerCapabilities) -> Any:

@@ -1,0 +1,166 @@
+"""Packs end to end: discovery, toggles, the example pack, validation, wrappers, events."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import mcp_types as types
+import pytest
+
+from collab_mcp_core.testing import call, call_error, connect, join_room
+
+TESTS = Path(__file__).parent
+SAMPLE = "--CollabMCP.extra_packs=sample_pack"
+ENV = {"PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.fixture(scope="module")
+def events_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("events") / "events.jsonl"
+
+
+@pytest.fixture(scope="module")
+def server(collab_server_factory, events_log):
+    config = f"import logging\nc.EventLogger.handlers = [logging.FileHandler({str(events_log)!r})]\n"
+    return collab_server_factory(SAMPLE, env=ENV, config_py=config)
+
+
+async def tool_names(server) -> set[str]:
+    async with connect(server) as session:
+        return {t.name for t in (await session.list_tools()).tools}
+
+
+def test_disabled_pack_is_never_imported():
+    code = (
+        "import sys\n"
+        "from collab_mcp_core.packs import PackManager\n"
+        "m = PackManager(disabled=['hello'])\n"
+        "m.load_entry_points()\n"
+        "assert m.installed['hello'].enabled is False\n"
+        "assert 'collab_mcp_hello' not in sys.modules, 'the disabled pack was imported'\n"
+        "m2 = PackManager(enabled=['auth'])\n"
+        "m2.load_entry_points()\n"
+        "assert 'collab_mcp_hello' not in sys.modules\n"
+        "m3 = PackManager()\n"
+        "m3.load_entry_points()\n"
+        "assert 'collab_mcp_hello' in sys.modules\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+async def test_example_pack_is_discovered_and_callable(server):
+    (server.root / "notes.txt").write_text("alpha beta\ngamma\n")
+    async with connect(server) as session:
+        assert await call(session, "word_count", path="notes.txt") == {"path": "notes.txt", "words": 3, "lines": 2}
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+    assert tools["word_count"].meta["collab-mcp/pack"] == "hello"
+
+
+async def test_example_authorization_rule_denies(server):
+    (server.root / "secret").mkdir(exist_ok=True)
+    (server.root / "secret" / "plans.txt").write_text("top secret\n")
+    async with connect(server) as session:
+        error = await call_error(session, "word_count", path="secret/plans.txt")
+    assert "Permission denied" in error and "word_count" in error and "read" in error
+
+
+async def test_disabled_pack_tools_are_absent(collab_server_factory):
+    server = collab_server_factory("--CollabMCP.disabled_packs=hello")
+    assert "word_count" not in await tool_names(server)
+
+
+async def test_allowed_and_denied_tools(collab_server_factory):
+    allowed = collab_server_factory(SAMPLE, "--CollabMCP.allowed_tools=word_count", "--CollabMCP.allowed_tools=slow_progress", env=ENV)
+    assert await tool_names(allowed) == {"word_count", "slow_progress"}
+    denied = collab_server_factory(SAMPLE, "--CollabMCP.denied_tools=word_count", env=ENV)
+    names = await tool_names(denied)
+    assert "word_count" not in names and "slow_progress" in names
+
+
+async def test_invalid_arguments_name_the_field_and_change_nothing(server):
+    (server.root / "log.txt").write_text("start\n")
+    async with join_room(server, "log.txt", kind="file") as collaborator:
+        async with connect(server) as session:
+            error = await call_error(session, "append_text", path="log.txt", text="x", times=99)
+            assert "times" in error and "less than or equal to 10" in error
+            error = await call_error(session, "append_text", path="log.txt")
+            assert "text" in error and "Field required" in error
+            error = await call_error(session, "append_text", path="log.txt", text="", times=1)
+            assert "text" in error
+            # and a valid call goes through, so the room was reachable all along
+            assert (await call(session, "append_text", path="log.txt", text="ok\n"))["length"] == len("start\nok\n")
+        await collaborator.wait_for(lambda: str(collaborator.text) == "start\nok\n", what="exactly one append")
+
+
+async def test_unknown_tool_lists_the_valid_ones(server):
+    async with connect(server) as session:
+        result = await session.call_tool("no_such_tool", {})
+    assert result.is_error and "word_count" in result.content[0].text
+
+
+async def test_call_tool_wrapper_can_refuse(server):
+    (server.root / "w.txt").write_text("")
+    async with connect(server) as session:
+        error = await call_error(session, "append_text", path="w.txt", text="forbidden")
+    assert "refuses" in error
+    assert (server.root / "w.txt").read_text() == ""
+
+
+async def test_progress_notifications_reach_the_caller(server):
+    seen: list[float] = []
+
+    async def on_progress(progress, total, message):
+        seen.append(progress)
+
+    async with connect(server) as session:
+        result = await session.call_tool("slow_progress", {"steps": 4}, progress_callback=on_progress)
+    assert not result.is_error
+    assert seen == [1, 2, 3, 4]
+
+
+async def test_tool_list_changed_is_sent_to_connected_sessions(collab_server_factory):
+    server = collab_server_factory(SAMPLE, env=ENV)
+    got = anyio.Event()
+
+    async def on_message(message):
+        if isinstance(message, types.ServerNotification) and isinstance(message, types.ToolListChangedNotification):
+            got.set()
+        elif getattr(message, "method", None) == "notifications/tools/list_changed":
+            got.set()
+
+    async with connect(server, message_handler=on_message) as watcher:
+        await watcher.list_tools()
+        async with connect(server) as admin:
+            assert (await call(admin, "enable_bonus_tool")) == {"changed": True}
+        with anyio.fail_after(10):
+            await got.wait()
+        assert "bonus_tool" in {t.name for t in (await watcher.list_tools()).tools}
+
+
+async def test_events_reach_jupyters_event_bus_with_their_schema(server, events_log):
+    (server.root / "e.txt").write_text("one\n")
+    async with connect(server) as session:
+        await call(session, "word_count", path="e.txt")
+        await call_error(session, "word_count", path="missing.txt")
+    deadline = anyio.current_time() + 10
+    while anyio.current_time() < deadline:
+        records = [json.loads(line) for line in events_log.read_text().splitlines() if line.strip()]
+        called = [r for r in records if r.get("__schema__", "").endswith("/tool_called") and r.get("tool") == "word_count"]
+        failed = [r for r in records if r.get("__schema__", "").endswith("/tool_failed") and r.get("tool") == "word_count"]
+        if called and failed:
+            break
+        await anyio.sleep(0.1)
+    assert called and failed, records
+    assert called[0]["__schema__"] == "https://collab-mcp.jupyter.org/events/tool_called"
+    assert str(called[0]["__schema_version__"]) == "1"
+    assert called[0]["pack"] == "hello" and called[0]["path"] == "e.txt"
+    assert failed[0]["code"] == "not_found"
+    assert server.token not in events_log.read_text()
