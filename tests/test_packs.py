@@ -153,14 +153,14 @@ async def test_events_reach_jupyters_event_bus_with_their_schema(server, events_
     deadline = anyio.current_time() + 10
     while anyio.current_time() < deadline:
         records = [json.loads(line) for line in events_log.read_text().splitlines() if line.strip()]
-        called = [r for r in records if r.get("__schema__", "").endswith("/tool_called") and r.get("tool") == "word_count"]
-        failed = [r for r in records if r.get("__schema__", "").endswith("/tool_failed") and r.get("tool") == "word_count"]
+        called = [r for r in records if r.get("__schema__", "").endswith("/tool_called") and r.get("path") == "e.txt"]
+        failed = [r for r in records if r.get("__schema__", "").endswith("/tool_failed") and r.get("path") == "missing.txt"]
         if called and failed:
             break
         await anyio.sleep(0.1)
     assert called and failed, records
     assert called[0]["__schema__"] == "https://collab-mcp.jupyter.org/events/tool_called"
     assert str(called[0]["__schema_version__"]) == "1"
-    assert called[0]["pack"] == "hello" and called[0]["path"] == "e.txt"
+    assert called[0]["pack"] == "hello" and called[0]["tool"] == "word_count"
     assert failed[0]["code"] == "not_found"
     assert server.token not in events_log.read_text()
