@@ -1,1 +1,37 @@
-"""The document pack's hook implementations (tools are added by its issue)."""
+"""The document pack's hook implementations: its tools, events and settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collab_mcp_core import hookimpl
+
+from . import forks, text
+from .config import DocumentPack
+from .events import EVENTS
+
+
+@hookimpl
+def register_tools(register: Any) -> None:
+    register(text.list_documents, permission="read", title="List documents")
+    register(text.get_document, permission="read", title="Read a document")
+    register(text.create_document_session, permission="write", title="Open or create a document",
+             destructive=False, idempotent=True)
+    register(text.update_document, permission="write", title="Replace document text", destructive=True)
+    register(text.insert_text, permission="write", title="Insert text", destructive=False)
+    register(text.delete_text, permission="write", title="Delete text", destructive=True)
+    register(forks.fork_document, permission="write", title="Fork a document", destructive=False)
+    register(forks.merge_document_fork, permission="write", title="Merge a fork", destructive=True)
+    register(forks.list_document_forks, permission="read", title="List forks")
+    register(forks.discard_document_fork, permission="write", title="Discard a fork", destructive=True)
+
+
+@hookimpl
+def register_events(register: Any) -> None:
+    for event_class in EVENTS:
+        register(event_class)
+
+
+@hookimpl
+def register_configurables(register: Any) -> None:
+    register(DocumentPack)

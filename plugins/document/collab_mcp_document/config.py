@@ -1,0 +1,29 @@
+"""The document pack's settings (``c.DocumentPack.*``)."""
+
+from __future__ import annotations
+
+from traitlets import Bool, Float, Int, Unicode
+from traitlets.config import Configurable
+
+
+class DocumentPack(Configurable):
+    """Settings of the collab-mcp document pack."""
+
+    max_content_chars = Int(
+        100_000, help="Most characters get_document returns at once; ask for a range to read more."
+    ).tag(config=True)
+    history_group_seconds = Float(
+        2.0,
+        help="Updates by the same people less than this many seconds apart form one history version "
+        "(a person typing makes one update per keystroke). Each agent edit is its own version.",
+    ).tag(config=True)
+    max_history_limit = Int(200, help="Most versions get_document_history returns.").tag(config=True)
+    store_history_under_data_dir = Bool(
+        True,
+        help="Keep the collaboration update store (document history) in the server's data directory "
+        "instead of the process's working directory, for every room (jupyter-server-ydoc's own "
+        "get_document path ignores SQLiteYStore.db_path). Ignored when SQLiteYStore.db_path is configured.",
+    ).tag(config=True)
+    store_file_name = Unicode(
+        "collab_mcp/jupyter_ystore.db", help="The store's path under the server's data directory."
+    ).tag(config=True)

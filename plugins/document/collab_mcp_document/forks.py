@@ -1,0 +1,255 @@
+"""Forks: a copy of a live document in its own room, edited apart, merged back as a CRDT.
+
+jupyter-server-ydoc has a REST fork API (``/api/collaboration/fork/``) but no
+Python one. A fork there is a plain ``YRoom`` in the websocket server, keyed by
+its fork id and registered in the handlers' ``FORK_ROOMS`` table; forks made
+here are registered the same way, so JupyterLab's fork listing shows them and
+forks JupyterLab made can be read, edited and merged with these tools.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server_ydoc import handlers as ydoc_handlers
+from jupyter_server_ydoc.utils import JUPYTER_COLLABORATION_FORK_EVENTS_URI
+from jupyter_ydoc import ydocs as YDOCS
+from pycrdt import Doc
+from pycrdt.websocket import YRoom
+from pydantic import BaseModel, Field
+
+from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
+from collab_mcp_core import NotFound, ToolError
+
+from .authors import agent_transaction
+from .documents import DocumentRef, content_of, open_live, resolve, room_id, version_of
+from .events import DocumentForkDiscarded, DocumentForked, DocumentForkMerged
+from .positions import change_summary
+
+if TYPE_CHECKING:
+    from jupyter_ydoc.ybasedoc import YBaseDoc
+
+# One jupyter_ydoc wrapper per fork (each wrapper attaches an undo manager to the doc),
+# and the subscriptions that keep synchronized forks following their document.
+_fork_docs: dict[str, YBaseDoc] = {}
+_sync_subscriptions: dict[str, tuple[Doc, Any]] = {}
+
+
+def fork_table() -> dict[str, dict[str, Any]]:
+    """jupyter-server-ydoc's fork registry (what ``GET /api/collaboration/fork/<room>`` lists)."""
+    return ydoc_handlers.FORK_ROOMS
+
+
+def forks_of(root_room_id: str | None) -> dict[str, dict[str, Any]]:
+    if not root_room_id:
+        return {}
+    return {fid: info for fid, info in fork_table().items() if info.get("root_roomid") == root_room_id}
+
+
+def check_fork(ctx: ToolContext, ref: DocumentRef, fork_id: str) -> dict[str, Any]:
+    """The fork's registry entry, after checking it is a fork of this document."""
+    info = fork_table().get(fork_id)
+    root = room_id(ctx, ref, create=False)
+    if info is None:
+        known = ", ".join(forks_of(root)) or "none"
+        raise NotFound(f"No fork {fork_id!r}. Forks of {ref.path!r}: {known} (list_document_forks lists them).")
+    if info.get("root_roomid") != root:
+        raise ToolError(
+            f"Fork {fork_id!r} is a fork of another document (room {info.get('root_roomid')}), not of "
+            f"{ref.path!r}; name the document it was forked from."
+        )
+    return info
+
+
+def _fork_room(ctx: ToolContext, fork_id: str) -> YRoom:
+    room = ctx.backend.ydoc.ywebsocket_server.rooms.get(fork_id)
+    if room is None:
+        raise NotFound(f"The room of fork {fork_id!r} is gone; the fork can no longer be used.")
+    return room
+
+
+async def open_target(ctx: ToolContext, ref: DocumentRef, fork_id: str | None) -> YBaseDoc:
+    """The live document, or the live document of one of its forks."""
+    if fork_id is None:
+        return await open_live(ctx, ref)
+    check_fork(ctx, ref, fork_id)
+    room = _fork_room(ctx, fork_id)
+    doc = _fork_docs.get(fork_id)
+    if doc is None or doc.ydoc is not room.ydoc:
+        doc = _fork_docs[fork_id] = YDOCS.get(ref.kind[1], YDOCS["file"])(room.ydoc)
+    return doc
+
+
+async def _close_fork(ctx: ToolContext, fork_id: str) -> None:
+    fork_table().pop(fork_id, None)
+    _fork_docs.pop(fork_id, None)
+    followed = _sync_subscriptions.pop(fork_id, None)
+    if followed is not None:
+        root_ydoc, subscription = followed
+        try:
+            root_ydoc.unobserve(subscription)
+        except Exception:  # the root document may be gone already
+            pass
+    server = ctx.backend.ydoc.ywebsocket_server
+    if fork_id in server.rooms:
+        await server.delete_room(name=fork_id)
+
+
+def _emit_jupyter_fork_event(ctx: ToolContext, fork_id: str, info: dict[str, Any], action: str) -> None:
+    """Tell Jupyter's event bus, as the REST fork API does, so JupyterLab listeners see agent forks."""
+    logger = getattr(ctx.backend.serverapp, "event_logger", None)
+    if logger is not None:
+        data = {"username": ctx.identity.username, "fork_roomid": fork_id, "fork_info": info, "action": action}
+        logger.emit(schema_id=JUPYTER_COLLABORATION_FORK_EVENTS_URI, data=data)
+
+
+# -- tools -----------------------------------------------------------------------------------
+
+
+class ForkDocumentArgs(BaseModel):
+    path: str = Field(description="The document to fork (text file or notebook), relative to the server root.")
+    title: str = Field("", description="A short title for the fork, shown in JupyterLab's fork list.")
+    description: str = Field("", description="What the fork is for.")
+    synchronize: bool = Field(
+        False, description="Keep the fork following later changes of the original (one way: original to fork)."
+    )
+
+
+class Fork(BaseModel):
+    fork_id: str = Field(description="Pass it as fork_id to get_document, update_document, insert_text, delete_text.")
+    path: str
+    root_room_id: str
+    title: str
+    description: str
+    synchronize: bool
+    length: int = Field(description="Length of the fork's content in characters.")
+    version: str
+
+
+async def fork_document(ctx: ToolContext, args: ForkDocumentArgs) -> Fork:
+    """Fork a live document: a copy in its own room that you can edit without anyone seeing it yet.
+
+    Read and edit the fork with get_document, update_document, insert_text and delete_text by
+    passing the returned fork_id; merge it back with merge_document_fork (a CRDT merge: changes
+    made meanwhile on both sides are kept) or drop it with discard_document_fork. JupyterLab's
+    fork list shows it.
+    """
+    ref = await resolve(ctx, args.path)
+    doc = await open_live(ctx, ref)
+    root_id = room_id(ctx, ref)
+    root_room = ctx.backend.find_room(root_id)
+    if root_room is None:
+        raise ToolError(f"The room of {ref.path!r} closed while forking; try again.")
+    fork_id = uuid.uuid4().hex
+    fork_ydoc = Doc()
+    fork_ydoc.apply_update(root_room.ydoc.get_update())
+    if args.synchronize:
+        subscription = root_room.ydoc.observe(lambda event: fork_ydoc.apply_update(event.update))
+        _sync_subscriptions[fork_id] = (root_room.ydoc, subscription)
+    info = {
+        "root_roomid": root_id,
+        "synchronize": args.synchronize,
+        "title": args.title,
+        "description": args.description,
+    }
+    fork_table()[fork_id] = info
+    server = ctx.backend.ydoc.ywebsocket_server
+    fork_room = YRoom(ydoc=fork_ydoc)
+    server.rooms[fork_id] = fork_room
+    await server.start_room(fork_room)
+    _emit_jupyter_fork_event(ctx, fork_id, info, "create")
+    await ctx.emit(DocumentForked(path=ref.path, fork_id=fork_id, title=args.title, synchronize=args.synchronize))
+    content = content_of(doc, ref)
+    return Fork(
+        fork_id=fork_id, path=ref.path, root_room_id=root_id, title=args.title, description=args.description,
+        synchronize=args.synchronize, length=len(content), version=version_of(content),
+    )
+
+
+class ForkArgs(BaseModel):
+    path: str = Field(description="The document the fork was made from.")
+    fork_id: str = Field(description="The fork's id, from fork_document or list_document_forks.")
+
+
+class MergeResult(BaseModel):
+    path: str
+    fork_id: str
+    merged: bool
+    length: int = Field(description="Length of the document after the merge, in characters.")
+    version: str
+    characters_added: int
+    characters_removed: int
+
+
+async def merge_document_fork(ctx: ToolContext, args: ForkArgs) -> MergeResult:
+    """Merge a fork into the document it was forked from, then close the fork.
+
+    This is a CRDT merge: edits made in the fork and edits people made to the original
+    meanwhile are all kept, each once. Everyone in the document's room sees the result live.
+    """
+    ref = await resolve(ctx, args.path)
+    info = check_fork(ctx, ref, args.fork_id)
+    fork_room = _fork_room(ctx, args.fork_id)
+    doc = await open_live(ctx, ref)
+    before = content_of(doc, ref)
+    missing = fork_room.ydoc.get_update(doc.ydoc.get_state())
+    with agent_transaction(doc.ydoc, ctx.identity.username):
+        doc.ydoc.apply_update(missing)
+    after = content_of(doc, ref)
+    await _close_fork(ctx, args.fork_id)
+    _emit_jupyter_fork_event(ctx, args.fork_id, info, "delete")
+    version = version_of(after)
+    await ctx.emit(DocumentForkMerged(path=ref.path, fork_id=args.fork_id, version=version))
+    added, removed = change_summary(before, after)
+    return MergeResult(
+        path=ref.path, fork_id=args.fork_id, merged=True, length=len(after), version=version,
+        characters_added=added, characters_removed=removed,
+    )
+
+
+class DiscardResult(BaseModel):
+    path: str
+    fork_id: str
+    discarded: bool
+
+
+async def discard_document_fork(ctx: ToolContext, args: ForkArgs) -> DiscardResult:
+    """Close a fork without merging it; its changes are dropped. The original is not touched."""
+    ref = await resolve(ctx, args.path)
+    info = check_fork(ctx, ref, args.fork_id)
+    await _close_fork(ctx, args.fork_id)
+    _emit_jupyter_fork_event(ctx, args.fork_id, info, "delete")
+    await ctx.emit(DocumentForkDiscarded(path=ref.path, fork_id=args.fork_id))
+    return DiscardResult(path=ref.path, fork_id=args.fork_id, discarded=True)
+
+
+class ListForksArgs(BaseModel):
+    path: str = Field(description="The document whose forks to list.")
+
+
+class ForkInfo(BaseModel):
+    fork_id: str
+    title: str
+    description: str
+    synchronize: bool
+    open: bool = Field(description="Whether the fork's room still exists.")
+
+
+class ForkList(BaseModel):
+    path: str
+    forks: list[ForkInfo]
+
+
+async def list_document_forks(ctx: ToolContext, args: ListForksArgs) -> ForkList:
+    """List the open forks of a document (made by agents or in JupyterLab)."""
+    ref = await resolve(ctx, args.path)
+    rooms = ctx.backend.ydoc.ywebsocket_server.rooms
+    forks = [
+        ForkInfo(
+            fork_id=fid, title=str(info.get("title", "")), description=str(info.get("description", "")),
+            synchronize=bool(info.get("synchronize", False)), open=fid in rooms,
+        )
+        for fid, info in forks_of(room_id(ctx, ref, create=False)).items()
+    ]
+    return ForkList(path=ref.path, forks=forks)

@@ -1,0 +1,128 @@
+"""Character positions: what agents speak, and the UTF-8 byte offsets pycrdt ``Text`` uses.
+
+Tools count Unicode code points (``len(str)`` in Python). pycrdt ``Text``
+indexes are UTF-8 byte offsets, and an index inside a multi-byte character
+silently lands elsewhere, so every position is converted here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from collab_mcp_core import ToolError
+
+
+@dataclass(frozen=True)
+class Splice:
+    """Replace ``removed`` characters at code-point ``position`` with ``inserted``."""
+
+    position: int
+    removed: int
+    inserted: str
+
+
+def byte_offset(text: str, position: int) -> int:
+    """The UTF-8 byte offset of code point ``position`` in ``text``."""
+    return len(text[:position].encode("utf-8"))
+
+
+def check_range(length: int, position: int, count: int = 0, *, what: str = "position") -> int:
+    """Validate a ``position``/``count`` range in a document of ``length`` characters.
+
+    ``position`` -1 means the end of the document. Returns the resolved position.
+    """
+    if position == -1:
+        position = length
+    if position < 0 or position > length:
+        raise ToolError(
+            f"{what} {position} is out of range: the document has {length} characters "
+            f"(valid positions are 0..{length}, or -1 for the end). Positions count characters (code points)."
+        )
+    if count < 0:
+        raise ToolError(f"length must be 0 or more, not {count}.")
+    if position + count > length:
+        raise ToolError(
+            f"The range {position}..{position + count} runs past the end of the document "
+            f"({length} characters); at most {length - position} characters can be removed at {position}."
+        )
+    return position
+
+
+def apply_splices(ytext: object, old: str, splices: Iterable[Splice]) -> None:
+    """Apply code-point splices, computed against ``old``, to a pycrdt Text holding ``old``.
+
+    Byte offsets are computed in one ascending pass, then applied back to front so
+    that earlier offsets stay valid. Call inside a transaction.
+    """
+    ordered = sorted(splices, key=lambda s: s.position)
+    offsets: list[tuple[int, int, str]] = []
+    byte_pos, char_pos = 0, 0
+    for splice in ordered:
+        byte_pos += len(old[char_pos : splice.position].encode("utf-8"))
+        removed_bytes = len(old[splice.position : splice.position + splice.removed].encode("utf-8"))
+        offsets.append((byte_pos, removed_bytes, splice.inserted))
+        char_pos = splice.position
+    for start, removed_bytes, inserted in reversed(offsets):
+        if removed_bytes:
+            del ytext[start : start + removed_bytes]  # type: ignore[attr-defined]
+        if inserted:
+            ytext.insert(start, inserted)  # type: ignore[attr-defined]
+
+
+def minimal_splices(old: str, new: str) -> list[Splice]:
+    """Small splices turning ``old`` into ``new``: line diff, then trimmed to changed characters.
+
+    Untouched lines stay untouched in the CRDT, so a collaborator's concurrent
+    typing elsewhere in the document survives a whole-document replacement.
+    """
+    if old == new:
+        return []
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    old_starts = _starts(old_lines)
+    new_starts = _starts(new_lines)
+    splices = []
+    matcher = SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        a = old[old_starts[i1] : old_starts[i2]]
+        b = new[new_starts[j1] : new_starts[j2]]
+        prefix = _common_prefix(a, b)
+        suffix = _common_suffix(a[prefix:], b[prefix:])
+        splices.append(
+            Splice(old_starts[i1] + prefix, len(a) - prefix - suffix, b[prefix : len(b) - suffix])
+        )
+    return splices
+
+
+def change_summary(old: str, new: str) -> tuple[int, int]:
+    """(characters added, characters removed) between two texts, by trimming the common ends."""
+    prefix = _common_prefix(old, new)
+    suffix = _common_suffix(old[prefix:], new[prefix:])
+    return len(new) - prefix - suffix, len(old) - prefix - suffix
+
+
+def _starts(lines: list[str]) -> list[int]:
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _common_suffix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[-1 - i] == b[-1 - i]:
+        i += 1
+    return i
