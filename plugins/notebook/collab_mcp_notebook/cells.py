@@ -1,0 +1,326 @@
+"""Tools that read and edit cells of the live shared notebook.
+
+Each change is one ``ydoc.transaction`` whose origin names the agent, so a
+person with the notebook open sees it at once and can undo it as one step.
+Sources are edited in place (only the differing ranges), so a person typing
+in the same cell keeps their characters. Every check happens before the first
+change: a refused call changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+from uuid import uuid4
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core.host import ToolContext
+
+from collab_mcp_core import ToolError, ToolOutput
+
+from .config import NotebookPack
+from .events import CellDeleted, CellInserted, CellMoved, CellUpdated
+from .live import (
+    check_cell_type,
+    check_expected,
+    document_version,
+    find_cell,
+    notebook_path,
+    open_notebook,
+    origin,
+    source_hash,
+)
+from .outputs import OutputBudget
+from .text import replace_minimal, splice
+from .views import CellView, cell_view
+
+if TYPE_CHECKING:
+    from jupyter_ydoc import YNotebook
+    from pycrdt import Map
+
+
+CellType = Literal["code", "markdown", "raw"]
+
+PATH = Field(description="The notebook, relative to the server root (e.g. 'analysis/report.ipynb').")
+CELL_ID = Field(description="The cell's id, as get_notebook or read_notebook_cell return it.")
+EXPECTED_SOURCE = Field(
+    None, description="Optional: the source you last read; the edit is refused if the cell changed since."
+)
+EXPECTED_HASH = Field(
+    None, description="Optional: the source_hash you last read; the edit is refused if the cell changed since."
+)
+
+
+class CellChange(BaseModel):
+    """The cell after a change."""
+
+    path: str
+    cell_id: str
+    index: int
+    cell_type: str
+    source_hash: str | None = None
+    changed: bool = Field(True, description="False when the document already held what was asked.")
+    cell_count: int
+    document_version: str
+
+
+def _change(nb: YNotebook, path: str, index: int, ycell: Map | None, changed: bool = True) -> CellChange:
+    source = str(ycell["source"]) if ycell is not None else None
+    return CellChange(
+        path=path,
+        cell_id=str(ycell.get("id")) if ycell is not None else "",
+        index=index,
+        cell_type=str(ycell.get("cell_type")) if ycell is not None else "",
+        source_hash=source_hash(source) if source is not None else None,
+        changed=changed,
+        cell_count=len(nb.ycells),
+        document_version=document_version(nb),
+    )
+
+
+def new_cell(cell_type: str, source: str, cell_id: str | None = None, metadata: dict | None = None) -> dict:
+    """An nbformat 4.5 cell (``create_ycell`` turns it into the shared types)."""
+    cell: dict = {"id": cell_id or uuid4().hex[:16], "cell_type": cell_type, "source": source, "metadata": metadata or {}}
+    if cell_type == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+# -- read --------------------------------------------------------------------------------------
+
+
+class ReadCellArgs(BaseModel):
+    path: str = PATH
+    cell_id: str | None = Field(None, description="The cell's id (or give index).")
+    index: int | None = Field(None, description="The cell's position, 0-based; negative counts from the end.")
+    include_outputs: bool = Field(True, description="Return outputs (within the output budget).")
+
+
+async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput:
+    """Read one cell of the live notebook (what people see now, unsaved edits included) by id or index."""
+    if args.cell_id is None and args.index is None:
+        raise ToolError("Give cell_id (preferred) or index of the cell to read.")
+    api_path = await notebook_path(ctx, args.path)
+    nb = await open_notebook(ctx, api_path)
+    index, ycell = find_cell(nb, args.cell_id, None if args.cell_id is not None else args.index)
+    budget = OutputBudget.from_config(ctx.config(NotebookPack)) if args.include_outputs else None
+    view = cell_view(ycell, index, budget)
+    if budget is not None:
+        budget.fit(view.outputs or [])
+    return ToolOutput(structured=view, extra=list(budget.images) if budget else [])
+
+
+# -- insert ------------------------------------------------------------------------------------
+
+
+class InsertCellArgs(BaseModel):
+    path: str = PATH
+    content: str = Field(description="The new cell's source.")
+    position: int = Field(-1, description="Index the new cell takes (0 = first); -1 appends at the end.")
+    cell_type: CellType = Field("code", description="code, markdown or raw.")
+
+
+async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> CellChange:
+    """Insert a cell into the live notebook; people with it open see it appear. Returns the new cell_id."""
+    api_path = await notebook_path(ctx, args.path)
+    check_cell_type(args.cell_type)
+    nb = await open_notebook(ctx, api_path)
+    n = len(nb.ycells)
+    if not (args.position == -1 or 0 <= args.position <= n):
+        raise ToolError(f"position {args.position} is out of range: use 0..{n} (the notebook has {n} cells) or -1 to append.")
+    index = n if args.position == -1 else args.position
+    ycell = nb.create_ycell(new_cell(args.cell_type, args.content))
+    with nb.ydoc.transaction(origin=origin(ctx)):
+        nb.ycells.insert(index, ycell)
+    result = _change(nb, api_path, index, ycell)
+    await ctx.emit(CellInserted(path=api_path, cell_id=result.cell_id, index=index, cell_type=args.cell_type))
+    return result
+
+
+# -- update and edit ---------------------------------------------------------------------------
+
+
+class UpdateCellArgs(BaseModel):
+    path: str = PATH
+    cell_id: str = CELL_ID
+    content: str = Field(description="The cell's whole new source.")
+    cell_type: CellType | None = Field(None, description="Change the cell's type (code, markdown, raw).")
+    expected_source: str | None = EXPECTED_SOURCE
+    expected_hash: str | None = EXPECTED_HASH
+
+
+async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellChange:
+    """Replace a cell's source (and optionally its type) in the live notebook.
+
+    Only the characters that differ are changed, in place, so a person typing elsewhere in the same cell
+    keeps their text. Pass expected_source or expected_hash (from your last read) to be refused instead
+    of overwriting someone's newer edit. Changing the type replaces the cell (same id; outputs dropped).
+    """
+    api_path = await notebook_path(ctx, args.path)
+    if args.cell_type is not None:
+        check_cell_type(args.cell_type)
+    nb = await open_notebook(ctx, api_path)
+    index, ycell = find_cell(nb, args.cell_id)
+    check_expected(ycell, args.expected_source, args.expected_hash)
+    retype = args.cell_type is not None and args.cell_type != ycell.get("cell_type")
+    with nb.ydoc.transaction(origin=origin(ctx)):
+        if retype:
+            metadata = ycell["metadata"].to_py() if "metadata" in ycell else {}
+            replacement = nb.create_ycell(new_cell(args.cell_type, args.content, args.cell_id, metadata))
+            del nb.ycells[index]
+            nb.ycells.insert(index, replacement)
+            ycell, changed = replacement, True
+        else:
+            source = ycell["source"]  # a local reference: re-assigning the key would empty the Text
+            changed = replace_minimal(source, args.content)
+    result = _change(nb, api_path, index, ycell, changed)
+    if changed:
+        await ctx.emit(
+            CellUpdated(path=api_path, cell_id=args.cell_id, index=index, change="cell_type" if retype else "source")
+        )
+    return result
+
+
+class EditCellArgs(BaseModel):
+    path: str = PATH
+    cell_id: str = CELL_ID
+    old: str = Field(description="Exact text to find in the cell's source (must occur once unless replace_all).")
+    new: str = Field(description="Text to put in its place.")
+    replace_all: bool = Field(False, description="Replace every occurrence instead of exactly one.")
+    expected_source: str | None = EXPECTED_SOURCE
+    expected_hash: str | None = EXPECTED_HASH
+
+
+async def edit_notebook_cell(ctx: ToolContext, args: EditCellArgs) -> CellChange:
+    """Replace an exact string in a cell's source, in place (the rest of the cell is untouched).
+
+    Fails without changing anything when `old` does not occur, or occurs more than once and
+    replace_all is false (add surrounding text to make it unique).
+    """
+    if args.old == "":
+        raise ToolError("old must not be empty; to rewrite the whole cell use update_notebook_cell.")
+    api_path = await notebook_path(ctx, args.path)
+    nb = await open_notebook(ctx, api_path)
+    index, ycell = find_cell(nb, args.cell_id)
+    check_expected(ycell, args.expected_source, args.expected_hash)
+    source = ycell["source"]
+    current = str(source)
+    starts = _occurrences(current, args.old)
+    if not starts:
+        raise ToolError(
+            f"The text to replace was not found in cell {args.cell_id!r}. Its source is:\n{current}\n"
+            "Copy the text exactly (whitespace included) or use update_notebook_cell."
+        )
+    if len(starts) > 1 and not args.replace_all:
+        raise ToolError(
+            f"The text to replace occurs {len(starts)} times in cell {args.cell_id!r}. Include more surrounding "
+            "text so it occurs once, or pass replace_all=true."
+        )
+    with nb.ydoc.transaction(origin=origin(ctx)):
+        for start in reversed(starts):  # from the end, so earlier offsets stay valid
+            splice(source, current, start, start + len(args.old), args.new)
+    result = _change(nb, api_path, index, ycell, args.old != args.new)
+    await ctx.emit(CellUpdated(path=api_path, cell_id=args.cell_id, index=index, change="source"))
+    return result
+
+
+def _occurrences(text: str, sub: str) -> list[int]:
+    """Non-overlapping start offsets (in characters) of ``sub`` in ``text``."""
+    starts, i = [], text.find(sub)
+    while i != -1:
+        starts.append(i)
+        i = text.find(sub, i + len(sub))
+    return starts
+
+
+# -- delete and move ---------------------------------------------------------------------------
+
+
+class DeleteCellArgs(BaseModel):
+    path: str = PATH
+    cell_id: str = CELL_ID
+    expected_source: str | None = EXPECTED_SOURCE
+    expected_hash: str | None = EXPECTED_HASH
+
+
+async def delete_notebook_cell(ctx: ToolContext, args: DeleteCellArgs) -> CellChange:
+    """Delete a cell from the live notebook (people can undo it in JupyterLab)."""
+    api_path = await notebook_path(ctx, args.path)
+    nb = await open_notebook(ctx, api_path)
+    index, ycell = find_cell(nb, args.cell_id)
+    check_expected(ycell, args.expected_source, args.expected_hash)
+    cell_type = str(ycell.get("cell_type"))
+    with nb.ydoc.transaction(origin=origin(ctx)):
+        del nb.ycells[index]
+    result = _change(nb, api_path, index, None)
+    result.cell_id, result.cell_type = args.cell_id, cell_type
+    await ctx.emit(CellDeleted(path=api_path, cell_id=args.cell_id, index=index))
+    return result
+
+
+class MoveCellArgs(BaseModel):
+    path: str = PATH
+    cell_id: str = CELL_ID
+    position: int = Field(description="Index the cell has after the move (0 = first); -1 moves it to the end.")
+
+
+async def move_notebook_cell(ctx: ToolContext, args: MoveCellArgs) -> CellChange:
+    """Move a cell to another position in the live notebook; it keeps its id, source and outputs."""
+    api_path = await notebook_path(ctx, args.path)
+    nb = await open_notebook(ctx, api_path)
+    index, ycell = find_cell(nb, args.cell_id)
+    n = len(nb.ycells)
+    if not (args.position == -1 or 0 <= args.position < n):
+        raise ToolError(f"position {args.position} is out of range: use 0..{n - 1} (the notebook has {n} cells) or -1.")
+    target = n - 1 if args.position == -1 else args.position
+    if target == index:
+        return _change(nb, api_path, index, ycell, changed=False)
+    # Delete and re-create in one transaction: Yjs 13 clients (JupyterLab) do not know a move operation.
+    cell = ycell.to_py()
+    with nb.ydoc.transaction(origin=origin(ctx)):
+        del nb.ycells[index]
+        moved = nb.create_ycell(cell)
+        nb.ycells.insert(target, moved)
+    result = _change(nb, api_path, target, moved)
+    await ctx.emit(CellMoved(path=api_path, cell_id=args.cell_id, index=target, from_index=index))
+    return result
+
+
+# -- outputs -----------------------------------------------------------------------------------
+
+
+class ClearOutputsArgs(BaseModel):
+    path: str = PATH
+    cell_id: str | None = Field(None, description="One code cell; omit to clear every cell's outputs.")
+
+
+class ClearedOutputs(BaseModel):
+    path: str
+    cleared: list[str] = Field(description="Ids of the cells whose outputs were cleared.")
+    document_version: str
+
+
+async def clear_notebook_outputs(ctx: ToolContext, args: ClearOutputsArgs) -> ClearedOutputs:
+    """Clear the outputs and execution counts of one code cell, or of the whole notebook."""
+    api_path = await notebook_path(ctx, args.path)
+    nb = await open_notebook(ctx, api_path)
+    if args.cell_id is not None:
+        index, ycell = find_cell(nb, args.cell_id)
+        if ycell.get("cell_type") != "code":
+            raise ToolError(f"Cell {args.cell_id!r} is a {ycell.get('cell_type')} cell; only code cells have outputs.")
+        targets = [(index, ycell)]
+    else:
+        targets = [(i, c) for i, c in enumerate(nb.ycells) if c.get("cell_type") == "code"]
+    cleared = []
+    with nb.ydoc.transaction(origin=origin(ctx)):
+        for _index, ycell in targets:
+            outputs = ycell.get("outputs")
+            if (outputs is not None and len(outputs)) or ycell.get("execution_count") is not None:
+                if outputs is not None:
+                    outputs.clear()
+                ycell["execution_count"] = None
+                cleared.append(str(ycell.get("id")))
+    for index, ycell in targets:
+        if str(ycell.get("id")) in cleared:
+            await ctx.emit(CellUpdated(path=api_path, cell_id=str(ycell.get("id")), index=index, change="outputs"))
+    return ClearedOutputs(path=api_path, cleared=cleared, document_version=document_version(nb))

@@ -1,0 +1,267 @@
+"""Kernel sessions of notebooks, and the tools that manage kernels.
+
+A notebook's kernel is the one of its session in the server's session manager,
+the same one JupyterLab uses, so the agent and people share variables. The
+pack keeps one kernel client per kernel, with a lock: iopub messages are read
+from one client, and two executions on one kernel would steal each other's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core.host import ToolContext
+
+from collab_mcp_core import NotFound, ToolError
+
+from .config import NotebookPack
+from .live import notebook_path
+
+if TYPE_CHECKING:
+    from collab_mcp_core.host import Host
+
+READY_TIMEOUT = 60.0
+
+
+# -- sessions and clients ---------------------------------------------------------------------
+
+
+@dataclass
+class KernelClient:
+    """One connected client of a kernel, and the lock that serialises executions on it."""
+
+    kernel_id: str
+    client: Any
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class KernelClients:
+    """The pack's kernel clients, by kernel id (one set per host)."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, KernelClient] = {}
+
+    async def get(self, ctx_or_host: Any, kernel_id: str) -> KernelClient:
+        host = getattr(ctx_or_host, "host", ctx_or_host)
+        known = self.clients.get(kernel_id)
+        if known is not None:
+            return known
+        manager = host.backend.kernel_manager.get_kernel(kernel_id)
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=READY_TIMEOUT)
+        except Exception:
+            client.stop_channels()
+            raise
+        known = self.clients.setdefault(kernel_id, KernelClient(kernel_id, client))
+        if known.client is not client:
+            client.stop_channels()
+        return known
+
+    def drop(self, kernel_id: str) -> None:
+        known = self.clients.pop(kernel_id, None)
+        if known is not None:
+            known.client.stop_channels()
+
+    def close(self) -> None:
+        for kernel_id in list(self.clients):
+            self.drop(kernel_id)
+
+
+_clients: weakref.WeakKeyDictionary[Host, KernelClients] = weakref.WeakKeyDictionary()
+
+
+def kernel_clients(host: Host) -> KernelClients:
+    """The kernel clients of this host (created on first use)."""
+    if host not in _clients:
+        _clients[host] = KernelClients()
+    return _clients[host]
+
+
+def _session_matches(session: dict[str, Any], api_path: str) -> bool:
+    # JupyterLab with collaboration names the session path with its drive prefix.
+    path = session.get("path") or ""
+    return path == api_path or path.split(":", 1)[-1] == api_path
+
+
+async def find_session(ctx: ToolContext, api_path: str) -> dict[str, Any] | None:
+    """The notebook's kernel session, or None. Never starts anything."""
+    for session in await ctx.backend.session_manager.list_sessions():
+        if _session_matches(session, api_path) and session.get("kernel"):
+            return session
+    return None
+
+
+def kernel_alive_state(ctx: ToolContext, kernel_id: str) -> str:
+    """The kernel's execution state as the server tracks it ('dead' when it is gone)."""
+    km = ctx.backend.kernel_manager
+    if kernel_id not in km:
+        return "dead"
+    return getattr(km.get_kernel(kernel_id), "execution_state", "unknown")
+
+
+def check_kernel_name(ctx: ToolContext, kernel_name: str | None) -> str:
+    """A valid kernel spec name: the one asked for, the configured one, or the server's default."""
+    km = ctx.backend.kernel_manager
+    name = kernel_name or ctx.config(NotebookPack).kernel_name or km.default_kernel_name
+    specs = km.kernel_spec_manager.find_kernel_specs()
+    if name not in specs:
+        raise ToolError(f"Unknown kernel {name!r}. Installed kernels: {', '.join(sorted(specs)) or 'none'}.")
+    return name
+
+
+async def ensure_session(ctx: ToolContext, api_path: str, kernel_name: str | None = None) -> tuple[dict[str, Any], bool]:
+    """The notebook's session with a live kernel, starting one if there is none.
+
+    Returns (session, started). A kernel that died is restarted only when
+    ``c.NotebookPack.auto_restart`` allows it; otherwise the caller is told.
+    """
+    session = await find_session(ctx, api_path)
+    if session is not None:
+        kernel_id = session["kernel"]["id"]
+        if kernel_name and session["kernel"].get("name") != kernel_name:
+            raise ToolError(
+                f"{api_path!r} already runs a {session['kernel'].get('name')!r} kernel; restart_kernel or use it "
+                f"instead of asking for {kernel_name!r}."
+            )
+        if await _is_alive(ctx, kernel_id):
+            return session, False
+        if not ctx.config(NotebookPack).auto_restart:
+            raise ToolError(
+                f"The kernel of {api_path!r} ({kernel_id}) died. Call restart_kernel to start a fresh one "
+                "(its variables are gone), or set c.NotebookPack.auto_restart = True."
+            )
+        await restart(ctx, kernel_id)
+        return session, True
+    name = check_kernel_name(ctx, kernel_name)
+    session = await ctx.backend.session_manager.create_session(
+        path=api_path, name=posixpath.basename(api_path), type="notebook", kernel_name=name
+    )
+    return session, True
+
+
+async def _is_alive(ctx: ToolContext, kernel_id: str) -> bool:
+    km = ctx.backend.kernel_manager
+    if kernel_id not in km:
+        return False
+    return bool(await km.get_kernel(kernel_id).is_alive())
+
+
+async def restart(ctx: ToolContext, kernel_id: str) -> None:
+    kernel_clients(ctx.host).drop(kernel_id)
+    await ctx.backend.kernel_manager.restart_kernel(kernel_id)
+
+
+async def session_or_error(ctx: ToolContext, api_path: str) -> dict[str, Any]:
+    session = await find_session(ctx, api_path)
+    if session is None:
+        raise NotFound(
+            f"{api_path!r} has no kernel. Start one with create_notebook_session or execute_notebook_cell."
+        )
+    return session
+
+
+# -- tools ------------------------------------------------------------------------------------
+
+
+class KernelArgs(BaseModel):
+    path: str = Field(description="The notebook whose kernel this is, relative to the server root.")
+
+
+class KernelState(BaseModel):
+    path: str
+    kernel_id: str
+    kernel_name: str | None = None
+    execution_state: str = Field(description="idle, busy, starting, restarting or dead.")
+    message: str
+
+
+async def interrupt_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
+    """Interrupt what the notebook's kernel is running (like the stop button). Variables are kept."""
+    api_path = await notebook_path(ctx, args.path)
+    session = await session_or_error(ctx, api_path)
+    kernel_id = session["kernel"]["id"]
+    if kernel_id not in ctx.backend.kernel_manager:
+        raise ToolError(f"The kernel of {api_path!r} is gone; call restart_kernel.")
+    await ctx.backend.kernel_manager.interrupt_kernel(kernel_id)
+    return KernelState(
+        path=api_path, kernel_id=kernel_id, kernel_name=session["kernel"].get("name"),
+        execution_state=kernel_alive_state(ctx, kernel_id), message="Interrupt sent to the kernel.",
+    )
+
+
+async def restart_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
+    """Restart the notebook's kernel: every variable is lost, outputs in the notebook stay."""
+    api_path = await notebook_path(ctx, args.path)
+    session = await session_or_error(ctx, api_path)
+    kernel_id = session["kernel"]["id"]
+    await restart(ctx, kernel_id)
+    await kernel_clients(ctx.host).get(ctx, kernel_id)  # ready before answering
+    return KernelState(
+        path=api_path, kernel_id=kernel_id, kernel_name=session["kernel"].get("name"),
+        execution_state=kernel_alive_state(ctx, kernel_id), message="Kernel restarted; its variables are gone.",
+    )
+
+
+class ListKernelsArgs(BaseModel):
+    pass
+
+
+class RunningKernel(BaseModel):
+    kernel_id: str
+    kernel_name: str
+    execution_state: str
+    connections: int
+    last_activity: str | None = None
+    notebooks: list[str] = Field(description="Notebooks whose session uses this kernel.")
+
+
+class KernelSpecInfo(BaseModel):
+    name: str
+    display_name: str
+    language: str | None = None
+
+
+class KernelList(BaseModel):
+    kernels: list[RunningKernel]
+    kernel_specs: list[KernelSpecInfo]
+    default_kernel: str
+
+
+async def list_kernels(ctx: ToolContext, args: ListKernelsArgs) -> KernelList:
+    """Running kernels (with the notebooks using them) and the kernels that can be started."""
+    km = ctx.backend.kernel_manager
+    by_kernel: dict[str, list[str]] = {}
+    for session in await ctx.backend.session_manager.list_sessions():
+        if session.get("kernel"):
+            by_kernel.setdefault(session["kernel"]["id"], []).append(session.get("path") or "")
+    kernels = [
+        RunningKernel(
+            kernel_id=k["id"], kernel_name=k.get("name", ""), execution_state=k.get("execution_state", "unknown"),
+            connections=k.get("connections", 0), last_activity=str(k.get("last_activity") or "") or None,
+            notebooks=by_kernel.get(k["id"], []),
+        )
+        for k in km.list_kernels()
+    ]
+    specs = await _maybe_await(km.kernel_spec_manager.get_all_specs())
+    return KernelList(
+        kernels=kernels,
+        kernel_specs=[
+            KernelSpecInfo(
+                name=name, display_name=s["spec"].get("display_name", name), language=s["spec"].get("language")
+            )
+            for name, s in sorted(specs.items())
+        ],
+        default_kernel=ctx.config(NotebookPack).kernel_name or km.default_kernel_name,
+    )
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if asyncio.iscoroutine(value) else value

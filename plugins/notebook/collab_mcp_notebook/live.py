@@ -1,0 +1,104 @@
+"""The live shared notebook of a room: opening it, finding cells, versions, conflicts.
+
+Every edit goes through the document browsers have open
+(``backend.open_document``), fetched again for each operation because rooms
+can be cleaned up between calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from collab_mcp_core import Conflict, NotFound, ToolError
+
+if TYPE_CHECKING:
+    from jupyter_ydoc import YNotebook
+    from pycrdt import Map
+
+    from collab_mcp_core.host import ToolContext
+
+NOTEBOOK = ("json", "notebook")
+CELL_TYPES = ("code", "markdown", "raw")
+
+
+async def notebook_path(ctx: ToolContext, path: str) -> str:
+    """The normalized path of an existing notebook, or a ToolError saying what is wrong."""
+    return await ctx.backend.require_file(path, suffixes=(".ipynb",), kind="notebook")
+
+
+async def open_notebook(ctx: ToolContext, api_path: str) -> YNotebook:
+    """The LIVE notebook of the room (opened on demand); remembered as used by the pack."""
+    from .rooms import touched
+
+    doc = await ctx.backend.open_document(api_path, NOTEBOOK)
+    touched(ctx.host, api_path)
+    return doc  # type: ignore[return-value]
+
+
+def origin(ctx: ToolContext) -> str:
+    """Transaction origin of the caller's edits (so observers can tell who changed what)."""
+    return f"collab-mcp:{ctx.identity.username}"
+
+
+def source_hash(source: str) -> str:
+    """Short content hash of a cell source, for optimistic concurrency."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def document_version(nb: YNotebook) -> str:
+    """Changes whenever anyone changes the document (a hash of its state vector)."""
+    return hashlib.sha256(nb.ydoc.get_state()).hexdigest()[:16]
+
+
+def cell_ids(nb: YNotebook) -> list[str]:
+    return [str(c.get("id")) for c in nb.ycells]
+
+
+def find_cell(nb: YNotebook, cell_id: str | None = None, index: int | None = None) -> tuple[int, Map]:
+    """The index and Y map of a cell named by id (or by index where a tool allows it)."""
+    cells = nb.ycells
+    if cell_id is not None:
+        for i, ycell in enumerate(cells):
+            if ycell.get("id") == cell_id:
+                return i, ycell
+        ids = cell_ids(nb)
+        shown = ", ".join(ids[:20]) + (f" ... ({len(ids)} cells)" if len(ids) > 20 else "")
+        raise NotFound(f"No cell with id {cell_id!r}. Cell ids in this notebook: {shown or 'none (it is empty)'}.")
+    if index is not None:
+        n = len(cells)
+        if not -n <= index < n:
+            raise ToolError(f"Cell index {index} is out of range: the notebook has {n} cells (valid: 0..{n - 1}).")
+        i = index % n
+        return i, cells[i]
+    raise ToolError("Name a cell with cell_id (or index where the tool allows it).")
+
+
+def check_cell_type(cell_type: str) -> str:
+    if cell_type not in CELL_TYPES:
+        raise ToolError(f"Unknown cell_type {cell_type!r}; valid types are code, markdown and raw.")
+    return cell_type
+
+
+def check_expected(ycell: Map, expected_source: str | None, expected_hash: str | None) -> None:
+    """Refuse with Conflict when the cell changed since the caller read it."""
+    if expected_source is None and expected_hash is None:
+        return
+    current = str(ycell["source"])
+    if expected_source is not None and current != expected_source:
+        raise Conflict(
+            f"Cell {ycell.get('id')!r} changed since you read it (someone edited it). Its source is now:\n"
+            f"{current}\nRead it again and retry with the new source.",
+            source_hash=source_hash(current),
+        )
+    if expected_hash is not None and source_hash(current) != expected_hash:
+        raise Conflict(
+            f"Cell {ycell.get('id')!r} changed since you read it: its source hash is now "
+            f"{source_hash(current)!r}, not {expected_hash!r}. Read the cell again and retry.",
+            source_hash=source_hash(current),
+        )
+
+
+def snapshot(nb: YNotebook) -> list[dict[str, Any]]:
+    """Plain copy of the cells (for tests and for comparing before and after)."""
+    return [c.to_py() for c in nb.ycells]

@@ -1,0 +1,222 @@
+"""Tools about whole notebooks: listing, reading, and opening a session (room and kernel)."""
+
+from __future__ import annotations
+
+import inspect
+import posixpath
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core.host import ToolContext
+
+from collab_mcp_core import NotFound, ToolError, ToolOutput
+
+from .config import NotebookPack
+from .kernels import check_kernel_name, ensure_session, kernel_alive_state
+from .live import NOTEBOOK, document_version, notebook_path, open_notebook
+from .outputs import OutputBudget
+from .views import CellView, CollaborationState, Collaborator, cell_view, collaboration_state, collaborators
+
+SKIP_FOLDERS = {".ipynb_checkpoints", "__pycache__", "node_modules"}
+
+
+# -- list ------------------------------------------------------------------------------------
+
+
+class ListNotebooksArgs(BaseModel):
+    path: str = Field("", description="Folder to search (recursively), relative to the server root; '' is the root.")
+    start: int = Field(0, ge=0, description="Skip this many notebooks (for paging).")
+    limit: int = Field(200, ge=1, le=1000, description="Return at most this many.")
+
+
+class NotebookEntry(BaseModel):
+    path: str
+    last_modified: str | None = None
+    room_open: bool = Field(description="Whether a collaboration room is open (someone or an agent has it open).")
+    collaborators: list[Collaborator]
+
+
+class NotebookList(BaseModel):
+    folder: str
+    notebooks: list[NotebookEntry]
+    total: int
+    next_start: int | None = Field(None, description="Pass as start to get the next page; null when done.")
+
+
+async def list_notebooks(ctx: ToolContext, args: ListNotebooksArgs) -> NotebookList:
+    """List notebooks under a folder (recursive, paged), with who has each one open. Opens no room."""
+    folder = ctx.backend.normalize_path(args.path)
+    cm = ctx.backend.contents_manager
+    if folder and not await _maybe(cm.dir_exists(folder)):
+        raise NotFound(f"No folder at {args.path!r}. Give a folder relative to the server root ('' is the root).")
+    found: list[dict] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        model = await _maybe(cm.get(current, content=True, type="directory"))
+        for item in sorted(model.get("content") or [], key=lambda m: m["path"]):
+            name = item["name"]
+            if name in SKIP_FOLDERS or name.startswith("."):
+                continue
+            if item["type"] == "directory":
+                pending.append(item["path"])
+            elif item["type"] == "notebook" or name.endswith(".ipynb"):
+                found.append(item)
+    found.sort(key=lambda m: m["path"])
+    page = found[args.start : args.start + args.limit]
+    entries = []
+    for item in page:
+        room = ctx.backend.room_for(item["path"], NOTEBOOK)
+        entries.append(
+            NotebookEntry(
+                path=item["path"], last_modified=str(item.get("last_modified") or "") or None,
+                room_open=room is not None, collaborators=collaborators(ctx, room),
+            )
+        )
+    end = args.start + len(page)
+    return NotebookList(folder=folder, notebooks=entries, total=len(found), next_start=end if end < len(found) else None)
+
+
+async def _maybe(value: object) -> object:
+    """ContentsManager methods are sync or async depending on the manager."""
+    return await value if inspect.isawaitable(value) else value
+
+
+# -- get -------------------------------------------------------------------------------------
+
+
+class GetNotebookArgs(BaseModel):
+    path: str = Field(description="The notebook, relative to the server root.")
+    include_collaboration_state: bool = Field(True, description="Add the room id, collaborators and version.")
+    include_outputs: bool = Field(True, description="Add outputs of code cells (within the output budget).")
+    start: int = Field(0, ge=0, description="First cell index to return (for paging).")
+    limit: int = Field(100, ge=1, le=5000, description="Return at most this many cells.")
+
+
+class NotebookView(BaseModel):
+    path: str
+    cell_count: int
+    start: int
+    next_start: int | None = Field(None, description="Pass as start to read the next cells; null when done.")
+    cells: list[CellView]
+    document_version: str
+    collaboration: CollaborationState | None = None
+
+
+async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
+    """Read the live notebook (what people see now, unsaved edits included): cells with ids, types,
+    sources, execution counts and outputs within the output budget, plus who else is in the room."""
+    api_path = await notebook_path(ctx, args.path)
+    nb = await open_notebook(ctx, api_path)
+    budget = OutputBudget.from_config(ctx.config(NotebookPack), return_images=False) if args.include_outputs else None
+    ycells = nb.ycells
+    n = len(ycells)
+    end = min(n, args.start + args.limit)
+    cells = [cell_view(ycells[i], i, budget) for i in range(args.start, end)]
+    if budget is not None:
+        budget.fit([o for c in cells for o in c.outputs or []])
+    view = NotebookView(
+        path=api_path, cell_count=n, start=args.start, next_start=end if end < n else None, cells=cells,
+        document_version=document_version(nb),
+        collaboration=collaboration_state(ctx, api_path, nb) if args.include_collaboration_state else None,
+    )
+    return ToolOutput(structured=view, text=_notebook_text(view))
+
+
+def _notebook_text(view: NotebookView) -> str:
+    """A compact readable rendering (the structured content has every field)."""
+    lines = [f"{view.path}: {view.cell_count} cells (showing {view.start}..{view.start + len(view.cells) - 1}), "
+             f"version {view.document_version}"]
+    if view.collaboration:
+        people = ", ".join(c.display_name or c.username or str(c.client_id) for c in view.collaboration.collaborators)
+        lines.append(f"room {view.collaboration.room_id}; collaborators: {people or 'nobody else'}")
+    for cell in view.cells:
+        count = f" [{cell.execution_count}]" if cell.execution_count is not None else ""
+        lines.append(f"--- cell {cell.index} id={cell.cell_id} {cell.cell_type}{count} hash={cell.source_hash}")
+        lines.append(cell.source)
+        for out in cell.outputs or []:
+            lines.append(f"  >> {out.output_type}{'/' + out.name if out.name else ''}: {out.text or ''}"
+                         + (f" ({out.note})" if out.note else ""))
+    if view.next_start is not None:
+        lines.append(f"... more cells: call again with start={view.next_start}")
+    return "\n".join(lines)
+
+
+# -- session ---------------------------------------------------------------------------------
+
+
+class SessionArgs(BaseModel):
+    path: str = Field(description="The notebook, relative to the server root.")
+    create: bool = Field(False, description="Create an empty notebook if none exists (never overwrites a file).")
+    kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none (default: config).")
+    start_kernel: bool = Field(True, description="Start (or find) the notebook's kernel session too.")
+
+
+class NotebookSession(BaseModel):
+    path: str
+    created: bool = Field(description="True when this call created the notebook file.")
+    room_id: str
+    session_id: str | None = None
+    kernel_id: str | None = None
+    kernel_name: str | None = None
+    kernel_state: str | None = None
+    kernel_started: bool = False
+    cell_count: int
+    document_version: str
+    collaborators: list[Collaborator]
+
+
+async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> NotebookSession:
+    """Open (or find) the notebook's collaboration room and kernel session; create the notebook if asked.
+
+    With create=true a missing notebook is created empty; an existing file is never overwritten.
+    """
+    api_path = ctx.backend.normalize_path(args.path)
+    if not api_path.endswith(".ipynb"):
+        raise ToolError(f"{args.path!r} is not a notebook (expected a name ending in .ipynb).")
+    cm = ctx.backend.contents_manager
+    created = False
+    if not await _maybe(cm.file_exists(api_path)):
+        if not args.create:
+            raise NotFound(f"No notebook at {args.path!r}. Pass create=true to create it.")
+        folder = posixpath.dirname(api_path)
+        if folder and not await _maybe(cm.dir_exists(folder)):
+            raise NotFound(f"No folder {folder!r} to create {args.path!r} in.")
+        # A new file has no room yet, so nobody's edits can be lost by writing it.
+        await _maybe(cm.new(path=api_path))
+        created = True
+    api_path = await notebook_path(ctx, api_path)
+    if args.start_kernel and args.kernel_name:
+        check_kernel_name(ctx, args.kernel_name)
+    nb = await open_notebook(ctx, api_path)
+    state: CollaborationState = collaboration_state(ctx, api_path, nb)
+    session, started = (await ensure_session(ctx, api_path, args.kernel_name)) if args.start_kernel else (None, False)
+    kernel = (session or {}).get("kernel") or {}
+    return NotebookSession(
+        path=api_path, created=created, room_id=state.room_id or "", session_id=(session or {}).get("id"),
+        kernel_id=kernel.get("id"), kernel_name=kernel.get("name"),
+        kernel_state=kernel_alive_state(ctx, kernel["id"]) if kernel else None, kernel_started=started,
+        cell_count=len(nb.ycells), document_version=document_version(nb), collaborators=state.collaborators,
+    )
+
+
+# -- save ------------------------------------------------------------------------------------
+
+
+class SaveArgs(BaseModel):
+    path: str = Field(description="The notebook, relative to the server root.")
+
+
+class SavedNotebook(BaseModel):
+    path: str
+    cell_count: int
+    document_version: str
+
+
+async def save_notebook(ctx: ToolContext, args: SaveArgs) -> SavedNotebook:
+    """Save the live notebook to disk now (the room also saves by itself shortly after each change)."""
+    api_path = await notebook_path(ctx, args.path)
+    nb = await open_notebook(ctx, api_path)
+    await ctx.backend.save(api_path, NOTEBOOK)
+    return SavedNotebook(path=api_path, cell_count=len(nb.ycells), document_version=document_version(nb))

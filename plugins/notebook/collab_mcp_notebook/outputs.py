@@ -1,0 +1,141 @@
+"""The output budget: what of a cell's outputs reaches the model.
+
+Outputs stay complete in the shared document; only what a tool returns is
+bounded. Long text is cut to head and tail with a note, images become MCP
+image content up to a size cap (otherwise a note), HTML is summarised, and
+ANSI escapes (tracebacks are full of them) are removed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import mcp_types as types
+from pydantic import BaseModel, Field
+
+from .config import NotebookPack
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
+TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S | re.I)
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+# A cut keeps this share of its room for the head; the rest is the tail.
+HEAD_SHARE = 2 / 3
+
+
+class OutputView(BaseModel):
+    """One output as the model sees it."""
+
+    output_type: str = Field(description="stream, execute_result, display_data or error.")
+    name: str | None = Field(None, description="stdout or stderr, for streams.")
+    text: str | None = Field(None, description="The text (plain text, summarised HTML or traceback), maybe cut.")
+    mime_types: list[str] | None = Field(None, description="Every MIME type the output holds, for rich outputs.")
+    ename: str | None = None
+    evalue: str | None = None
+    note: str | None = Field(None, description="What was cut, summarised or returned separately.")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def as_text(value: Any) -> str:
+    """nbformat multiline strings may be lists of lines."""
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def cut(text: str, limit: int) -> tuple[str, str | None]:
+    """``text`` within ``limit`` characters: head and tail around a note, and the note."""
+    if len(text) <= limit:
+        return text, None
+    limit = max(limit, 0)
+    head = int(limit * HEAD_SHARE)
+    tail = limit - head
+    removed = len(text) - head - tail
+    note = f"{removed} of {len(text)} characters cut (the full output is in the notebook)"
+    return text[:head] + f"\n[... {note} ...]\n" + (text[len(text) - tail :] if tail else ""), note
+
+
+@dataclass
+class OutputBudget:
+    """What is left to spend on outputs in one tool call."""
+
+    chars: int
+    image_bytes: int
+    images_left: int
+    return_images: bool = True
+    images: list[types.ImageContent] = field(default_factory=list)
+
+    @classmethod
+    def from_config(cls, config: NotebookPack, *, return_images: bool = True) -> OutputBudget:
+        return cls(config.max_output_chars, config.max_image_bytes, config.max_images, return_images)
+
+    def fit(self, views: list[OutputView]) -> None:
+        """Cut the texts of ``views`` so together they fit the budget, fairly.
+
+        Short outputs stay whole; the long ones share what is left equally
+        (water-filling), each cut to head and tail with a note.
+        """
+        lengths = sorted(len(v.text) for v in views if v.text)
+        if sum(lengths) <= self.chars:
+            self.chars -= sum(lengths)
+            return
+        cap, left, remaining = 0, self.chars, len(lengths)
+        for length in lengths:
+            share = left // remaining
+            if length > share:
+                cap = share
+                break
+            left -= length
+            remaining -= 1
+        for v in views:
+            if v.text and len(v.text) > cap:
+                v.text, note = cut(v.text, cap)
+                v.note = f"{v.note}; {note}" if v.note else note
+        self.chars = 0
+
+    def view(self, output: dict[str, Any]) -> OutputView:
+        """One output, whole: call :meth:`fit` on every view of the call afterwards."""
+        kind = output.get("output_type", "unknown")
+        if kind == "stream":
+            return OutputView(output_type=kind, name=output.get("name"), text=strip_ansi(as_text(output.get("text"))))
+        if kind == "error":
+            traceback = strip_ansi("\n".join(as_text(line) for line in output.get("traceback") or []))
+            return OutputView(
+                output_type=kind, ename=output.get("ename"), evalue=strip_ansi(str(output.get("evalue", ""))),
+                text=traceback or f"{output.get('ename')}: {output.get('evalue')}",
+            )
+        return self._rich(kind, output.get("data") or {})
+
+    def _rich(self, kind: str, data: dict[str, Any]) -> OutputView:
+        notes: list[str] = []
+        image_type = next((t for t in IMAGE_TYPES if t in data), None)
+        if image_type:
+            notes.append(self._image(image_type, as_text(data[image_type])))
+        if "text/plain" in data:
+            raw = as_text(data["text/plain"])
+        elif "text/html" in data:
+            raw = html.unescape(TAGS.sub(" ", as_text(data["text/html"])))
+            raw = re.sub(r"[ \t]+", " ", re.sub(r"\n\s*\n+", "\n", raw)).strip()
+            notes.append("HTML output summarised as its text")
+        elif "text/markdown" in data:
+            raw = as_text(data["text/markdown"])
+        else:
+            raw = ""
+        return OutputView(output_type=kind, text=strip_ansi(raw) if raw else None, mime_types=sorted(data), note="; ".join(notes) or None)
+
+    def _image(self, mime_type: str, b64: str) -> str:
+        size = len(b64.strip()) * 3 // 4
+        if not self.return_images:
+            return f"{mime_type} image of {size} bytes (read it with execute_notebook_cell or the notebook itself)"
+        if size > self.image_bytes:
+            return f"{mime_type} image of {size} bytes not returned: larger than the {self.image_bytes}-byte cap"
+        if self.images_left <= 0:
+            return f"{mime_type} image of {size} bytes not returned: image limit per call reached"
+        self.images_left -= 1
+        self.images.append(types.ImageContent(data=b64.strip().replace("\n", ""), mime_type=mime_type))
+        return f"{mime_type} image of {size} bytes returned as image content #{len(self.images)}"
