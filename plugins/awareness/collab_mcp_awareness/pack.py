@@ -1,1 +1,66 @@
-"""The awareness pack's hook implementations (tools are added by its issue)."""
+"""The awareness pack's hook implementations: its tools, events and lifecycle.
+
+Tools live in modules named for what they hold (presence, sessions, cursors,
+activity); the live state (agents' awareness entries, watched rooms, the
+activity log) is the host's :class:`~collab_mcp_awareness.hub.AwarenessHub`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collab_mcp_core import hookimpl
+
+from . import presence, sessions
+from .events import EVENTS, PresenceChanged
+from .hub import hub_for
+
+
+@hookimpl
+def register_tools(register: Any) -> None:
+    # Awareness tools need only read access to a document: they change who is shown
+    # where, never the document itself. Those that publish are not read-only hints.
+    register(presence.get_online_users, permission="read", title="Who is online")
+    register(presence.get_user_presence, permission="read", title="A user's presence")
+    register(presence.set_user_presence, permission="read", read_only=False, idempotent=True, title="Set my presence")
+    register(sessions.get_active_sessions, permission="read", title="Open collaboration sessions")
+    register(sessions.join_session, permission="read", read_only=False, idempotent=True, title="Join a session")
+    register(sessions.leave_session, permission="read", read_only=False, idempotent=False, title="Leave a session")
+
+
+@hookimpl
+def register_events(register: Any) -> None:
+    for event_class in EVENTS:
+        register(event_class)
+
+
+@hookimpl
+def host_started(host: Any) -> None:
+    hub_for(host).start()
+
+
+@hookimpl
+async def host_stopping(host: Any) -> None:
+    await hub_for(host).stop()
+
+
+@hookimpl
+async def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
+    hub = hub_for(host)
+    agent = hub.agents.get(session_id)
+    if agent is None:
+        return
+    rooms = dict(agent.paths)
+    hub.close(session_id)  # its states leave every room now, not after a 30-second timeout
+    for room_id, path in rooms.items():
+        await host.events.emit(
+            PresenceChanged(
+                actor=agent.identity.username, change="left", user_id=agent.identity.username,
+                display_name=agent.identity.name, is_agent=True, status="offline", path=path, session_id=room_id,
+            )
+        )
+
+
+@hookimpl
+def on_event(event: Any, host: Any) -> None:
+    hub_for(host).activity.add(event)

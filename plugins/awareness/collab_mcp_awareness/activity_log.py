@@ -1,0 +1,80 @@
+"""A bounded log of recent activity, built from every event the host and the packs emit."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core import Event
+
+# Fields every event has, or that the description already says.
+_PLAIN_FIELDS = {"actor", "timestamp"}
+
+
+class ActivityEntry(BaseModel):
+    """One thing that happened."""
+
+    timestamp: str = Field(description="When (ISO 8601, UTC).")
+    activity_type: str = Field(description="The event type (tool_called, presence_changed, user_activity...).")
+    user_id: str | None = Field(None, description="Who did it (Jupyter username), if known.")
+    path: str | None = Field(None, description="The document it concerns, if any.")
+    description: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActivityLog:
+    """The last ``size`` entries, newest last."""
+
+    def __init__(self, size: int = 500) -> None:
+        self._entries: deque[ActivityEntry] = deque(maxlen=size)
+
+    def add(self, event: Event) -> ActivityEntry:
+        entry = entry_of(event)
+        self._entries.append(entry)
+        return entry
+
+    def recent(self, *, path: str | None = None, limit: int = 20) -> list[ActivityEntry]:
+        """Newest first, optionally only about one document."""
+        found = []
+        for entry in reversed(self._entries):
+            if path is None or entry.path == path:
+                found.append(entry)
+                if len(found) >= limit:
+                    break
+        return found
+
+
+def entry_of(event: Event) -> ActivityEntry:
+    data = event.model_dump(mode="json")
+    path = data.get("path") or data.get("document_path")
+    event_type = type(event).event_type
+    return ActivityEntry(
+        timestamp=event.timestamp,
+        activity_type=data.get("activity_type") if event_type == "user_activity" else event_type,
+        user_id=data.get("user_id") or event.actor,
+        path=path if isinstance(path, str) else None,
+        description=_describe(event_type, data),
+        details={k: v for k, v in data.items() if k not in _PLAIN_FIELDS and v is not None},
+    )
+
+
+def _describe(event_type: str, data: dict[str, Any]) -> str:
+    who = data.get("display_name") or data.get("actor") or "someone"
+    where = f" on {data['path']}" if data.get("path") else ""
+    if event_type == "tool_called":
+        return f"{who} used {data.get('tool')}{where}"
+    if event_type == "tool_failed":
+        return f"{who}'s call to {data.get('tool')}{where} failed: {data.get('error')}"
+    if event_type == "presence_changed":
+        change = data.get("change")
+        if change == "joined":
+            return f"{who} joined {data.get('path') or data.get('session_id')}"
+        if change == "left":
+            return f"{who} left {data.get('path') or data.get('session_id')}"
+        message = f" ({data['message']})" if data.get("message") else ""
+        return f"{who} is now {data.get('status')}{message}"
+    if event_type == "user_activity":
+        return f"{who}: {data.get('description')}"
+    return f"{event_type} by {who}{where}"

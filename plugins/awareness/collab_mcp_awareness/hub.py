@@ -1,0 +1,362 @@
+"""The pack's live state for one host: the agents' awareness entries, the watched rooms, recent activity.
+
+Each agent (one per MCP session) gets its own awareness client id in every
+room it joins, so several agents in one room are distinct collaborators. The
+entries are written into the room's ``pycrdt.Awareness`` as updates with
+origin ``"local"``: pycrdt-websocket's room broadcasts exactly those to its
+websocket clients, so JupyterLab receives them as it receives any peer's.
+
+Three things keep them visible and honest:
+- a heartbeat re-publishes them (Yjs peers drop a state not renewed within 30 s);
+- when a new client appears in a room, they are re-published at once (pycrdt
+  rooms do not send existing states to a new joiner);
+- leaving publishes a ``null`` state, so peers drop the agent immediately.
+
+The room watcher also observes every room's awareness to know when people
+join, leave or move (last activity), and emits ``presence_changed`` events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import time
+import weakref
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pycrdt import Encoder
+
+from .activity_log import ActivityLog
+from .events import PresenceChanged
+from .rooms import GLOBAL_AWARENESS, all_rooms, open_rooms
+
+if TYPE_CHECKING:
+    from collab_mcp_core import Event, Identity
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("online", "away", "busy", "offline")
+HEARTBEAT_SECONDS = 10.0  # well under the 30 s after which Yjs peers drop a silent state
+SCAN_SECONDS = 0.5  # how often new, closed and re-created rooms are noticed
+# Colours for agents whose identity has none (JupyterLab's collaborator palette, as hex).
+PALETTE = ("#ffad8e", "#dac83d", "#72dd76", "#00e4d0", "#45d4ff", "#e2b1ff", "#ff9de6", "#ff8a80")
+
+
+def now_iso(at: float | None = None) -> str:
+    return datetime.fromtimestamp(at if at is not None else time.time(), UTC).isoformat()
+
+
+@dataclass
+class Cursor:
+    """The agent's cursor in one document, as the model gave it and as published."""
+
+    line: int
+    column: int
+    cell_id: str | None
+    anchor: tuple[int, int] | None  # the other end of the selection (line, column), if any
+    relative: list[dict[str, Any]]  # JupyterLab-shaped ``cursors`` entries
+
+
+@dataclass
+class Seat:
+    """An agent's awareness entry in one room."""
+
+    room_id: str
+    room: Any
+    client_id: int
+    clock: int = 0
+    cursor: Cursor | None = None
+
+
+@dataclass
+class Agent:
+    """One MCP session's presence."""
+
+    key: str
+    identity: Identity
+    status: str = "online"
+    message: str | None = None
+    last_activity: float = field(default_factory=time.time)
+    seats: dict[str, Seat] = field(default_factory=dict)  # document rooms it joined, by room id
+    paths: dict[str, str] = field(default_factory=dict)  # room id -> document path
+    global_seat: Seat | None = None
+    current: str | None = None  # the document it last worked in
+
+    @property
+    def visible(self) -> bool:
+        return self.status != "offline"
+
+    def user(self) -> dict[str, Any]:
+        """The ``user`` field JupyterLab reads (collaborator list, cursor flags)."""
+        identity = self.identity
+        name = identity.name
+        return {
+            "username": identity.username,
+            "name": name,
+            "display_name": name,
+            "initials": identity.initials or "".join(w[0] for w in name.split()[:2]).upper() or "AI",
+            "color": identity.color or PALETTE[int(hashlib.sha256(identity.username.encode()).hexdigest(), 16) % len(PALETTE)],
+            "avatar_url": identity.avatar_url,
+        }
+
+    def state(self, seat: Seat) -> dict[str, Any]:
+        # Never carry "autosave": false: the room would stop saving the document.
+        state: dict[str, Any] = {
+            "user": self.user(),
+            "agent": {"status": self.status, "message": self.message, "session": self.key},
+        }
+        if seat is self.global_seat:
+            state["documents"] = sorted(set(self.paths.values()))
+            if self.current:
+                state["current"] = f"RTC:{self.current}"  # JupyterLab shows and opens the part after ':'
+        elif seat.cursor is not None:
+            state["cursors"] = seat.cursor.relative
+        return state
+
+
+class AwarenessHub:
+    """Agents' presence, room observers and the activity log of one collab-mcp host."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+        self.agents: dict[str, Agent] = {}
+        self.activity = ActivityLog()
+        self.last_change: dict[tuple[str, int], float] = {}  # (room id, client id) -> when its state changed
+        self._watched: dict[str, tuple[Any, str]] = {}  # room id -> (room, awareness subscription)
+        self._seen: dict[tuple[str, int], dict[str, Any]] = {}  # remote clients' users, to report leaves
+        self._tasks: set[asyncio.Task] = set()
+        self._loop_task: asyncio.Task | None = None
+
+    # -- agents ----------------------------------------------------------------------------
+
+    @staticmethod
+    def key_of(ctx: Any) -> str:
+        # Without an MCP session (the 2026-07-28 protocol has none) the identity is the key.
+        return ctx.session_id or f"user:{ctx.identity.username}"
+
+    def agent(self, ctx: Any) -> Agent:
+        """The calling agent's presence (created on first use), marked active now."""
+        key = self.key_of(ctx)
+        agent = self.agents.get(key)
+        if agent is None:
+            agent = self.agents[key] = Agent(key=key, identity=ctx.identity)
+        agent.last_activity = time.time()
+        return agent
+
+    def touch(self, ctx: Any) -> None:
+        """Mark the caller active, if it has a presence (creates none)."""
+        agent = self.agents.get(self.key_of(ctx))
+        if agent is not None:
+            agent.last_activity = time.time()
+
+    def agent_of_client(self, room_id: str, client_id: int) -> Agent | None:
+        for agent in self.agents.values():
+            seat = agent.seats.get(room_id) if room_id != GLOBAL_AWARENESS else agent.global_seat
+            if seat is not None and seat.client_id == client_id:
+                return agent
+        return None
+
+    def join(self, agent: Agent, room_id: str, room: Any, path: str) -> tuple[Seat, bool]:
+        """Seat the agent in a room (publishing its state); returns the seat and whether it is new."""
+        seat = agent.seats.get(room_id)
+        joined = seat is None
+        if seat is None:
+            seat = agent.seats[room_id] = Seat(room_id, room, _free_client_id(room))
+        agent.paths[room_id] = path
+        agent.current = path
+        self._watch(room_id, room)
+        self.publish(agent, seat)
+        self._sync_global(agent)
+        return seat, joined
+
+    def leave(self, agent: Agent, room_id: str) -> None:
+        seat = agent.seats.pop(room_id)
+        path = agent.paths.pop(room_id, None)
+        _write_state(seat, None)
+        if agent.current == path:
+            agent.current = next(iter(agent.paths.values()), None)
+        self._sync_global(agent)
+
+    def publish(self, agent: Agent, seat: Seat) -> None:
+        """Write (or re-write, renewing it) the agent's state in one room; hidden agents are removed."""
+        _write_state(seat, agent.state(seat) if agent.visible else None)
+
+    def publish_all(self, agent: Agent) -> None:
+        for seat in agent.seats.values():
+            self.publish(agent, seat)
+        self._sync_global(agent)
+
+    def close(self, key: str) -> Agent | None:
+        """Drop an agent (its MCP session ended): its states leave every room at once."""
+        agent = self.agents.pop(key, None)
+        if agent is None:
+            return None
+        for room_id in list(agent.seats):
+            self.leave(agent, room_id)
+        if agent.global_seat is not None:
+            _write_state(agent.global_seat, None)
+            agent.global_seat = None
+        return agent
+
+    def _sync_global(self, agent: Agent) -> None:
+        """Show the agent in JupyterLab's collaborator list (the global awareness room) while it is in a document."""
+        room = all_rooms(self.host.backend).get(GLOBAL_AWARENESS)
+        seat = agent.global_seat
+        wanted = room is not None and agent.visible and bool(agent.seats)
+        if seat is not None and (not wanted or seat.room is not room):
+            _write_state(seat, None)
+            agent.global_seat = seat = None
+        if wanted:
+            if seat is None:
+                seat = agent.global_seat = Seat(GLOBAL_AWARENESS, room, _free_client_id(room))
+                self._watch(GLOBAL_AWARENESS, room)
+            _write_state(seat, agent.state(seat))
+
+    # -- events ----------------------------------------------------------------------------
+
+    def emit_soon(self, event: Event) -> None:
+        """Emit an event from synchronous code (awareness callbacks)."""
+        task = asyncio.get_running_loop().create_task(self.host.events.emit(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- watching rooms --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._loop_task is None:
+            self._loop_task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        for key in list(self.agents):
+            self.close(key)
+
+    async def _run(self) -> None:
+        last_beat = time.monotonic()
+        while True:
+            await asyncio.sleep(SCAN_SECONDS)
+            try:
+                beat = time.monotonic() - last_beat >= HEARTBEAT_SECONDS
+                if beat:
+                    last_beat = time.monotonic()
+                self.scan(heartbeat=beat)
+            except Exception:
+                log.exception("awareness scan failed")
+
+    def scan(self, *, heartbeat: bool = False) -> None:
+        """Watch new rooms, forget closed ones, re-seat agents in re-created rooms, renew states."""
+        rooms = all_rooms(self.host.backend)
+        for room_id, room in rooms.items():
+            self._watch(room_id, room)
+        for room_id in [r for r in self._watched if r not in rooms]:
+            self._watched.pop(room_id)
+            for key in [k for k in self._seen if k[0] == room_id]:
+                self._report(room_id, self._seen.pop(key), "left")
+        for agent in self.agents.values():
+            for room_id, seat in agent.seats.items():
+                room = rooms.get(room_id)
+                if room is None:
+                    continue  # closed for now; the agent stays a member and reappears if it reopens
+                if room is not seat.room:  # re-created: a new awareness that has never seen us
+                    seat.room, seat.client_id, seat.clock = room, _free_client_id(room), 0
+                    self.publish(agent, seat)
+                elif heartbeat:
+                    self.publish(agent, seat)
+            self._sync_global(agent)
+
+    def _watch(self, room_id: str, room: Any) -> None:
+        watched = self._watched.get(room_id)
+        if watched is not None and watched[0] is room:
+            return
+        ref = weakref.ref(room)
+        subscription = room.awareness.observe(lambda topic, changes: self._on_awareness(room_id, ref, topic, changes))
+        self._watched[room_id] = (room, subscription)
+
+    def _on_awareness(self, room_id: str, ref: weakref.ref, topic: str, payload: tuple[dict[str, Any], Any]) -> None:
+        changes, origin = payload
+        room = ref()
+        if topic != "change" or origin == "local" or room is None or self._watched.get(room_id, (None,))[0] is not room:
+            return  # our own writes, the server's, or a room we no longer watch
+        now = time.time()
+        for client_id in changes["added"] + changes["updated"]:
+            self.last_change[(room_id, client_id)] = now
+            user = (room.awareness.states.get(client_id) or {}).get("user")
+            if isinstance(user, dict):
+                if (room_id, client_id) not in self._seen:
+                    self._report(room_id, user, "joined")
+                self._seen[(room_id, client_id)] = user
+        for client_id in changes["removed"]:
+            self.last_change.pop((room_id, client_id), None)
+            user = self._seen.pop((room_id, client_id), None)
+            if user is not None:
+                self._report(room_id, user, "left")
+        if changes["added"]:
+            # A new joiner only learns about states published after it arrived: re-publish ours.
+            asyncio.get_running_loop().call_soon(self._republish_room, room_id)
+
+    def _republish_room(self, room_id: str) -> None:
+        for agent in self.agents.values():
+            seat = agent.seats.get(room_id) if room_id != GLOBAL_AWARENESS else agent.global_seat
+            if seat is not None and agent.visible:
+                _write_state(seat, agent.state(seat))
+
+    def _report(self, room_id: str, user: dict[str, Any], change: str) -> None:
+        if room_id == GLOBAL_AWARENESS:
+            return  # being in JupyterLab is not joining a document
+        path = next((r.path for r in open_rooms(self.host.backend) if r.room_id == room_id), None)
+        username = str(user.get("username") or user.get("name") or "unknown")
+        self.emit_soon(
+            PresenceChanged(
+                actor=username, change=change, user_id=username,
+                display_name=str(user.get("display_name") or user.get("name") or username),
+                is_agent=False, path=path, session_id=room_id,
+            )
+        )
+
+
+def _free_client_id(room: Any) -> int:
+    # Yjs client ids are uint32; stay below 2**31 so every JavaScript peer handles them plainly.
+    taken = set(room.awareness.states) | set(room.awareness.meta)
+    while True:
+        client_id = random.randrange(1, 2**31)
+        if client_id not in taken:
+            return client_id
+
+
+def _write_state(seat: Seat, state: dict[str, Any] | None) -> None:
+    """Apply an awareness update for the seat's client id, broadcast to the room's websocket clients.
+
+    Origin ``"local"`` is what pycrdt-websocket's room broadcasts; a higher clock
+    makes every peer accept it, a ``null`` state makes them drop the client at once.
+    """
+    seat.clock += 1
+    encoder = Encoder()
+    encoder.write_var_uint(1)
+    encoder.write_var_uint(seat.client_id)
+    encoder.write_var_uint(seat.clock)
+    encoder.write_var_string(json.dumps(state, separators=(",", ":")) if state is not None else "null")
+    try:
+        seat.room.awareness.apply_awareness_update(encoder.to_bytes(), "local")
+    except Exception:
+        log.exception("could not publish an agent's awareness state in room %s", seat.room_id)
+
+
+_HUBS: weakref.WeakKeyDictionary[Any, AwarenessHub] = weakref.WeakKeyDictionary()
+
+
+def hub_for(host: Any) -> AwarenessHub:
+    """The hub of a host (one per Jupyter server)."""
+    hub = _HUBS.get(host)
+    if hub is None:
+        hub = _HUBS[host] = AwarenessHub(host)
+    return hub

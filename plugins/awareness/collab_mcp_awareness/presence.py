@@ -1,0 +1,180 @@
+"""Presence tools: who is online, in which documents, with which status."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core import NotFound
+
+from .events import PresenceChanged
+from .hub import Agent, AwarenessHub, hub_for, now_iso
+from .rooms import GLOBAL_AWARENESS, OpenRoom, all_rooms, open_rooms, room_for_path
+
+Status = Literal["online", "away", "busy", "offline"]
+
+
+class OnlineUser(BaseModel):
+    """A person or an agent connected to the server."""
+
+    user_id: str = Field(description="The Jupyter username.")
+    display_name: str
+    initials: str | None = None
+    color: str | None = None
+    is_agent: bool
+    status: str = Field(description="online, away, busy or offline.")
+    status_message: str | None = None
+    documents: list[str] = Field(description="Documents they have open (paths).")
+    sessions: list[str] = Field(description="Their collaboration sessions (room ids).")
+    last_activity: str | None = Field(None, description="When they last did something visible (ISO 8601, UTC).")
+
+
+def roster(hub: AwarenessHub, backend: Any, only: OpenRoom | None = None) -> list[OnlineUser]:
+    """Everyone in the rooms' awareness (or one room's), agents of this server included."""
+    users: dict[str, OnlineUser] = {}
+    activity: dict[str, float] = {}
+    rooms = [only] if only is not None else open_rooms(backend)
+    for room in rooms:
+        # Without any websocket client left, remaining human states are ghosts waiting to time out.
+        has_clients = bool(getattr(room.room, "clients", None))
+        for client_id, state in list(room.room.awareness.states.items()):
+            agent = hub.agent_of_client(room.room_id, client_id)
+            user = (state or {}).get("user")
+            if not isinstance(user, dict) or (agent is None and not has_clients):
+                continue
+            entry = _entry(users, user, agent, state)
+            entry.documents.append(room.path)
+            entry.sessions.append(room.room_id)
+            when = hub.last_change.get((room.room_id, client_id))
+            if agent is None and when is not None:
+                activity[entry.user_id] = max(when, activity.get(entry.user_id, 0.0))
+    if only is None:
+        global_room = all_rooms(backend).get(GLOBAL_AWARENESS)
+        if global_room is not None and getattr(global_room, "clients", None):
+            for client_id, state in list(global_room.awareness.states.items()):
+                user = (state or {}).get("user")
+                if isinstance(user, dict) and hub.agent_of_client(GLOBAL_AWARENESS, client_id) is None:
+                    _entry(users, user, None, state)  # in JupyterLab, perhaps in no document
+        for agent in hub.agents.values():
+            if agent.visible:
+                _entry(users, agent.user(), agent, {})
+    for user_id, when in activity.items():
+        users[user_id].last_activity = now_iso(when)
+    for entry in users.values():
+        entry.documents = sorted(set(entry.documents))
+        entry.sessions = sorted(set(entry.sessions))
+    return sorted(users.values(), key=lambda u: (u.is_agent, u.user_id))
+
+
+def _entry(users: dict[str, OnlineUser], user: dict[str, Any], agent: Agent | None, state: dict[str, Any]) -> OnlineUser:
+    user_id = str(user.get("username") or user.get("name") or "unknown")
+    entry = users.get(user_id)
+    if entry is None:
+        marker = state.get("agent") if isinstance(state.get("agent"), dict) else None
+        entry = users[user_id] = OnlineUser(
+            user_id=user_id,
+            display_name=str(user.get("display_name") or user.get("name") or user_id),
+            initials=user.get("initials"),
+            color=user.get("color"),
+            is_agent=agent is not None or marker is not None,
+            status=agent.status if agent else str((marker or {}).get("status") or "online"),
+            status_message=agent.message if agent else (marker or {}).get("message"),
+            documents=[],
+            sessions=[],
+            last_activity=now_iso(agent.last_activity) if agent else None,
+        )
+    return entry
+
+
+class OnlineUsersArgs(BaseModel):
+    document_path: str | None = Field(
+        None, description="Only the people in this document (relative to the server root); omit for everyone."
+    )
+
+
+class OnlineUsers(BaseModel):
+    document_path: str | None = None
+    users: list[OnlineUser]
+    count: int
+
+
+async def get_online_users(ctx: Any, args: OnlineUsersArgs) -> OnlineUsers:
+    """List who is connected right now, people in JupyterLab and agents alike (agents are marked
+    is_agent): their user_id, display name, status, the documents they have open and their last activity.
+    Give document_path to see only the people in that document (it must be open)."""
+    hub = hub_for(ctx.host)
+    hub.touch(ctx)
+    room = await room_for_path(ctx, args.document_path, "get_online_users") if args.document_path else None
+    users = roster(hub, ctx.backend, room)
+    return OnlineUsers(document_path=room.path if room else None, users=users, count=len(users))
+
+
+class UserPresenceArgs(BaseModel):
+    user_id: str = Field(description="The Jupyter username of the person or agent (user_id from get_online_users).")
+    document_path: str | None = Field(None, description="Only their presence in this open document.")
+
+
+class UserPresence(OnlineUser):
+    document_path: str | None = None
+
+
+async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
+    """Get one person's or agent's presence: status (online, away, busy, offline), status message,
+    last activity time and the documents they are in. Agents that set themselves offline are reported offline."""
+    hub = hub_for(ctx.host)
+    room = await room_for_path(ctx, args.document_path, "get_user_presence") if args.document_path else None
+    for user in roster(hub, ctx.backend, room):
+        if user.user_id == args.user_id:
+            return UserPresence(**user.model_dump(), document_path=room.path if room else None)
+    for agent in hub.agents.values():
+        if agent.identity.username == args.user_id and not agent.visible and room is None:
+            return UserPresence(
+                user_id=args.user_id, display_name=agent.identity.name, is_agent=True, status="offline",
+                status_message=agent.message, documents=[], sessions=[], last_activity=now_iso(agent.last_activity),
+            )
+    present = ", ".join(u.user_id for u in roster(hub, ctx.backend, room)) or "nobody"
+    where = f" in {room.path!r}" if room else ""
+    raise NotFound(f"No user {args.user_id!r} is online{where}. Online{where}: {present}.")
+
+
+class SetPresenceArgs(BaseModel):
+    status: Status = Field("online", description="online, away, busy or offline (offline hides you from collaborators).")
+    message: str | None = Field(None, max_length=200, description="A short status message others see, e.g. 'refactoring the loader'.")
+
+
+class AgentPresence(BaseModel):
+    user_id: str
+    display_name: str
+    color: str
+    status: str
+    status_message: str | None
+    sessions: list[str] = Field(description="The sessions (room ids) your presence is published in.")
+    documents: list[str]
+
+
+def presence_of(agent: Agent) -> AgentPresence:
+    user = agent.user()
+    return AgentPresence(
+        user_id=agent.identity.username, display_name=user["display_name"], color=user["color"],
+        status=agent.status, status_message=agent.message, sessions=sorted(agent.seats),
+        documents=sorted(set(agent.paths.values())),
+    )
+
+
+async def set_user_presence(ctx: Any, args: SetPresenceArgs) -> AgentPresence:
+    """Set your own presence as an agent: a status (online, away, busy, offline) and an optional
+    message. It is published, JupyterLab-shaped, into the awareness of every session you joined, so
+    people see your name and colour in JupyterLab; offline removes you from their view until you set
+    another status. Join a session (join_session) to appear in a document."""
+    hub = hub_for(ctx.host)
+    agent = hub.agent(ctx)
+    agent.status, agent.message = args.status, args.message
+    hub.publish_all(agent)
+    await ctx.emit(
+        PresenceChanged(
+            change="status", user_id=agent.identity.username, display_name=agent.identity.name,
+            is_agent=True, status=agent.status, message=agent.message,
+        )
+    )
+    return presence_of(agent)

@@ -1,0 +1,159 @@
+"""Yjs relative positions (JupyterLab's cursors) <-> character offsets in a pycrdt Text.
+
+JupyterLab publishes each cursor end as a Yjs relative position: the id
+(client, clock) of the character right of the cursor (``assoc >= 0``), the id
+of the character left of it (``assoc < 0``), or the text itself (``type`` /
+``tname``, no ``item``) at its start or end. Clocks count UTF-16 code units.
+
+pycrdt 0.14's ``StickyIndex`` cannot be used directly: it counts the offset
+inside one block of text in UTF-8 bytes (so positions after an accented
+letter or an emoji in the same block get the wrong clock, or a clock that
+does not exist), and it panics (a pyo3 ``PanicException``, a BaseException)
+on malformed input and on ``Assoc.AFTER`` at the end of a text.
+
+So the ids are found another way. The document's state is copied into a
+scratch ``Doc`` (the live one is never touched), and a separator is inserted
+there before every character. That splits every block so that each original
+character starts its own block, where the byte/UTF-16 confusion cannot
+arise: ``sticky_index`` at the start of a block returns its exact id. This
+gives the id of every character, and conversion in both directions is then a
+table look-up done here, following Yjs's own rules
+(``createRelativePositionFromTypeIndex`` and
+``createAbsolutePositionFromRelativePosition``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import Assoc, Doc, Text
+
+# Inserted in the scratch copy only: one byte in UTF-8, one unit in UTF-16.
+_SEPARATOR = "|"
+
+TextLocator = Callable[[Doc], Text | None]
+
+
+class PositionError(Exception):
+    """A relative position could not be read or built (malformed, or pycrdt refused it)."""
+
+
+@dataclass
+class TextIds:
+    """The Yjs id of every character of one text, as it is now."""
+
+    text: str
+    ids: list[tuple[int, int, int]]  # per character: client, clock, length in UTF-16 units
+    type_ref: dict[str, Any]  # how a relative position names the text itself ({"type": id} or {"tname": name})
+    _by_id: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for index, (client, clock, units) in enumerate(self.ids):
+            for unit in range(units):
+                self._by_id[(client, clock + unit)] = (index, unit)
+
+    # -- character offset -> relative position --------------------------------------------
+
+    def relative_position(self, offset: int) -> dict[str, Any]:
+        """The JSON relative position of the cursor before character ``offset`` (Yjs's shape)."""
+        if not 0 <= offset <= len(self.ids):
+            raise PositionError(f"offset {offset} is outside the text (0..{len(self.ids)})")
+        if offset < len(self.ids):
+            client, clock, _ = self.ids[offset]
+            return {"type": None, "tname": None, "item": {"client": client, "clock": clock}, "assoc": 0}
+        if self.ids:
+            # At the end: stick to the last UTF-16 unit of the last character, on its right
+            # (assoc -1), which Yjs resolves to "after it" without needing the text's own id.
+            client, clock, units = self.ids[-1]
+            return {"type": None, "tname": None, "item": {"client": client, "clock": clock + units - 1}, "assoc": -1}
+        return {"type": None, "tname": None, **self.type_ref, "item": None, "assoc": 0}
+
+    # -- relative position -> character offset --------------------------------------------
+
+    def offset(self, position: Any) -> int | None:
+        """The character offset a JSON relative position points to in this text, or None if elsewhere."""
+        if not isinstance(position, dict):
+            raise PositionError(f"a relative position is a JSON object, not {type(position).__name__}")
+        assoc = position.get("assoc", 0)
+        if not isinstance(assoc, int):
+            raise PositionError("a relative position's assoc must be an integer")
+        item = position.get("item")
+        if item is not None:
+            client, clock = _id(item)
+            found = self._by_id.get((client, clock))
+            if found is None:
+                return None  # another text, or a deleted character
+            index, unit = found
+            units = self.ids[index][2]
+            after = unit + (1 if assoc < 0 else 0)
+            # Inside a surrogate pair (half an emoji) rounds down to the character's start.
+            return index + 1 if after >= units else index
+        if self._names_this_text(position):
+            return len(self.ids) if assoc >= 0 else 0
+        return None
+
+    def _names_this_text(self, position: dict[str, Any]) -> bool:
+        if "type" in self.type_ref:
+            kind = position.get("type")
+            return kind is not None and _id(kind) == _id(self.type_ref["type"])
+        return position.get("tname") == self.type_ref.get("tname") and position.get("type") is None
+
+
+def _id(value: Any) -> tuple[int, int]:
+    if not isinstance(value, dict):
+        raise PositionError("an id in a relative position must be an object with client and clock")
+    client, clock = value.get("client"), value.get("clock")
+    if not isinstance(client, int) or not isinstance(clock, int) or client < 0 or clock < 0:
+        raise PositionError("an id in a relative position needs non-negative integer client and clock")
+    return client, clock
+
+
+def text_ids(doc: Doc, locate: TextLocator) -> TextIds | None:
+    """The ids of every character of the text ``locate(doc)`` finds, or None if it finds none.
+
+    ``locate`` is called on a scratch copy of ``doc``: it must find the same text
+    there (by root name, or by cell id for a notebook cell).
+    """
+    scratch = Doc()
+    scratch.apply_update(doc.get_update())
+    text = locate(scratch)
+    if text is None:
+        return None
+    content = str(text)
+    try:
+        type_ref = _type_ref(text)
+        ids = _character_ids(scratch, text, content)
+    except BaseException as err:  # pycrdt panics are BaseExceptions
+        if isinstance(err, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise PositionError(f"pycrdt could not compute positions ({type(err).__name__}: {err})") from None
+    return TextIds(content, ids, type_ref)
+
+
+def _type_ref(text: Text) -> dict[str, Any]:
+    # At offset 0 with Assoc.BEFORE, pycrdt (like Yjs) names the text itself: a root text by
+    # its name, a nested one (a notebook cell's source) by the id of the item holding it.
+    ref = text.sticky_index(0, Assoc.BEFORE).to_json()
+    if ref.get("type") is not None:
+        return {"type": {"client": ref["type"]["client"], "clock": ref["type"]["clock"]}}
+    return {"tname": ref.get("tname")}
+
+
+def _character_ids(scratch: Doc, text: Text, content: str) -> list[tuple[int, int, int]]:
+    starts = []  # UTF-8 byte offset of each character, as pycrdt indexes a Text
+    byte = 0
+    for char in content:
+        starts.append(byte)
+        byte += len(char.encode())
+    with scratch.transaction():
+        for start in reversed(starts):
+            text.insert(start, _SEPARATOR)
+    ids = []
+    for index, (start, char) in enumerate(zip(starts, content, strict=True)):
+        # The character now starts its own block, right after its separator.
+        position = text.sticky_index(start + (index + 1) * len(_SEPARATOR), Assoc.AFTER).to_json()
+        item = position["item"]
+        ids.append((item["client"], item["clock"], len(char.encode("utf-16-le")) // 2))
+    return ids

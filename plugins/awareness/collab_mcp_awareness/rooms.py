@@ -1,0 +1,85 @@
+"""Which collaboration rooms are open, which document each holds, and who is in them.
+
+A collaboration session is an open jupyter-server-ydoc room; its id
+(``json:notebook:<file id>``, ``text:file:<file id>``) is the session id the
+tools speak. Nothing here opens a room.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from collab_mcp_core import NotFound, ToolError
+
+GLOBAL_AWARENESS = "JupyterLab:globalAwareness"
+NOTEBOOK = ("json", "notebook")
+TEXT_FILE = ("text", "file")
+
+
+@dataclass(frozen=True)
+class OpenRoom:
+    """An open document room."""
+
+    room_id: str
+    path: str
+    kind: str  # "notebook" or "file"
+    room: Any
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.kind == "notebook"
+
+
+def kind_of(api_path: str) -> tuple[str, str]:
+    return NOTEBOOK if api_path.endswith(".ipynb") else TEXT_FILE
+
+
+def all_rooms(backend: Any) -> dict[str, Any]:
+    """Every room of the websocket server by id (documents, forks, global awareness)."""
+    try:
+        return dict(backend.ydoc.ywebsocket_server.rooms)
+    except ToolError:
+        return {}
+
+
+def open_rooms(backend: Any) -> list[OpenRoom]:
+    """The open rooms that hold a document with a known path."""
+    found = []
+    for room_id, room in all_rooms(backend).items():
+        parts = room_id.split(":", 2)
+        if len(parts) != 3 or parts[1] not in ("notebook", "file"):
+            continue  # global awareness, forks and other transient rooms
+        path = backend.settings["file_id_manager"].get_path(parts[2])
+        if path:
+            found.append(OpenRoom(room_id, path.lstrip("/"), parts[1], room))
+    return sorted(found, key=lambda r: r.path)
+
+
+def room_by_id(backend: Any, room_id: str) -> OpenRoom:
+    """The open room with this session id, or NotFound listing the open ones."""
+    for room in open_rooms(backend):
+        if room.room_id == room_id:
+            return room
+    raise NotFound(f"No open collaboration session {room_id!r}. {describe_open(backend)}")
+
+
+async def room_for_path(ctx: Any, document_path: str, tool: str) -> OpenRoom:
+    """The open room of a document (after checking the caller may read it), or a clear error."""
+    backend = ctx.backend
+    api_path = await backend.require_file(document_path, kind="document")
+    await ctx.host.check_permission(ctx.identity, "read", api_path, tool, ctx.handler)
+    for room in open_rooms(backend):
+        if room.path == api_path:
+            return room
+    raise NotFound(
+        f"{api_path!r} is not open in any collaboration session (nobody has it open). {describe_open(backend)}"
+    )
+
+
+def describe_open(backend: Any) -> str:
+    rooms = open_rooms(backend)
+    if not rooms:
+        return "No document is open right now."
+    listed = ", ".join(f"{r.path} (session_id {r.room_id})" for r in rooms[:20])
+    return f"Open documents: {listed}."

@@ -1,0 +1,123 @@
+"""Session tools: collaboration sessions are the open rooms; joining makes the agent a participant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core import NotFound, ToolError
+
+from .events import PresenceChanged
+from .hub import hub_for
+from .presence import OnlineUser, roster
+from .rooms import OpenRoom, open_rooms, room_by_id, room_for_path
+
+
+class Session(BaseModel):
+    """An open collaboration session (a document's room)."""
+
+    session_id: str = Field(description="The room id; pass it to join_session / leave_session.")
+    document_path: str
+    kind: str = Field(description="notebook or file.")
+    participants: list[OnlineUser]
+    participant_count: int
+    joined: bool = Field(description="Whether you (this MCP session) are a participant.")
+
+
+def session_of(ctx: Any, room: OpenRoom) -> Session:
+    hub = hub_for(ctx.host)
+    people = roster(hub, ctx.backend, room)
+    agent = hub.agents.get(hub.key_of(ctx))
+    return Session(
+        session_id=room.room_id, document_path=room.path, kind=room.kind, participants=people,
+        participant_count=len(people), joined=agent is not None and room.room_id in agent.seats,
+    )
+
+
+class ActiveSessionsArgs(BaseModel):
+    document_path: str | None = Field(None, description="Only the session of this document; omit for all.")
+
+
+class ActiveSessions(BaseModel):
+    sessions: list[Session]
+    count: int
+
+
+async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessions:
+    """List the open collaboration sessions (one per document someone has open), with their
+    session_id, document and participants. Join one with join_session to appear in it."""
+    hub_for(ctx.host).touch(ctx)
+    if args.document_path:
+        rooms = [await room_for_path(ctx, args.document_path, "get_active_sessions")]
+    else:
+        rooms = []
+        for room in open_rooms(ctx.backend):
+            try:
+                await ctx.host.check_permission(ctx.identity, "read", room.path, "get_active_sessions", ctx.handler)
+            except ToolError:
+                continue  # sessions of documents the caller may not read are not listed
+            rooms.append(room)
+    sessions = [session_of(ctx, room) for room in rooms]
+    return ActiveSessions(sessions=sessions, count=len(sessions))
+
+
+class SessionArgs(BaseModel):
+    session_id: str = Field(description="A session_id from get_active_sessions (a room id like 'json:notebook:<id>').")
+
+
+class JoinedSession(BaseModel):
+    session: Session
+    already_joined: bool
+    client_id: int = Field(description="Your awareness client id in this session.")
+
+
+async def join_session(ctx: Any, args: SessionArgs) -> JoinedSession:
+    """Join a collaboration session: you become a participant of the document's room, and people
+    who have it open in JupyterLab see you (name, colour, status, and your cursor once you set it
+    with update_cursor_position). Joining a session you are in already changes nothing."""
+    room = room_by_id(ctx.backend, args.session_id)
+    await ctx.host.check_permission(ctx.identity, "read", room.path, "join_session", ctx.handler)
+    hub = hub_for(ctx.host)
+    agent = hub.agent(ctx)
+    seat, joined = hub.join(agent, room.room_id, room.room, room.path)
+    if joined:
+        await ctx.emit(
+            PresenceChanged(
+                change="joined", user_id=agent.identity.username, display_name=agent.identity.name,
+                is_agent=True, status=agent.status, message=agent.message, path=room.path, session_id=room.room_id,
+            )
+        )
+    return JoinedSession(session=session_of(ctx, room), already_joined=not joined, client_id=seat.client_id)
+
+
+class LeftSession(BaseModel):
+    session_id: str
+    document_path: str | None
+    left: bool
+    remaining_sessions: list[str]
+
+
+async def leave_session(ctx: Any, args: SessionArgs) -> LeftSession:
+    """Leave a collaboration session you joined: your presence and cursor disappear from it at once."""
+    hub = hub_for(ctx.host)
+    agent = hub.agents.get(hub.key_of(ctx))
+    joined = sorted(agent.seats) if agent else []
+    if args.session_id not in joined:
+        if not any(r.room_id == args.session_id for r in open_rooms(ctx.backend)):
+            raise NotFound(f"No collaboration session {args.session_id!r}. Sessions you joined: {', '.join(joined) or 'none'}.")
+        raise ToolError(
+            f"You have not joined session {args.session_id!r}, so there is nothing to leave. "
+            f"Sessions you joined: {', '.join(joined) or 'none'}."
+        )
+    assert agent is not None
+    path = agent.paths.get(args.session_id)
+    hub.leave(agent, args.session_id)
+    hub.touch(ctx)
+    await ctx.emit(
+        PresenceChanged(
+            change="left", user_id=agent.identity.username, display_name=agent.identity.name,
+            is_agent=True, status=agent.status, message=agent.message, path=path, session_id=args.session_id,
+        )
+    )
+    return LeftSession(session_id=args.session_id, document_path=path, left=True, remaining_sessions=sorted(agent.seats))
