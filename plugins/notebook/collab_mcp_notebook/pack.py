@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, kernels, notebooks
+from . import cells, execution, kernels, notebooks
 from .config import NotebookPack
 from .events import NOTEBOOK_EVENTS
 
@@ -27,6 +27,14 @@ def register_tools(register: Any) -> None:
     register(cells.move_notebook_cell, permission="write", title="Move a cell", destructive=False, idempotent=True)
     register(notebooks.save_notebook, permission="write", title="Save a notebook", destructive=False, idempotent=True)
     register(cells.clear_notebook_outputs, permission="write", title="Clear outputs", destructive=True, idempotent=True)
+    register(
+        execution.execute_notebook_cell, permission="execute", title="Run a cell", output=execution.ExecutionResult,
+        destructive=True, open_world=True,
+    )
+    register(
+        execution.execute_code, permission="execute", title="Run code in the notebook's kernel",
+        output=execution.ExecutionResult, destructive=True, open_world=True,
+    )
     register(kernels.interrupt_kernel, permission="execute", title="Interrupt the kernel", destructive=False)
     register(kernels.restart_kernel, permission="execute", title="Restart the kernel", destructive=True)
     register(kernels.list_kernels, permission="read", title="List kernels")
@@ -41,3 +49,8 @@ def register_events(register: Any) -> None:
 @hookimpl
 def register_configurables(register: Any) -> None:
     register(NotebookPack)
+
+
+@hookimpl
+async def host_stopping(host: Any) -> None:
+    await execution.close_clients(host)

@@ -1,0 +1,371 @@
+"""Running code in a notebook's kernel, streaming each output into the shared document.
+
+``execute_notebook_cell`` writes every output into the cell as the kernel
+sends it (one transaction per message), sets ``execution_state`` to running
+then idle and ``execution_count`` as JupyterLab does, so people with the
+notebook open watch it run. It sends MCP progress notifications, interrupts
+the kernel when the timeout passes, and returns the outputs within the
+output budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from queue import Empty
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core import ToolError, ToolOutput
+from collab_mcp_core.host import ToolContext
+
+from .config import NotebookPack
+from .events import CellExecuted
+from .kernels import ensure_session, kernel_clients
+from .live import find_cell, notebook_path, open_notebook, origin
+from .outputs import OutputBudget, OutputView
+
+# After an interrupt, how long to wait for the kernel to report the KeyboardInterrupt and go idle.
+INTERRUPT_GRACE = 5.0
+# How long to wait for the execute_reply once the kernel is idle.
+REPLY_TIMEOUT = 5.0
+OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
+
+
+class ExecutionResult(BaseModel):
+    path: str
+    cell_id: str | None = Field(None, description="The cell that ran (execute_notebook_cell).")
+    kernel_id: str
+    kernel_started: bool = Field(description="True when this call had to start the kernel.")
+    status: Literal["ok", "error", "timeout", "aborted"]
+    execution_count: int | None = None
+    outputs: list[OutputView]
+    duration_s: float
+    message: str
+
+
+# -- where outputs go ------------------------------------------------------------------------
+
+
+class Outputs:
+    """Collects a run's outputs (nbformat dicts); subclasses also write them somewhere."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.execution_count: int | None = None
+        self._clear_pending = False
+
+    def add(self, output: dict[str, Any]) -> None:
+        if self._clear_pending:
+            self.clear()
+        last = self.items[-1] if self.items else None
+        if output["output_type"] == "stream" and last and last["output_type"] == "stream" and last["name"] == output["name"]:
+            last["text"] += output["text"]
+        else:
+            self.items.append(dict(output))
+
+    def clear(self, wait: bool = False) -> None:
+        if wait:
+            self._clear_pending = True
+            return
+        self._clear_pending = False
+        self.items = []
+
+    def set_count(self, count: int | None) -> None:
+        self.execution_count = count
+
+    async def start(self) -> None:
+        """The run begins."""
+
+    async def finish(self) -> None:
+        """The run ended (also after a timeout or an error)."""
+
+
+class CellOutputs(Outputs):
+    """Writes each output into a cell of the live notebook as it arrives.
+
+    The cell is looked up by id for every message (people may move cells while
+    it runs, and rooms can be re-created); when it was deleted the run still
+    completes and the outputs are only returned.
+    """
+
+    def __init__(self, ctx: ToolContext, api_path: str, cell_id: str) -> None:
+        super().__init__()
+        self.ctx, self.api_path, self.cell_id = ctx, api_path, cell_id
+
+    async def _write(self, change: Any) -> None:
+        nb = await open_notebook(self.ctx, self.api_path)
+        try:
+            _index, ycell = find_cell(nb, self.cell_id)
+        except ToolError:
+            return  # the cell was deleted while running: keep collecting, write nowhere
+        with nb.ydoc.transaction(origin=origin(self.ctx)):
+            change(nb, ycell)
+
+    async def start(self) -> None:
+        def begin(nb: Any, ycell: Any) -> None:
+            ycell["outputs"].clear()
+            ycell["execution_count"] = None
+            ycell["execution_state"] = "running"
+
+        await self._write(begin)
+
+    async def finish(self) -> None:
+        def end(nb: Any, ycell: Any) -> None:
+            ycell["execution_state"] = "idle"
+
+        await self._write(end)
+
+    async def emit(self, output: dict[str, Any]) -> None:
+        pending_clear = self._clear_pending
+        merged_stream = (
+            output["output_type"] == "stream" and not pending_clear and self.items
+            and self.items[-1]["output_type"] == "stream" and self.items[-1]["name"] == output["name"]
+        )
+        self.add(output)
+
+        def write(nb: Any, ycell: Any) -> None:
+            youtputs = ycell["outputs"]
+            if pending_clear:
+                youtputs.clear()
+            last = youtputs[len(youtputs) - 1] if len(youtputs) else None
+            text = last.get("text") if merged_stream and last is not None else None
+            if text is not None and hasattr(text, "insert"):
+                text += output["text"]  # a local reference to the shared Text: appends in place
+            else:
+                youtputs.append(nb._create_youtputs([output])[0])  # noqa: SLF001 - jupyter_ydoc's output builder
+
+        await self._write(write)
+
+    async def clear_outputs(self, wait: bool) -> None:
+        self.clear(wait)
+        if not wait:
+            await self._write(lambda nb, ycell: ycell["outputs"].clear())
+
+    async def count(self, count: int | None) -> None:
+        self.set_count(count)
+
+        def write(nb: Any, ycell: Any) -> None:
+            ycell["execution_count"] = count
+
+        await self._write(write)
+
+
+class ReturnedOutputs(Outputs):
+    """Outputs of code run without a cell: only returned."""
+
+    async def emit(self, output: dict[str, Any]) -> None:
+        self.add(output)
+
+    async def clear_outputs(self, wait: bool) -> None:
+        self.clear(wait)
+
+    async def count(self, count: int | None) -> None:
+        self.set_count(count)
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def check_timeout(ctx: ToolContext, timeout: float | None) -> float:
+    config = ctx.config(NotebookPack)
+    value = config.execution_timeout if timeout is None else timeout
+    if not 0 < value <= config.max_execution_timeout:
+        raise ToolError(
+            f"timeout must be more than 0 and at most {config.max_execution_timeout:g} seconds (got {value:g})."
+        )
+    return value
+
+
+async def run(
+    ctx: ToolContext, api_path: str, code: str, outputs: Outputs, timeout: float, kernel_name: str | None,
+    *, store_history: bool = True,
+) -> tuple[ExecutionResult, list[Any]]:
+    """Run ``code`` in the notebook's kernel; return the result and image contents."""
+    session, started = await ensure_session(ctx, api_path, kernel_name)
+    kernel_id = session["kernel"]["id"]
+    kernel = await kernel_clients(ctx.host).get(ctx, kernel_id)
+    began = time.monotonic()
+    async with kernel.lock:
+        client = kernel.client
+        await _drain(client)
+        await outputs.start()
+        try:
+            status, message = await _pump(ctx, client, kernel_id, code, outputs, timeout, store_history)
+        finally:
+            await outputs.finish()
+    budget = OutputBudget.from_config(ctx.config(NotebookPack))
+    views = [budget.view(o) for o in outputs.items]
+    budget.fit(views)
+    result = ExecutionResult(
+        path=api_path, kernel_id=kernel_id, kernel_started=started, status=status,
+        execution_count=outputs.execution_count, outputs=views, duration_s=round(time.monotonic() - began, 3),
+        message=message,
+    )
+    return result, list(budget.images)
+
+
+async def _drain(client: Any) -> None:
+    """Drop iopub messages left from earlier runs (they belong to no one now)."""
+    while True:
+        try:
+            await client.get_iopub_msg(timeout=0)
+        except Empty:
+            return
+
+
+async def _pump(
+    ctx: ToolContext, client: Any, kernel_id: str, code: str, outputs: Outputs, timeout: float, store_history: bool
+) -> tuple[str, str]:
+    msg_id = client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=True)
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    sent = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            if timed_out:
+                return "timeout", (
+                    f"Timed out after {timeout:g}s; the kernel was interrupted but did not stop within "
+                    f"{INTERRUPT_GRACE:g}s. It may still be busy: call interrupt_kernel or restart_kernel."
+                )
+            timed_out = True
+            await ctx.backend.kernel_manager.interrupt_kernel(kernel_id)
+            deadline = time.monotonic() + INTERRUPT_GRACE
+            continue
+        try:
+            msg = await client.get_iopub_msg(timeout=min(left, 1.0))
+        except Empty:
+            if kernel_id not in ctx.backend.kernel_manager or not await ctx.backend.kernel_manager.get_kernel(kernel_id).is_alive():
+                kernel_clients(ctx.host).drop(kernel_id)
+                return "aborted", "The kernel died while running this code. Call restart_kernel to start a fresh one."
+            continue
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "status" and content.get("execution_state") == "idle":
+            break
+        if kind == "execute_input":
+            await outputs.count(content.get("execution_count"))
+        elif kind == "clear_output":
+            await outputs.clear_outputs(bool(content.get("wait")))
+        elif kind in OUTPUT_TYPES:
+            await outputs.emit(_as_output(kind, content))
+            sent += 1
+            await ctx.progress(sent, None, f"{sent} output(s) so far; latest: {kind}")
+    reply = await _reply(client, msg_id)
+    count = reply.get("execution_count")
+    if count is not None and count != outputs.execution_count:
+        await outputs.count(count)
+    if timed_out:
+        return "timeout", f"Timed out after {timeout:g}s: the kernel was interrupted (KeyboardInterrupt). Outputs so far are below."
+    status = reply.get("status", "ok")
+    if status == "error":
+        return "error", f"The code raised {reply.get('ename')}: {reply.get('evalue')}."
+    if status == "aborted":
+        return "aborted", "The kernel aborted the execution (an earlier execution failed)."
+    return "ok", "Ran to completion."
+
+
+async def _reply(client: Any, msg_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + REPLY_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            msg = await client.get_shell_msg(timeout=max(0.05, deadline - time.monotonic()))
+        except Empty:
+            break
+        if msg.get("parent_header", {}).get("msg_id") == msg_id:
+            return msg["content"]
+    return {}
+
+
+def _as_output(kind: str, content: dict[str, Any]) -> dict[str, Any]:
+    """An nbformat output from an iopub message."""
+    if kind == "stream":
+        return {"output_type": "stream", "name": content.get("name", "stdout"), "text": content.get("text", "")}
+    if kind == "error":
+        return {
+            "output_type": "error", "ename": content.get("ename", ""), "evalue": content.get("evalue", ""),
+            "traceback": list(content.get("traceback") or []),
+        }
+    output = {"output_type": kind, "data": content.get("data", {}), "metadata": content.get("metadata", {})}
+    if kind == "execute_result":
+        output["execution_count"] = content.get("execution_count")
+    return output
+
+
+# -- tools -----------------------------------------------------------------------------------
+
+
+class ExecuteCellArgs(BaseModel):
+    path: str = Field(description="The notebook, relative to the server root.")
+    cell_id: str = Field(description="The code cell to run.")
+    timeout: float | None = Field(None, description="Seconds before the kernel is interrupted (default from config).")
+    kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none (default: config).")
+
+
+async def execute_notebook_cell(ctx: ToolContext, args: ExecuteCellArgs) -> ToolOutput:
+    """Run a code cell in the notebook's kernel (started if needed), like Shift+Enter in JupyterLab.
+
+    Outputs stream into the cell as they arrive, so people with the notebook open watch it run.
+    On timeout the kernel is interrupted and the outputs so far are returned. Returned outputs are
+    cut to the output budget; the notebook keeps them whole.
+    """
+    timeout = check_timeout(ctx, args.timeout)
+    api_path = await notebook_path(ctx, args.path)
+    nb = await open_notebook(ctx, api_path)
+    index, ycell = find_cell(nb, args.cell_id)
+    if ycell.get("cell_type") != "code":
+        raise ToolError(f"Cell {args.cell_id!r} is a {ycell.get('cell_type')} cell; only code cells run.")
+    code = str(ycell["source"])
+    if not code.strip():
+        raise ToolError(f"Cell {args.cell_id!r} is empty; there is nothing to run.")
+    result, images = await run(ctx, api_path, code, CellOutputs(ctx, api_path, args.cell_id), timeout, args.kernel_name)
+    result.cell_id = args.cell_id
+    await ctx.emit(
+        CellExecuted(
+            path=api_path, cell_id=args.cell_id, index=index, status=result.status,
+            execution_count=result.execution_count, kernel_id=result.kernel_id,
+        )
+    )
+    return ToolOutput(structured=result, text=_result_text(result), extra=images)
+
+
+class ExecuteCodeArgs(BaseModel):
+    path: str = Field(description="The notebook whose kernel runs the code.")
+    code: str = Field(description="Code to run; no cell is added to the notebook.")
+    timeout: float | None = Field(None, description="Seconds before the kernel is interrupted (default from config).")
+    kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none (default: config).")
+
+
+async def execute_code(ctx: ToolContext, args: ExecuteCodeArgs) -> ToolOutput:
+    """Run code in the notebook's kernel without adding a cell (for inspecting variables and the like).
+
+    It shares the kernel (and its variables) with the notebook's cells. Outputs are returned only.
+    """
+    timeout = check_timeout(ctx, args.timeout)
+    if not args.code.strip():
+        raise ToolError("code is empty; give the code to run.")
+    api_path = await notebook_path(ctx, args.path)
+    result, images = await run(ctx, api_path, args.code, ReturnedOutputs(), timeout, args.kernel_name, store_history=False)
+    return ToolOutput(structured=result, text=_result_text(result), extra=images)
+
+
+def _result_text(result: ExecutionResult) -> str:
+    count = f" [{result.execution_count}]" if result.execution_count is not None else ""
+    lines = [f"{result.status}{count}: {result.message}"]
+    for out in result.outputs:
+        label = out.name or out.output_type
+        if out.output_type == "error":
+            label = f"error {out.ename}"
+        lines.append(f"--- {label}" + (f" ({out.note})" if out.note else ""))
+        if out.text:
+            lines.append(out.text)
+    return "\n".join(lines)
+
+
+async def close_clients(host: Any) -> None:
+    """Stop every kernel client the pack opened (when the server stops)."""
+    kernel_clients(host).close()
+    await asyncio.sleep(0)

@@ -1,0 +1,138 @@
+"""Running cells and code in the notebook's kernel, with outputs streamed into the shared document."""
+
+from __future__ import annotations
+
+import asyncio
+
+from collab_mcp_notebook.testing import cells_of, write_notebook
+
+from collab_mcp_core.testing import call, call_error, connect, join_room
+
+
+def outputs_of(collaborator, index: int = 0) -> list[dict]:
+    return cells_of(collaborator)[index].get("outputs") or []
+
+
+def stream_text(collaborator, index: int = 0) -> str:
+    return "".join(o.get("text", "") for o in outputs_of(collaborator, index) if o["output_type"] == "stream")
+
+
+async def test_outputs_stream_into_the_cell_while_it_runs(collab_server):
+    code = "import time\nprint('first', flush=True)\ntime.sleep(0.6)\nprint('second', flush=True)\ntime.sleep(0.6)\n1 + 1"
+    path = write_notebook(collab_server.root, "run.ipynb", [{"source": code}, {"source": "x = 41"}])
+    progress: list[tuple[float, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, message))
+
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        cell_id = cells_of(ada)[0]["id"]
+        seen: list[tuple[str, str]] = []
+
+        async def watch() -> None:
+            while True:
+                state = (cells_of(ada)[0].get("execution_state"), stream_text(ada))
+                if not seen or seen[-1] != state:
+                    seen.append(state)
+                await asyncio.sleep(0.02)
+
+        watcher = asyncio.create_task(watch())
+        try:
+            result = await mcp.call_tool(
+                "execute_notebook_cell", {"path": path, "cell_id": cell_id, "timeout": 60}, progress_callback=on_progress
+            )
+            await ada.wait_for(lambda: cells_of(ada)[0].get("execution_state") == "idle" and outputs_of(ada)[-1]["output_type"] == "execute_result", what="the end of the run")
+        finally:
+            watcher.cancel()
+        assert not result.is_error, result.content
+        data = result.structured_content
+        assert data["status"] == "ok" and data["execution_count"] >= 1
+        assert [o["output_type"] for o in data["outputs"]] == ["stream", "execute_result"]
+        assert data["outputs"][0]["text"] == "first\nsecond\n" and data["outputs"][1]["text"] == "2"
+        # The collaborator saw 'first' alone while the cell was running, then 'second' appended.
+        assert ("running", "first\n") in seen, seen
+        assert seen.index(("running", "first\n")) < seen.index(("running", "first\nsecond\n"))
+        cell = cells_of(ada)[0]
+        assert cell["execution_count"] == data["execution_count"]
+        assert [o["output_type"] for o in cell["outputs"]] == ["stream", "execute_result"]
+        assert [m for _, m in progress][:1] and len(progress) >= 3
+
+        # The kernel is shared: execute_code sees the notebook's variables and adds no cell.
+        await call(mcp, "execute_notebook_cell", path=path, cell_id=cells_of(ada)[1]["id"])
+        value = await call(mcp, "execute_code", path=path, code="x + 1")
+        assert value["outputs"][0]["text"] == "42" and value["cell_id"] is None
+        assert len(cells_of(ada)) == 2
+
+        kernels = await call(mcp, "list_kernels")
+        running = [k for k in kernels["kernels"] if k["kernel_id"] == data["kernel_id"]]
+        assert running and path in running[0]["notebooks"]
+        assert "python3" in [s["name"] for s in kernels["kernel_specs"]]
+
+
+async def test_error_returns_the_traceback_without_ansi(collab_server):
+    path = write_notebook(collab_server.root, "error.ipynb", [{"source": "def f():\n    raise ValueError('bad é')\nf()"}])
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        cell_id = cells_of(ada)[0]["id"]
+        data = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        assert data["status"] == "error" and "ValueError" in data["message"]
+        error = data["outputs"][0]
+        assert error["ename"] == "ValueError" and error["evalue"] == "bad é"
+        assert "\x1b[" not in error["text"] and "raise ValueError" in error["text"]
+        await ada.wait_for(lambda: outputs_of(ada) and outputs_of(ada)[0]["output_type"] == "error", what="the error")
+
+
+async def test_timeout_interrupts_the_kernel_and_says_so(collab_server):
+    code = "import time\nprint('started', flush=True)\ntime.sleep(30)\nprint('never')"
+    path = write_notebook(collab_server.root, "slow.ipynb", [{"source": code}, {"source": "'alive'"}])
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        ids = [c["id"] for c in cells_of(ada)]
+        data = await call(mcp, "execute_notebook_cell", path=path, cell_id=ids[0], timeout=1.5)
+        assert data["status"] == "timeout" and "interrupted" in data["message"]
+        assert data["duration_s"] < 10
+        assert data["outputs"][0]["text"] == "started\n"
+        assert any(o.get("ename") == "KeyboardInterrupt" for o in data["outputs"])
+        await ada.wait_for(lambda: cells_of(ada)[0].get("execution_state") == "idle", what="idle after the timeout")
+        # The kernel survived the interrupt.
+        after = await call(mcp, "execute_notebook_cell", path=path, cell_id=ids[1])
+        assert after["status"] == "ok" and after["outputs"][0]["text"] == "'alive'"
+
+
+async def test_execution_bad_input_changes_nothing(collab_server):
+    path = write_notebook(
+        collab_server.root, "runbad.ipynb", [{"cell_type": "markdown", "source": "# md"}, {"source": "   "}]
+    )
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        before = cells_of(ada)
+        md, empty = before[0]["id"], before[1]["id"]
+        cases = [
+            ("execute_notebook_cell", {"path": path, "cell_id": md}, "only code cells run"),
+            ("execute_notebook_cell", {"path": path, "cell_id": empty}, "empty"),
+            ("execute_notebook_cell", {"path": path, "cell_id": "nope"}, "No cell"),
+            ("execute_notebook_cell", {"path": path, "cell_id": md, "timeout": 0}, "timeout must be"),
+            ("execute_notebook_cell", {"path": path, "cell_id": md, "timeout": 100000}, "at most"),
+            ("execute_code", {"path": path, "code": "  "}, "empty"),
+            ("execute_code", {"path": path, "code": "1", "kernel_name": "cobol"}, "Unknown kernel"),
+            ("execute_code", {"path": "missing.ipynb", "code": "1"}, "No notebook"),
+            ("interrupt_kernel", {"path": path}, "has no kernel"),
+            ("restart_kernel", {"path": path}, "has no kernel"),
+        ]
+        for tool, args, expected in cases:
+            err = await call_error(mcp, tool, **args)
+            assert expected in err, (tool, args, err)
+        await asyncio.sleep(0.2)
+        assert cells_of(ada) == before
+
+
+async def test_restart_and_interrupt(collab_server):
+    path = write_notebook(collab_server.root, "restart.ipynb", [{"source": "y = 5"}])
+    async with connect(collab_server) as mcp:
+        session = await call(mcp, "create_notebook_session", path=path)
+        assert session["kernel_id"] and session["kernel_started"] is True
+        again = await call(mcp, "create_notebook_session", path=path)
+        assert again["kernel_id"] == session["kernel_id"] and again["kernel_started"] is False
+        await call(mcp, "execute_code", path=path, code="y = 5")
+        assert (await call(mcp, "interrupt_kernel", path=path))["kernel_id"] == session["kernel_id"]
+        restarted = await call(mcp, "restart_kernel", path=path)
+        assert "restarted" in restarted["message"]
+        gone = await call(mcp, "execute_code", path=path, code="y")
+        assert gone["status"] == "error" and gone["outputs"][0]["ename"] == "NameError"
