@@ -13,7 +13,7 @@ from traitlets import Bool, Float, Int, List, Unicode
 from .backend import LocalBackend
 from .host import Host
 from .packs import PackManager
-from .transport import MCPHandler, SessionManager, security_settings
+from .transport import MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
 
 
 class CollabMCP(ExtensionApp):
@@ -73,6 +73,12 @@ class CollabMCP(ExtensionApp):
     def initialize_handlers(self) -> None:
         self.handlers.append(
             (rf"/{self.endpoint}/?", MCPHandler, {"host": self.host, "manager": self.session_manager})
+        )
+        # RFC 9728 puts the document at the host's root, before the resource's path.
+        base = self.serverapp.base_url
+        self.serverapp.web_app.add_handlers(
+            ".*$",
+            [(rf"/\.well-known/oauth-protected-resource{base}{self.endpoint}/?", ResourceMetadataHandler, {"host": self.host})],
         )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:

@@ -83,6 +83,18 @@ def identify_request(request: Any, host: Host) -> Identity | None | Awaitable[Id
     """
 
 
+@hookspec(firstresult=True)
+def protected_resource_metadata(resource: str, host: Host) -> dict[str, Any] | None:
+    """The RFC 9728 protected-resource metadata of the MCP endpoint, or None.
+
+    Called for ``GET /.well-known/oauth-protected-resource{base_url}mcp``.
+    ``resource`` is the endpoint's URL. A pack that accepts tokens from an
+    authorization server (JWT) returns at least ``{"resource": resource,
+    "authorization_servers": [issuer]}``; with no answer the document is 404.
+    The first non-None answer wins.
+    """
+
+
 @hookspec
 def authorize(
     identity: Identity, permission: str, path: str | None, tool: str, host: Host

@@ -130,6 +130,13 @@ class PackManager:
                 return identity
         return None
 
+    async def protected_resource_metadata(self, resource: str, host: Host) -> dict[str, Any] | None:
+        for _pack, impl in self._each("protected_resource_metadata"):
+            answer = await await_maybe(impl(resource=resource, host=host))
+            if answer is not None:
+                return answer
+        return None
+
     async def authorize(self, identity: Identity, permission: str, path: str | None, tool: str, host: Host) -> bool | None:
         """False if any pack denies; True if some pack allows and none denies; None if all abstain."""
         verdict: bool | None = None

@@ -151,6 +151,8 @@ class MCPHandler(JupyterHandler):
             raise web.HTTPError(421, "Host header not allowed")
         if not self._origin_allowed():
             raise web.HTTPError(403, "Origin not allowed")
+        if self.request.method == "OPTIONS":
+            return  # preflights carry no credentials
         if "token" in self.request.query_arguments:
             self._unauthorized("Tokens in the URL are refused on the MCP endpoint; send 'Authorization: Bearer <token>'.")
         await super().prepare(_redirect_to_login=False)
@@ -164,8 +166,7 @@ class MCPHandler(JupyterHandler):
         raise web.HTTPError(401, message)  # write_error adds WWW-Authenticate
 
     def resource_metadata_url(self) -> str:
-        base = f"{self.request.protocol}://{self.request.host}{self.base_url}"
-        return base + ".well-known/oauth-protected-resource" + self.base_url + "mcp"
+        return resource_metadata_url(self)
 
     def _origin_allowed(self) -> bool:
         """Jupyter's origin rules, applied even to token-authenticated requests."""
@@ -194,6 +195,24 @@ class MCPHandler(JupyterHandler):
 
     def on_connection_close(self) -> None:
         self._disconnected.set()
+
+    @allow_unauthenticated
+    async def options(self) -> None:
+        """CORS preflight: answered only for origins the operator configured."""
+        origin = self.request.headers.get("Origin")
+        configured = self.allow_origin or self.allow_origin_pat
+        if not origin or not configured or not self._origin_allowed():
+            raise web.HTTPError(403, "CORS preflight refused: this origin is not configured (ServerApp.allow_origin)")
+        self.set_header("Access-Control-Allow-Origin", origin)
+        self.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+        self.set_header(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID",
+        )
+        self.set_header("Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate")
+        self.set_header("Vary", "Origin")
+        self.set_status(204)
+        self.finish()
 
     @allow_unauthenticated  # we refuse unauthenticated requests ourselves, with 401 and WWW-Authenticate
     async def get(self) -> None:
@@ -269,3 +288,25 @@ class MCPHandler(JupyterHandler):
         await self.manager.handle_request(scope, receive, send)
         if not self._finished:
             self.finish()
+
+
+def resource_metadata_url(handler: JupyterHandler) -> str:
+    """Where RFC 9728 puts the metadata of ``{base_url}mcp``."""
+    base = f"{handler.request.protocol}://{handler.request.host}"
+    return f"{base}/.well-known/oauth-protected-resource{handler.base_url}mcp"
+
+
+class ResourceMetadataHandler(JupyterHandler):
+    """``/.well-known/oauth-protected-resource{base_url}mcp`` (RFC 9728), when a pack provides it."""
+
+    def initialize(self, host: Host) -> None:
+        self.host = host
+
+    @allow_unauthenticated  # discovery documents are public by design
+    async def get(self) -> None:
+        resource = f"{self.request.protocol}://{self.request.host}{self.base_url}mcp"
+        metadata = await self.host.packs.protected_resource_metadata(resource, self.host)
+        if metadata is None:
+            raise web.HTTPError(404, "No authorization server is configured for this MCP endpoint")
+        self.set_header("Content-Type", "application/json")
+        self.finish(metadata)

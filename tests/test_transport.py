@@ -103,3 +103,30 @@ async def test_anonymous_server_refuses_by_default(collab_server_factory):
     server = collab_server_factory(token="")
     answer = await post(server)
     assert answer.status_code == 401
+
+
+async def test_resource_metadata_is_404_without_an_issuer(collab_server):
+    async with httpx2.AsyncClient() as http:
+        answer = await http.get(collab_server.url + ".well-known/oauth-protected-resource/mcp")
+    assert answer.status_code == 404
+
+
+async def test_cors_preflight_refused_for_unconfigured_origins(collab_server):
+    async with httpx2.AsyncClient() as http:
+        answer = await http.options(
+            collab_server.mcp_url,
+            headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert answer.status_code == 403
+    assert "Access-Control-Allow-Origin" not in answer.headers or answer.headers["Access-Control-Allow-Origin"] == ""
+
+
+async def test_cors_preflight_answered_for_a_configured_origin(collab_server_factory):
+    server = collab_server_factory("--ServerApp.allow_origin=http://app.example")
+    async with httpx2.AsyncClient() as http:
+        answer = await http.options(
+            server.mcp_url, headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"}
+        )
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://app.example"
+    assert "Mcp-Session-Id" in answer.headers["Access-Control-Allow-Headers"]
