@@ -185,7 +185,18 @@ async def run(
     """Run ``code`` in the notebook's kernel; return the result and image contents."""
     session, started = await ensure_session(ctx, api_path, kernel_name)
     kernel_id = session["kernel"]["id"]
-    kernel = await kernel_clients(ctx.host).get(ctx, kernel_id)
+    clients = kernel_clients(ctx.host)
+    note = ""
+    if kernel_id in clients.died:
+        if not ctx.config(NotebookPack).auto_restart:
+            raise ToolError(
+                f"The kernel of {api_path!r} died since it last ran (the server started a fresh process: every "
+                "variable is gone). Call restart_kernel to continue with a fresh kernel, then re-run what you need."
+            )
+        clients.died.discard(kernel_id)
+        clients.drop(kernel_id)
+        note = " Note: the kernel had died and was restarted; earlier variables are gone."
+    kernel = await clients.get(ctx, kernel_id)
     began = time.monotonic()
     async with kernel.lock:
         client = kernel.client
@@ -201,7 +212,7 @@ async def run(
     result = ExecutionResult(
         path=api_path, kernel_id=kernel_id, kernel_started=started, status=status,
         execution_count=outputs.execution_count, outputs=views, duration_s=round(time.monotonic() - began, 3),
-        message=message,
+        message=message + note,
     )
     return result, list(budget.images)
 
@@ -237,9 +248,13 @@ async def _pump(
         try:
             msg = await client.get_iopub_msg(timeout=min(left, 1.0))
         except Empty:
-            if kernel_id not in ctx.backend.kernel_manager or not await ctx.backend.kernel_manager.get_kernel(kernel_id).is_alive():
-                kernel_clients(ctx.host).drop(kernel_id)
-                return "aborted", "The kernel died while running this code. Call restart_kernel to start a fresh one."
+            clients = kernel_clients(ctx.host)
+            if kernel_id in clients.died or kernel_id not in ctx.backend.kernel_manager:
+                clients.died.discard(kernel_id)  # said so now
+                clients.drop(kernel_id)
+                return "aborted", (
+                    "The kernel died while running this code; the server restarts it, and every variable is gone."
+                )
             continue
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue

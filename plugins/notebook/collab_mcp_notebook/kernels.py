@@ -38,14 +38,21 @@ class KernelClient:
 
     kernel_id: str
     client: Any
+    manager: Any
+    on_death: Any
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class KernelClients:
-    """The pack's kernel clients, by kernel id (one set per host)."""
+    """The pack's kernel clients, by kernel id (one set per host).
+
+    It also remembers kernels that died (the server's restarter fires a
+    callback) until an execution has told the caller so.
+    """
 
     def __init__(self) -> None:
         self.clients: dict[str, KernelClient] = {}
+        self.died: set[str] = set()
 
     async def get(self, ctx_or_host: Any, kernel_id: str) -> KernelClient:
         host = getattr(ctx_or_host, "host", ctx_or_host)
@@ -60,14 +67,24 @@ class KernelClients:
         except Exception:
             client.stop_channels()
             raise
-        known = self.clients.setdefault(kernel_id, KernelClient(kernel_id, client))
-        if known.client is not client:
+        if kernel_id in self.clients:  # another call connected meanwhile
             client.stop_channels()
+            return self.clients[kernel_id]
+
+        def on_death() -> None:
+            # The kernel process died; the server restarts it (maybe on new ports), so this client is stale.
+            self.died.add(kernel_id)
+
+        for event in ("restart", "dead"):
+            manager.add_restart_callback(on_death, event)
+        known = self.clients[kernel_id] = KernelClient(kernel_id, client, manager, on_death)
         return known
 
     def drop(self, kernel_id: str) -> None:
         known = self.clients.pop(kernel_id, None)
         if known is not None:
+            for event in ("restart", "dead"):
+                known.manager.remove_restart_callback(known.on_death, event)
             known.client.stop_channels()
 
     def close(self) -> None:
@@ -155,7 +172,9 @@ async def _is_alive(ctx: ToolContext, kernel_id: str) -> bool:
 
 
 async def restart(ctx: ToolContext, kernel_id: str) -> None:
-    kernel_clients(ctx.host).drop(kernel_id)
+    clients = kernel_clients(ctx.host)
+    clients.drop(kernel_id)
+    clients.died.discard(kernel_id)
     await ctx.backend.kernel_manager.restart_kernel(kernel_id)
 
 
