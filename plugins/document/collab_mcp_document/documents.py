@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from collab_mcp_core import Conflict, ToolError
 
+from .authors import author_log
+
 if TYPE_CHECKING:
     from collab_mcp_core.host import ToolContext
     from jupyter_ydoc.ybasedoc import YBaseDoc
@@ -114,8 +116,17 @@ def classify(ctx: ToolContext, api_path: str, file_type: str | None, given: str)
 
 
 async def open_live(ctx: ToolContext, ref: DocumentRef) -> YBaseDoc:
-    """The LIVE shared document of the file's room (opens the room if needed)."""
-    return await ctx.backend.open_document(ref.path, ref.kind)
+    """The LIVE shared document of the file's room (opens the room if needed).
+
+    From then on the pack records who makes each change to it (see :mod:`.authors`).
+    """
+    doc = await ctx.backend.open_document(ref.path, ref.kind)
+    log = author_log()
+    rid = room_id(ctx, ref)
+    room = ctx.backend.find_room(rid)
+    if log is not None and room is not None:
+        log.watch(rid, room)
+    return doc
 
 
 def room_id(ctx: ToolContext, ref: DocumentRef, *, create: bool = True) -> str | None:

@@ -6,9 +6,11 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import forks, text
+from . import forks, history, text
+from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
+from .store import bind_store_to_server_config
 
 
 @hookimpl
@@ -20,6 +22,8 @@ def register_tools(register: Any) -> None:
     register(text.update_document, permission="write", title="Replace document text", destructive=True)
     register(text.insert_text, permission="write", title="Insert text", destructive=False)
     register(text.delete_text, permission="write", title="Delete text", destructive=True)
+    register(history.get_document_history, permission="read", title="Document history")
+    register(history.restore_document_version, permission="write", title="Restore a version", destructive=True)
     register(forks.fork_document, permission="write", title="Fork a document", destructive=False)
     register(forks.merge_document_fork, permission="write", title="Merge a fork", destructive=True)
     register(forks.list_document_forks, permission="read", title="List forks")
@@ -35,3 +39,14 @@ def register_events(register: Any) -> None:
 @hookimpl
 def register_configurables(register: Any) -> None:
     register(DocumentPack)
+
+
+@hookimpl
+def host_started(host: Any) -> None:
+    db_path = bind_store_to_server_config(host)
+    open_author_log(db_path, host.backend.serverapp.data_dir)
+
+
+@hookimpl
+def host_stopping(host: Any) -> None:
+    close_author_log()
