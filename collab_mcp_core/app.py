@@ -49,9 +49,15 @@ class CollabMCP(ExtensionApp):
         256, help="Events kept per session for clients resuming with Last-Event-ID."
     ).tag(config=True)
 
+    room_idle_timeout = Float(
+        300.0,
+        help="Seconds after which a room an agent opened, with nobody else in it, is saved and closed.",
+    ).tag(config=True)
+
     host: Host
     session_manager: SessionManager
     _manager_task: asyncio.Task | None = None
+    _room_closer: asyncio.Task | None = None
 
     def initialize_settings(self) -> None:
         packs = PackManager(enabled=self.enabled_packs, disabled=self.disabled_packs)
@@ -91,12 +97,19 @@ class CollabMCP(ExtensionApp):
                 await asyncio.Event().wait()
 
         self._manager_task = asyncio.create_task(run_manager(), name="collab-mcp sessions")
+        self._room_closer = asyncio.create_task(self._close_idle_rooms(), name="collab-mcp room closer")
         await started.wait()
         await self.host.packs.notify("host_started", host=self.host)
 
+    async def _close_idle_rooms(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.5, min(30.0, self.room_idle_timeout / 4)))
+            await self.host.backend.close_idle_rooms(self.room_idle_timeout)
+
     async def stop_extension(self) -> None:
         await self.host.packs.notify("host_stopping", host=self.host)
-        if self._manager_task is not None:
-            self._manager_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._manager_task
+        for task in (self._room_closer, self._manager_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import posixpath
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -43,7 +44,9 @@ class LocalBackend:
 
     def __init__(self, serverapp: ServerApp) -> None:
         self.serverapp = serverapp
-        self._room_locks: dict[str, asyncio.Lock] = {}
+        # Rooms agents used, with when they last did (monotonic seconds): rooms
+        # opened with create=True are never cleaned up by jupyter-server-ydoc.
+        self._agent_rooms: dict[str, float] = {}
 
     # -- server services -----------------------------------------------------------------
 
@@ -152,6 +155,8 @@ class LocalBackend:
         if doc is None:
             raise ToolError(f"Could not open a collaboration room for {api_path!r}.")
         room = self.room_for(api_path, kind)
+        if room is not None:
+            self._agent_rooms[room.room_id] = time.monotonic()
         if room is not None and getattr(room, "_document_load_progressively", False):
             await room._document_progressively_loaded  # noqa: SLF001 - wait until the content is in
         return doc
@@ -179,6 +184,39 @@ class LocalBackend:
                 return
             await asyncio.sleep(0.02)  # the room is applying an update; try again
         raise ToolError(f"Could not save {api_path!r}: the room stayed busy.")
+
+    async def close_idle_rooms(self, idle_seconds: float) -> list[str]:
+        """Save and close rooms agents opened, once no websocket client is in them
+        and no agent used them for ``idle_seconds``. Returns the closed room ids."""
+        closed = []
+        now = time.monotonic()
+        for room_id, last_used in list(self._agent_rooms.items()):
+            room = self.find_room(room_id)
+            if room is None:
+                self._agent_rooms.pop(room_id, None)  # someone else cleaned it up
+                continue
+            if room.clients or now - last_used < idle_seconds:
+                continue  # people are in it (their own cleaner applies), or an agent is at work
+            try:
+                await self._close_room(room_id, room)
+            except Exception:
+                self.serverapp.log.exception("collab-mcp could not close idle room %s", room_id)
+                continue
+            self._agent_rooms.pop(room_id, None)
+            closed.append(room_id)
+        return closed
+
+    async def _close_room(self, room_id: str, room: Any) -> None:
+        ydoc = self.ydoc
+        async with ydoc._room_locks[room_id]:  # noqa: SLF001 - the lock jupyter-server-ydoc's handlers use
+            task = room._save_to_disc()  # noqa: SLF001
+            if task is not None:
+                await task
+            await ydoc.ywebsocket_server.delete_room(room=room)
+            file_id = room_id.split(":", 2)[2]
+            if file_id in ydoc.file_loaders and ydoc.file_loaders[file_id].number_of_subscriptions == 0:
+                await ydoc.file_loaders.remove(file_id)
+        self.serverapp.log.info("collab-mcp closed idle room %s", room_id)
 
     # -- authorization -------------------------------------------------------------------
 
