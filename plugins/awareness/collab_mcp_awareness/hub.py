@@ -204,8 +204,11 @@ class AwarenessHub:
             agent.global_seat = None
         return agent
 
-    def _sync_global(self, agent: Agent) -> None:
-        """Show the agent in JupyterLab's collaborator list (the global awareness room) while it is in a document."""
+    def _sync_global(self, agent: Agent, *, renew: bool = True) -> None:
+        """Show the agent in JupyterLab's collaborator list (the global awareness room) while it is in a document.
+
+        ``renew`` re-writes an existing entry (after a change, or as the heartbeat).
+        """
         room = all_rooms(self.host.backend).get(GLOBAL_AWARENESS)
         seat = agent.global_seat
         wanted = room is not None and agent.visible and bool(agent.seats)
@@ -216,6 +219,8 @@ class AwarenessHub:
             if seat is None:
                 seat = agent.global_seat = Seat(GLOBAL_AWARENESS, room, _free_client_id(room))
                 self._watch(GLOBAL_AWARENESS, room)
+            elif not renew:
+                return
             _write_state(seat, agent.state(seat))
 
     # -- events ----------------------------------------------------------------------------
@@ -272,7 +277,7 @@ class AwarenessHub:
                     self.publish(agent, seat)
                 elif heartbeat:
                     self.publish(agent, seat)
-            self._sync_global(agent)
+            self._sync_global(agent, renew=heartbeat)
 
     def _watch(self, room_id: str, room: Any) -> None:
         watched = self._watched.get(room_id)
@@ -281,6 +286,17 @@ class AwarenessHub:
         ref = weakref.ref(room)
         subscription = room.awareness.observe(lambda topic, changes: self._on_awareness(room_id, ref, topic, changes))
         self._watched[room_id] = (room, subscription)
+        # People already there arrived before we watched: their last update is our best guess of activity.
+        for client_id, state in list(room.awareness.states.items()):
+            user = (state or {}).get("user")
+            if client_id == room.awareness.client_id or self.agent_of_client(room_id, client_id) or not isinstance(user, dict):
+                continue
+            updated = room.awareness.meta.get(client_id, {}).get("lastUpdated")
+            if updated:
+                self.last_change[(room_id, client_id)] = updated / 1000
+            if (room_id, client_id) not in self._seen:
+                self._seen[(room_id, client_id)] = user
+                self._report(room_id, user, "joined")
 
     def _on_awareness(self, room_id: str, ref: weakref.ref, topic: str, payload: tuple[dict[str, Any], Any]) -> None:
         changes, origin = payload

@@ -11,7 +11,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import presence, sessions
+from . import cursors, presence, sessions
 from .events import EVENTS, PresenceChanged
 from .hub import hub_for
 
@@ -26,6 +26,10 @@ def register_tools(register: Any) -> None:
     register(sessions.get_active_sessions, permission="read", title="Open collaboration sessions")
     register(sessions.join_session, permission="read", read_only=False, idempotent=True, title="Join a session")
     register(sessions.leave_session, permission="read", read_only=False, idempotent=False, title="Leave a session")
+    register(cursors.get_user_cursors, permission="read", title="Collaborators' cursors")
+    register(
+        cursors.update_cursor_position, permission="read", read_only=False, idempotent=True, title="Move my cursor"
+    )
 
 
 @hookimpl

@@ -32,6 +32,7 @@ class OnlineUser(BaseModel):
 
 def roster(hub: AwarenessHub, backend: Any, only: OpenRoom | None = None) -> list[OnlineUser]:
     """Everyone in the rooms' awareness (or one room's), agents of this server included."""
+    hub.scan()  # watch rooms opened since the last scan before reading them
     users: dict[str, OnlineUser] = {}
     activity: dict[str, float] = {}
     rooms = [only] if only is not None else open_rooms(backend)

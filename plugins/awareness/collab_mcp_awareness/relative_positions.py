@@ -24,17 +24,13 @@ table look-up done here, following Yjs's own rules
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycrdt import Assoc, Doc, Text
+from pycrdt import Assoc, Doc, StickyIndex, Text
 
 # Inserted in the scratch copy only: one byte in UTF-8, one unit in UTF-16.
 _SEPARATOR = "|"
-
-TextLocator = Callable[[Doc], Text | None]
-
 
 class PositionError(Exception):
     """A relative position could not be read or built (malformed, or pycrdt refused it)."""
@@ -110,26 +106,44 @@ def _id(value: Any) -> tuple[int, int]:
     return client, clock
 
 
-def text_ids(doc: Doc, locate: TextLocator) -> TextIds | None:
-    """The ids of every character of the text ``locate(doc)`` finds, or None if it finds none.
-
-    ``locate`` is called on a scratch copy of ``doc``: it must find the same text
-    there (by root name, or by cell id for a notebook cell).
-    """
+def scratch_copy(doc: Doc) -> Doc:
+    """A detached copy of ``doc`` (same ids) to compute positions in; the live document is never touched."""
     scratch = Doc()
     scratch.apply_update(doc.get_update())
-    text = locate(scratch)
-    if text is None:
-        return None
+    return scratch
+
+
+def text_ids(text: Text) -> TextIds:
+    """The ids of every character of ``text``, which must live in a :func:`scratch_copy`
+    (separators are inserted into it)."""
     content = str(text)
     try:
         type_ref = _type_ref(text)
-        ids = _character_ids(scratch, text, content)
+        ids = _character_ids(text, content)
     except BaseException as err:  # pycrdt panics are BaseExceptions
         if isinstance(err, (KeyboardInterrupt, SystemExit)):
             raise
         raise PositionError(f"pycrdt could not compute positions ({type(err).__name__}: {err})") from None
     return TextIds(content, ids, type_ref)
+
+
+def deleted_offset(text: Text, content: str, position: dict[str, Any]) -> int | None:
+    """Where a position on a deleted character now is, as Yjs puts it (where the character was).
+
+    Only for a document with a single text (a text file): pycrdt's ``get_index``
+    is right for deleted characters (no offset inside a block is involved) but
+    says nothing about which text they belonged to. Its answer is in UTF-8 bytes.
+    """
+    try:
+        index = StickyIndex.from_json({k: v for k, v in position.items() if v is not None}, text).get_index()
+    except BaseException as err:  # malformed or unknown ids make pycrdt panic
+        if isinstance(err, (KeyboardInterrupt, SystemExit)):
+            raise
+        return None
+    encoded = content.encode()
+    if not 0 <= index <= len(encoded):
+        return None
+    return len(encoded[:index].decode(errors="ignore"))
 
 
 def _type_ref(text: Text) -> dict[str, Any]:
@@ -141,13 +155,13 @@ def _type_ref(text: Text) -> dict[str, Any]:
     return {"tname": ref.get("tname")}
 
 
-def _character_ids(scratch: Doc, text: Text, content: str) -> list[tuple[int, int, int]]:
+def _character_ids(text: Text, content: str) -> list[tuple[int, int, int]]:
     starts = []  # UTF-8 byte offset of each character, as pycrdt indexes a Text
     byte = 0
     for char in content:
         starts.append(byte)
         byte += len(char.encode())
-    with scratch.transaction():
+    with text.doc.transaction():
         for start in reversed(starts):
             text.insert(start, _SEPARATOR)
     ids = []

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from collab_mcp_core import NotFound, ToolError
 
 from .events import PresenceChanged
-from .hub import hub_for
+from .hub import Agent, AwarenessHub, Seat, hub_for
 from .presence import OnlineUser, roster
 from .rooms import OpenRoom, open_rooms, room_by_id, room_for_path
 
@@ -80,6 +80,13 @@ async def join_session(ctx: Any, args: SessionArgs) -> JoinedSession:
     await ctx.host.check_permission(ctx.identity, "read", room.path, "join_session", ctx.handler)
     hub = hub_for(ctx.host)
     agent = hub.agent(ctx)
+    joined = room.room_id not in agent.seats
+    seat = await join_seat(ctx, hub, agent, room)
+    return JoinedSession(session=session_of(ctx, room), already_joined=not joined, client_id=seat.client_id)
+
+
+async def join_seat(ctx: Any, hub: AwarenessHub, agent: Agent, room: OpenRoom) -> Seat:
+    """Seat the agent in a room, telling everyone (an event) when it is new there."""
     seat, joined = hub.join(agent, room.room_id, room.room, room.path)
     if joined:
         await ctx.emit(
@@ -88,7 +95,7 @@ async def join_session(ctx: Any, args: SessionArgs) -> JoinedSession:
                 is_agent=True, status=agent.status, message=agent.message, path=room.path, session_id=room.room_id,
             )
         )
-    return JoinedSession(session=session_of(ctx, room), already_joined=not joined, client_id=seat.client_id)
+    return seat
 
 
 class LeftSession(BaseModel):

@@ -1,0 +1,220 @@
+"""Cursor tools: everyone's cursors as line/column, and the agent's own cursor published to JupyterLab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pycrdt import Array, Map, Text
+from pydantic import BaseModel, Field
+
+from collab_mcp_core import NotFound, ToolError
+
+from .hub import Cursor, hub_for
+from .positions import line_column_of, offset_of
+from .relative_positions import PositionError, TextIds, deleted_offset, scratch_copy, text_ids
+from .rooms import OpenRoom, room_for_path
+from .sessions import join_seat
+
+
+class DocumentTexts:
+    """The texts of one document (a text file's source, or each notebook cell's source), in a scratch copy."""
+
+    def __init__(self, room: OpenRoom) -> None:
+        self.room = room
+        self._doc = room.room.ydoc
+        self._scratch = scratch_copy(self._doc)
+        self._ids: dict[str | None, TextIds] = {}
+        if room.is_notebook:
+            self._sources = {
+                str(cell.get("id")): cell.get("source")
+                for cell in self._scratch.get("cells", type=Array)
+                if isinstance(cell, Map) and isinstance(cell.get("source"), Text)
+            }
+        else:
+            self._sources = {None: self._scratch.get("source", type=Text)}
+
+    @property
+    def cell_ids(self) -> list[str]:
+        return [c for c in self._sources if c is not None]
+
+    def ids(self, cell_id: str | None) -> TextIds:
+        """The character ids of a cell (or of the text file, cell_id None), or a clear error."""
+        if self.room.is_notebook and cell_id is None:
+            listed = ", ".join(self.cell_ids[:20]) or "none (the notebook is empty)"
+            raise ToolError(f"{self.room.path!r} is a notebook: give the cell_id of the cell. Cell ids: {listed}.")
+        if not self.room.is_notebook and cell_id is not None:
+            raise ToolError(f"{self.room.path!r} is a text file, which has no cells: leave cell_id out.")
+        if cell_id not in self._sources:
+            listed = ", ".join(self.cell_ids[:20])
+            raise NotFound(f"No cell {cell_id!r} in {self.room.path!r}. Cell ids: {listed}.")
+        if cell_id not in self._ids:
+            self._ids[cell_id] = text_ids(self._sources[cell_id])
+        return self._ids[cell_id]
+
+    def resolve(self, position: Any) -> tuple[str | None, int, str] | None:
+        """The (cell id, character offset, text) a JSON relative position points to, or None."""
+        for cell_id in self._sources:
+            ids = self.ids(cell_id)
+            offset = ids.offset(position)
+            if offset is not None:
+                return cell_id, offset, ids.text
+        if not self.room.is_notebook and isinstance(position, dict) and position.get("item") is not None:
+            # On a deleted character: where it was (a text file has one text, so no doubt which).
+            fresh = scratch_copy(self._doc)
+            content = self.ids(None).text
+            offset = deleted_offset(fresh.get("source", type=Text), content, position)
+            if offset is not None:
+                return None, offset, content
+        return None
+
+
+class LineColumn(BaseModel):
+    line: int = Field(ge=0, description="0-based line.")
+    column: int = Field(ge=0, description="0-based column, in characters.")
+
+
+class CursorEnd(LineColumn):
+    cell_id: str | None = Field(None, description="The notebook cell, for notebooks.")
+
+
+class UserCursor(BaseModel):
+    """One cursor (and its selection) of one collaborator."""
+
+    user_id: str
+    display_name: str
+    is_agent: bool
+    client_id: int
+    cell_id: str | None = Field(None, description="The notebook cell the cursor is in (notebooks only).")
+    line: int | None = Field(None, description="0-based line of the cursor (the selection's head).")
+    column: int | None = Field(None, description="0-based column, in characters.")
+    selection: dict[str, CursorEnd] | None = Field(
+        None, description="{anchor, head} when text is selected (anchor is where the selection started)."
+    )
+    primary: bool = True
+    resolved: bool = Field(description="False when the position could not be placed (see note).")
+    note: str | None = None
+
+
+class CursorsArgs(BaseModel):
+    document_path: str = Field(description="An open document, relative to the server root.")
+
+
+class DocumentCursors(BaseModel):
+    document_path: str
+    session_id: str
+    cursors: list[UserCursor]
+
+
+async def get_user_cursors(ctx: Any, args: CursorsArgs) -> DocumentCursors:
+    """Get every collaborator's cursor and selection in an open document, as 0-based line and column
+    (in characters), with the cell_id for notebooks. Agents' cursors are included and marked is_agent."""
+    room = await room_for_path(ctx, args.document_path, "get_user_cursors")
+    hub = hub_for(ctx.host)
+    hub.touch(ctx)
+    texts = DocumentTexts(room)
+    found = []
+    for client_id, state in list(room.room.awareness.states.items()):
+        user = (state or {}).get("user")
+        cursors = (state or {}).get("cursors")
+        if not isinstance(user, dict) or not isinstance(cursors, list):
+            continue
+        agent = hub.agent_of_client(room.room_id, client_id)
+        user_id = str(user.get("username") or user.get("name") or "unknown")
+        for cursor in cursors:
+            entry = UserCursor(
+                user_id=user_id, display_name=str(user.get("display_name") or user.get("name") or user_id),
+                is_agent=agent is not None or isinstance(state.get("agent"), dict), client_id=client_id,
+                primary=bool(cursor.get("primary", True)) if isinstance(cursor, dict) else True, resolved=False,
+            )
+            found.append(_place(entry, cursor, texts))
+    return DocumentCursors(document_path=room.path, session_id=room.room_id, cursors=found)
+
+
+def _place(entry: UserCursor, cursor: Any, texts: DocumentTexts) -> UserCursor:
+    if not isinstance(cursor, dict) or "head" not in cursor:
+        entry.note = "malformed cursor (no head)"
+        return entry
+    try:
+        head = texts.resolve(cursor["head"])
+        anchor = texts.resolve(cursor.get("anchor")) if cursor.get("anchor") is not None else head
+    except PositionError as err:
+        entry.note = f"unreadable relative position: {err}"
+        return entry
+    if head is None:
+        entry.note = "the position is on text that no longer exists in this document"
+        return entry
+    entry.cell_id = head[0]
+    entry.line, entry.column = line_column_of(head[2], head[1])
+    entry.resolved = True
+    if anchor is not None and anchor[:2] != head[:2]:
+        a_line, a_column = line_column_of(anchor[2], anchor[1])
+        entry.selection = {
+            "anchor": CursorEnd(line=a_line, column=a_column, cell_id=anchor[0]),
+            "head": CursorEnd(line=entry.line, column=entry.column, cell_id=head[0]),
+        }
+    return entry
+
+
+class UpdateCursorArgs(BaseModel):
+    document_path: str = Field(description="An open document, relative to the server root.")
+    position: LineColumn = Field(description="Where your cursor is: 0-based line and column (in characters).")
+    selection: LineColumn | None = Field(
+        None, description="The other end of a selection (its anchor), to select text from there to position."
+    )
+    cell_id: str | None = Field(None, description="The notebook cell (required for notebooks, not for text files).")
+
+
+class PublishedCursor(BaseModel):
+    document_path: str
+    session_id: str
+    cell_id: str | None
+    line: int
+    column: int
+    selection: dict[str, CursorEnd] | None
+    client_id: int = Field(description="Your awareness client id in this session.")
+
+
+async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedCursor:
+    """Show your cursor (and optionally a selection) in an open document, at a 0-based line and
+    column in characters (and cell_id in a notebook). JupyterLab draws it, with your name and colour,
+    where you work; it stays on the same text while others edit. You join the document's session if
+    you had not."""
+    room = await room_for_path(ctx, args.document_path, "update_cursor_position")
+    texts = DocumentTexts(room)
+    try:
+        ids = texts.ids(args.cell_id)
+    except PositionError as err:
+        raise ToolError(f"Could not compute positions in {room.path!r}: {err}") from None
+    where = f"cell {args.cell_id!r}" if args.cell_id else repr(room.path)
+    head = offset_of(ids.text, args.position.line, args.position.column, where=where)
+    anchor = offset_of(ids.text, args.selection.line, args.selection.column, where=where) if args.selection else head
+    relative = [{
+        "anchor": ids.relative_position(anchor),
+        "head": ids.relative_position(head),
+        "primary": True,
+        "empty": anchor == head,
+    }]
+    # Everything is valid: now publish (joining the session if needed).
+    hub = hub_for(ctx.host)
+    agent = hub.agent(ctx)
+    seat = agent.seats.get(room.room_id)
+    cursor = Cursor(
+        line=args.position.line, column=args.position.column, cell_id=args.cell_id,
+        anchor=(args.selection.line, args.selection.column) if args.selection else None, relative=relative,
+    )
+    if seat is None:  # a cursor in a document makes the agent a participant
+        seat = await join_seat(ctx, hub, agent, room)
+    seat.cursor = cursor
+    agent.current = room.path
+    hub.publish(agent, seat)
+    selection = None
+    if args.selection and anchor != head:
+        selection = {
+            "anchor": CursorEnd(line=args.selection.line, column=args.selection.column, cell_id=args.cell_id),
+            "head": CursorEnd(line=args.position.line, column=args.position.column, cell_id=args.cell_id),
+        }
+    return PublishedCursor(
+        document_path=room.path, session_id=room.room_id, cell_id=args.cell_id, line=args.position.line,
+        column=args.position.column, selection=selection, client_id=seat.client_id,
+    )
+
