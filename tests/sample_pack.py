@@ -37,6 +37,7 @@ async def append_text(ctx: Any, args: AppendArgs) -> Appended:
 
 class StepsArgs(BaseModel):
     steps: int = Field(3, ge=1, le=20)
+    delay: float = Field(0.01, ge=0, le=1, description="Seconds between steps.")
 
 
 class Done(BaseModel):
@@ -47,7 +48,7 @@ async def slow_progress(ctx: Any, args: StepsArgs) -> Done:
     """Report progress once per step."""
     for step in range(1, args.steps + 1):
         await ctx.progress(step, args.steps, f"step {step}")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(args.delay)
     return Done(steps=args.steps)
 
 
