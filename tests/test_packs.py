@@ -164,3 +164,24 @@ async def test_events_reach_jupyters_event_bus_with_their_schema(server, events_
     assert called[0]["pack"] == "hello" and called[0]["tool"] == "word_count"
     assert failed[0]["code"] == "not_found"
     assert server.token not in events_log.read_text()
+
+
+READ_ONLY_AUTHORIZER = '''
+from jupyter_server.auth.authorizer import Authorizer
+
+class ReadOnly(Authorizer):
+    def is_authorized(self, handler, user, action, resource):
+        return action == "read"
+
+c.ServerApp.authorizer_class = ReadOnly
+'''
+
+
+async def test_jupyters_authorizer_decides_when_packs_abstain(collab_server_factory):
+    server = collab_server_factory(SAMPLE, env=ENV, config_py=READ_ONLY_AUTHORIZER)
+    (server.root / "ro.txt").write_text("one\n")
+    async with connect(server) as session:
+        assert (await call(session, "word_count", path="ro.txt"))["words"] == 1
+        error = await call_error(session, "append_text", path="ro.txt", text="two\n")
+    assert "Permission denied" in error and "'write'" in error and "append_text" in error
+    assert (server.root / "ro.txt").read_text() == "one\n"
