@@ -155,6 +155,13 @@ class AwarenessHub:
         if agent is not None:
             agent.last_activity = time.time()
 
+    def touch_user(self, username: str) -> None:
+        """An event says this user did something: mark their agents active."""
+        now = time.time()
+        for agent in self.agents.values():
+            if agent.identity.username == username:
+                agent.last_activity = now
+
     def agent_of_client(self, room_id: str, client_id: int) -> Agent | None:
         for agent in self.agents.values():
             seat = agent.seats.get(room_id) if room_id != GLOBAL_AWARENESS else agent.global_seat

@@ -11,9 +11,10 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cursors, presence, sessions
-from .events import EVENTS, PresenceChanged
+from . import activity, cursors, presence, sessions
+from .events import EVENTS, PresenceChanged, UserActivity
 from .hub import hub_for
+from .resources import AWARENESS, uri_of
 
 
 @hookimpl
@@ -30,6 +31,13 @@ def register_tools(register: Any) -> None:
     register(
         cursors.update_cursor_position, permission="read", read_only=False, idempotent=True, title="Move my cursor"
     )
+    register(activity.get_user_activity, permission="read", title="Recent activity")
+    register(activity.broadcast_user_activity, permission="read", read_only=False, title="Announce an activity")
+
+
+@hookimpl
+def register_resources(register: Any) -> None:
+    register(AWARENESS)
 
 
 @hookimpl
@@ -66,5 +74,11 @@ async def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
 
 
 @hookimpl
-def on_event(event: Any, host: Any) -> None:
-    hub_for(host).activity.add(event)
+async def on_event(event: Any, host: Any) -> None:
+    hub = hub_for(host)
+    hub.activity.add(event)
+    if event.actor:
+        hub.touch_user(event.actor)
+    path = getattr(event, "path", None)
+    if isinstance(event, (PresenceChanged, UserActivity)) and path:
+        await host.resource_updated(uri_of(path))  # subscribed MCP clients hear about it

@@ -1,0 +1,69 @@
+"""Activity tools: what happened recently, and announcing what the agent is doing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core import ToolError
+
+from .activity_log import ActivityEntry, entry_of
+from .events import UserActivity
+from .hub import hub_for
+
+METADATA_LIMIT = 4000  # characters of JSON: an announcement, not a data channel
+
+
+class ActivityArgs(BaseModel):
+    document_path: str | None = Field(None, description="Only activity about this document; omit for all.")
+    limit: int = Field(20, ge=1, le=200, description="How many entries, newest first (1 to 200).")
+
+
+class RecentActivity(BaseModel):
+    document_path: str | None
+    entries: list[ActivityEntry]
+    count: int
+
+
+async def get_user_activity(ctx: Any, args: ActivityArgs) -> RecentActivity:
+    """Recent activity on this server, newest first: people and agents joining and leaving documents,
+    status changes, tool calls (edits, executions...) and announcements from broadcast_user_activity,
+    each with a timestamp, who, which document and a description. Filter by document_path."""
+    path = None
+    if args.document_path:
+        path = ctx.backend.normalize_path(args.document_path)
+        await ctx.host.check_permission(ctx.identity, "read", path, "get_user_activity", ctx.handler)
+    hub = hub_for(ctx.host)
+    hub.touch(ctx)
+    entries = hub.activity.recent(path=path, limit=args.limit)
+    return RecentActivity(document_path=path, entries=entries, count=len(entries))
+
+
+class BroadcastArgs(BaseModel):
+    activity_type: str = Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$",
+        description="A short name for the kind of activity, e.g. 'analysis_started' or 'tests_passed'.",
+    )
+    description: str = Field(min_length=1, max_length=500, description="What you are doing, for people to read.")
+    document_path: str | None = Field(None, description="The document it is about, if any.")
+    metadata: dict[str, Any] | None = Field(None, description="Small structured details (JSON, up to 4000 characters).")
+
+
+async def broadcast_user_activity(ctx: Any, args: BroadcastArgs) -> ActivityEntry:
+    """Announce what you are doing to everyone watching: it appears in get_user_activity, is sent to
+    MCP clients subscribed to the document's awareness:// resource, and goes to Jupyter's event bus
+    (event type user_activity) for other Jupyter extensions."""
+    path = None
+    if args.document_path:
+        path = await ctx.backend.require_file(args.document_path, kind="document")
+        await ctx.host.check_permission(ctx.identity, "read", path, "broadcast_user_activity", ctx.handler)
+    metadata = args.metadata or {}
+    size = len(json.dumps(metadata, ensure_ascii=False, default=str))
+    if size > METADATA_LIMIT:
+        raise ToolError(f"metadata is {size} characters of JSON; keep it under {METADATA_LIMIT}.")
+    hub_for(ctx.host).agent(ctx)
+    event = UserActivity(activity_type=args.activity_type, description=args.description, path=path, metadata=metadata)
+    await ctx.emit(event)
+    return entry_of(event)

@@ -1,0 +1,63 @@
+"""The ``awareness://{path}`` resources: who is in an open document and what happened there.
+
+Presence changes and announcements about a document notify the MCP clients
+subscribed to its resource (see ``on_event`` in the pack).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types as types
+
+from collab_mcp_core import NotFound, ResourceTemplate, ToolError
+
+from .hub import hub_for
+from .presence import roster
+from .rooms import describe_open, open_rooms
+
+SCHEME = "awareness"
+
+
+def uri_of(path: str) -> str:
+    return f"{SCHEME}://{path}"
+
+
+async def list_awareness(ctx: Any) -> list[types.Resource]:
+    found = []
+    for room in open_rooms(ctx.backend):
+        try:
+            await ctx.host.check_permission(ctx.identity, "read", room.path, f"resources/list {SCHEME}", ctx.handler)
+        except ToolError:
+            continue
+        found.append(
+            types.Resource(uri=uri_of(room.path), name=room.path, mime_type="application/json",
+                           description=f"Who is in {room.path} and what happened there")
+        )
+    return found
+
+
+async def read_awareness(ctx: Any, uri: str) -> str:
+    path = uri.partition("://")[2]
+    room = next((r for r in open_rooms(ctx.backend) if r.path == path), None)
+    if room is None:
+        raise NotFound(f"{path!r} is not open in any collaboration session. {describe_open(ctx.backend)}")
+    hub = hub_for(ctx.host)
+    return json.dumps({
+        "document_path": room.path,
+        "session_id": room.room_id,
+        "users": [u.model_dump(mode="json") for u in roster(hub, ctx.backend, room)],
+        "recent_activity": [e.model_dump(mode="json") for e in hub.activity.recent(path=room.path, limit=20)],
+    }, ensure_ascii=False)
+
+
+AWARENESS = ResourceTemplate(
+    scheme=SCHEME,
+    name="awareness",
+    description="Presence in an open document: its participants (people and agents) and recent activity. "
+    "Subscribe to be told when someone joins, leaves, changes status or announces an activity there.",
+    mime_type="application/json",
+    list=list_awareness,
+    read=read_awareness,
+)
