@@ -27,8 +27,3 @@ class NotebookPack(Configurable):
     resource_debounce = Float(
         0.5, help="Seconds of quiet before subscribers hear that a notebook resource changed."
     ).tag(config=True)
-    idle_room_seconds = Float(
-        300.0,
-        help="Close rooms the pack opened once no websocket client and no tool used them for this long "
-        "(after saving). 0 disables.",
-    ).tag(config=True)

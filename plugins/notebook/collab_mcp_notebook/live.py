@@ -8,7 +8,7 @@ can be cleaned up between calls.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from collab_mcp_core import Conflict, NotFound, ToolError
 
@@ -28,12 +28,8 @@ async def notebook_path(ctx: ToolContext, path: str) -> str:
 
 
 async def open_notebook(ctx: ToolContext, api_path: str) -> YNotebook:
-    """The LIVE notebook of the room (opened on demand); remembered as used by the pack."""
-    from .rooms import touched
-
-    doc = await ctx.backend.open_document(api_path, NOTEBOOK)
-    touched(ctx.host, api_path)
-    return doc  # type: ignore[return-value]
+    """The LIVE notebook of the room, opened on demand (the host closes rooms agents left idle)."""
+    return await ctx.backend.open_document(api_path, NOTEBOOK)  # type: ignore[return-value]
 
 
 def origin(ctx: ToolContext) -> str:
@@ -97,8 +93,3 @@ def check_expected(ycell: Map, expected_source: str | None, expected_hash: str |
             f"{source_hash(current)!r}, not {expected_hash!r}. Read the cell again and retry.",
             source_hash=source_hash(current),
         )
-
-
-def snapshot(nb: YNotebook) -> list[dict[str, Any]]:
-    """Plain copy of the cells (for tests and for comparing before and after)."""
-    return [c.to_py() for c in nb.ycells]

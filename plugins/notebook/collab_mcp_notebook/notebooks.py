@@ -47,23 +47,9 @@ class NotebookList(BaseModel):
 async def list_notebooks(ctx: ToolContext, args: ListNotebooksArgs) -> NotebookList:
     """List notebooks under a folder (recursive, paged), with who has each one open. Opens no room."""
     folder = ctx.backend.normalize_path(args.path)
-    cm = ctx.backend.contents_manager
-    if folder and not await _maybe(cm.dir_exists(folder)):
+    found = await walk_notebooks(ctx, folder)
+    if found is None:
         raise NotFound(f"No folder at {args.path!r}. Give a folder relative to the server root ('' is the root).")
-    found: list[dict] = []
-    pending = [folder]
-    while pending:
-        current = pending.pop()
-        model = await _maybe(cm.get(current, content=True, type="directory"))
-        for item in sorted(model.get("content") or [], key=lambda m: m["path"]):
-            name = item["name"]
-            if name in SKIP_FOLDERS or name.startswith("."):
-                continue
-            if item["type"] == "directory":
-                pending.append(item["path"])
-            elif item["type"] == "notebook" or name.endswith(".ipynb"):
-                found.append(item)
-    found.sort(key=lambda m: m["path"])
     page = found[args.start : args.start + args.limit]
     entries = []
     for item in page:
@@ -76,6 +62,30 @@ async def list_notebooks(ctx: ToolContext, args: ListNotebooksArgs) -> NotebookL
         )
     end = args.start + len(page)
     return NotebookList(folder=folder, notebooks=entries, total=len(found), next_start=end if end < len(found) else None)
+
+
+async def walk_notebooks(ctx: ToolContext, folder: str) -> list[dict] | None:
+    """Contents models of every notebook under ``folder`` (sorted by path), or None if it is no folder.
+
+    Goes through the ContentsManager, so hidden files stay hidden; opens no room.
+    """
+    cm = ctx.backend.contents_manager
+    if folder and not await _maybe(cm.dir_exists(folder)):
+        return None
+    found: list[dict] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        model = await _maybe(cm.get(current, content=True, type="directory"))
+        for item in model.get("content") or []:
+            name = item["name"]
+            if name in SKIP_FOLDERS or name.startswith("."):
+                continue
+            if item["type"] == "directory":
+                pending.append(item["path"])
+            elif item["type"] == "notebook" or name.endswith(".ipynb"):
+                found.append(item)
+    return sorted(found, key=lambda m: m["path"])
 
 
 async def _maybe(value: object) -> object:

@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, execution, kernels, notebooks
+from . import cells, execution, kernels, notebooks, resources
 from .config import NotebookPack
 from .events import NOTEBOOK_EVENTS
 
@@ -52,5 +52,16 @@ def register_configurables(register: Any) -> None:
 
 
 @hookimpl
+def register_resources(register: Any) -> None:
+    register(resources.NOTEBOOK_RESOURCES)
+
+
+@hookimpl
+def host_started(host: Any) -> None:
+    resources.start_watching(host)
+
+
+@hookimpl
 async def host_stopping(host: Any) -> None:
+    await resources.stop_watching(host)
     await execution.close_clients(host)
