@@ -4,9 +4,11 @@ The update store records each update with a timestamp but not who made it.
 The pack observes the documents it opens and records, per update (keyed by a
 hash of its bytes, exactly what the store keeps), who made it:
 
-- agent edits run in :func:`agent_transaction`, which names the agent in a
-  context variable the observer reads while the transaction commits (pycrdt
-  calls document observers synchronously then);
+- agent edits run in :func:`agent_transaction`, which names the agent while
+  the transaction commits (pycrdt calls document observers synchronously then).
+  A plain attribute, not a context variable: tasks the room starts during the
+  commit (its debounced save) would inherit a context variable and credit the
+  agent with their later updates;
 - other updates come from websocket clients: the client ids that inserted
   content are looked up in the room's awareness (JupyterLab's ``user`` state).
 
@@ -16,7 +18,6 @@ Updates made while the pack was not observing the room have no known author.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import json
 import logging
@@ -32,18 +33,21 @@ log = logging.getLogger(__name__)
 ORIGIN_PREFIX = "collab-mcp:"
 AUTHORS_FILE = "collab_mcp_document_authors.db"
 
-current_author: contextvars.ContextVar[str | None] = contextvars.ContextVar("collab_mcp_document_author", default=None)
+class _Committing:
+    """The agent whose transaction is committing right now (no await happens meanwhile)."""
+
+    author: str | None = None
 
 
 @contextlib.contextmanager
 def agent_transaction(ydoc: Any, username: str) -> Iterator[None]:
-    """One transaction on ``ydoc`` attributed to the agent ``username``."""
-    token = current_author.set(username)
+    """One transaction on ``ydoc`` attributed to the agent ``username``. Do not await inside."""
+    previous, _Committing.author = _Committing.author, username
     try:
         with ydoc.transaction(origin=ORIGIN_PREFIX + username):
             yield
     finally:
-        current_author.reset(token)
+        _Committing.author = previous
 
 
 def update_key(update: bytes) -> str:
@@ -106,7 +110,7 @@ class AuthorLog:
 
     def _on_update(self, room: Any, update: bytes) -> None:
         try:
-            agent = current_author.get()
+            agent = _Committing.author
             if agent is not None:
                 self.record(update, [agent], True)
                 return

@@ -7,7 +7,9 @@ too). Edits always go to the live document of the room, never to the disk.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+import contextlib
 import hashlib
 import json
 import mimetypes
@@ -38,6 +40,7 @@ CODE_SUFFIXES = (
 )
 PLAIN_SUFFIXES = (".txt", ".csv", ".tsv", ".log", ".text", ".env.example")
 SNIFF_BYTES = 8192
+ROOM_READY_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -121,11 +124,19 @@ async def open_live(ctx: ToolContext, ref: DocumentRef) -> YBaseDoc:
     From then on the pack records who makes each change to it (see :mod:`.authors`).
     """
     doc = await ctx.backend.open_document(ref.path, ref.kind)
-    log = author_log()
     rid = room_id(ctx, ref)
     room = ctx.backend.find_room(rid)
-    if log is not None and room is not None:
-        log.watch(rid, room)
+    if room is not None:
+        # A room opened by get_document(create=True) subscribes to its document in a task that
+        # has not run yet when get_document returns: an edit made before that reaches neither
+        # the clients nor the update store (history). Wait until the room observes its document.
+        observed = getattr(room, "ydoc_observed", None)
+        if observed is not None and not observed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(observed.wait(), ROOM_READY_TIMEOUT)
+        log = author_log()
+        if log is not None:
+            log.watch(rid, room)
     return doc
 
 

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 from collab_mcp_core.testing import call, call_error, connect, join_room
 
 
-async def history_with(session, path: str, count: int, timeout: float = 10.0, newest: str | None = None) -> dict:
-    """The history once it lists ``count`` versions, the newest with content ``newest`` if given
-    (the room writes its store in the background)."""
-    from collab_mcp_document.documents import version_of
-
-    deadline = time.monotonic() + timeout
-    while True:
-        history = await call(session, "get_document_history", path=path, limit=50)
-        ready = history["total_versions"] >= count and (
-            newest is None or history["versions"][0]["version"] == version_of(newest)
-        )
-        if ready or time.monotonic() > deadline:
-            return history
-        await asyncio.sleep(0.1)
-
-
-async def test_history_lists_edits_and_restores_are_forward_changes(collab_server) -> None:
+async def test_history_lists_edits_and_restores_are_forward_changes(collab_server, history_with) -> None:
     path = "history.md"
     (collab_server.root / path).write_text("# Notes ✓\n", encoding="utf-8")
     contents = ["# Notes ✓\n"]
@@ -68,7 +51,7 @@ async def test_history_lists_edits_and_restores_are_forward_changes(collab_serve
         await human.wait_for(lambda: str(human.text) == contents[-1], what="the undo of the restore")
 
 
-async def test_human_authors_come_from_awareness(collab_server) -> None:
+async def test_human_authors_come_from_awareness(collab_server, history_with) -> None:
     path = "typed.txt"
     (collab_server.root / path).write_text("start\n", encoding="utf-8")
     async with connect(collab_server) as mcp, join_room(collab_server, path, kind="file") as human:
@@ -85,7 +68,7 @@ async def test_human_authors_come_from_awareness(collab_server) -> None:
         assert newest["characters_added"] == len("typed by Ada ✓")  # one burst of typing, one version
 
 
-async def test_notebook_history_and_restore(collab_server) -> None:
+async def test_notebook_history_and_restore(collab_server, history_with) -> None:
     path = "hist.ipynb"
     async with connect(collab_server) as mcp:
         await call(mcp, "create_document_session", path=path, create=True)
