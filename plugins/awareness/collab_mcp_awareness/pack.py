@@ -12,7 +12,9 @@ from typing import Any
 from collab_mcp_core import hookimpl
 
 from . import activity, cursors, presence, sessions
+from .config import AwarenessPack
 from .events import EVENTS, PresenceChanged, UserActivity
+from .following import follow_edit
 from .hub import hub_for
 from .resources import AWARENESS, uri_of
 
@@ -38,6 +40,11 @@ def register_tools(register: Any) -> None:
 @hookimpl
 def register_resources(register: Any) -> None:
     register(AWARENESS)
+
+
+@hookimpl
+def register_configurables(register: Any) -> None:
+    register(AwarenessPack)
 
 
 @hookimpl
@@ -79,6 +86,8 @@ async def on_event(event: Any, host: Any) -> None:
     hub.activity.add(event)
     if event.actor:
         hub.touch_user(event.actor)
+        if host.configurable(AwarenessPack).follow_edits:
+            follow_edit(hub, event)
     path = getattr(event, "path", None)
     if isinstance(event, (PresenceChanged, UserActivity)) and path:
         await host.resource_updated(uri_of(path))  # subscribed MCP clients hear about it

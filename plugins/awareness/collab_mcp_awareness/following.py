@@ -1,0 +1,50 @@
+"""The agent's cursor follows its own edits made with other packs' tools.
+
+Other packs' cell events (``notebook_cell_inserted``, ``notebook_cell_updated``
+and any event carrying ``path`` and ``cell_id``) name the author in ``actor``.
+Events carry no MCP session, so the cursor moves for the author's agents
+that joined that notebook's session (switch: ``c.AwarenessPack.follow_edits``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from collab_mcp_core import ToolError
+
+from .cursors import DocumentTexts
+from .hub import AwarenessHub, Cursor
+from .positions import line_column_of
+from .relative_positions import PositionError
+from .rooms import open_rooms
+
+log = logging.getLogger(__name__)
+
+FOLLOWED = ("notebook_cell_inserted", "notebook_cell_updated")
+
+
+def follow_edit(hub: AwarenessHub, event: Any) -> None:
+    """Put the author's cursor at the end of the cell the event says it edited."""
+    path, cell_id, actor = getattr(event, "path", None), getattr(event, "cell_id", None), event.actor
+    if type(event).event_type not in FOLLOWED or not (isinstance(path, str) and isinstance(cell_id, str) and actor):
+        return
+    room = next((r for r in open_rooms(hub.host.backend) if r.path == path), None)
+    if room is None or not room.is_notebook:
+        return
+    agents = [a for a in hub.agents.values() if a.identity.username == actor and a.visible and room.room_id in a.seats]
+    if not agents:
+        return
+    try:
+        ids = DocumentTexts(room).ids(cell_id)
+    except (ToolError, PositionError):
+        log.debug("could not follow an edit of %s in %s", cell_id, path, exc_info=True)
+        return  # the cell is gone again already
+    end = ids.relative_position(len(ids.text))
+    line, column = line_column_of(ids.text, len(ids.text))
+    for agent in agents:
+        seat = agent.seats[room.room_id]
+        seat.cursor = Cursor(line=line, column=column, cell_id=cell_id, anchor=None,
+                             relative=[{"anchor": end, "head": end, "primary": True, "empty": True}])
+        agent.current = path
+        hub.publish(agent, seat)

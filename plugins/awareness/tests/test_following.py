@@ -1,0 +1,37 @@
+"""The agent's cursor follows the cells it edits with the notebook pack's tools (config switch)."""
+
+from __future__ import annotations
+
+import nbformat
+
+from collab_mcp_core.testing import call, connect, join_room
+
+ADA = {"username": "ada", "name": "Ada", "display_name": "Ada Lovelace", "initials": "AL", "color": "#f00"}
+
+
+def agent_cursor(collab):
+    return next((s["cursors"][0] for s in collab.others().values() if "agent" in s and s.get("cursors")), None)
+
+
+async def edit_with_the_notebook_pack(server):
+    (server.root / "follow.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1")])))
+    async with connect(server) as mcp, join_room(server, "follow.ipynb") as ada:
+        await ada.set_awareness({"user": ADA})
+        session = (await call(mcp, "get_active_sessions", document_path="follow.ipynb"))["sessions"][0]
+        await call(mcp, "join_session", session_id=session["session_id"])
+        inserted = await call(mcp, "insert_notebook_cell", path="follow.ipynb", content="y = 'é😀'\nz = 2")
+        cursors = await call(mcp, "get_user_cursors", document_path="follow.ipynb")
+        return inserted, [c for c in cursors["cursors"] if c["is_agent"]], ada
+
+
+async def test_the_cursor_moves_to_the_end_of_the_inserted_cell(collab_server):
+    inserted, mine, _ = await edit_with_the_notebook_pack(collab_server)
+    assert len(mine) == 1
+    assert (mine[0]["cell_id"], mine[0]["line"], mine[0]["column"]) == (inserted["cell_id"], 1, 5)
+
+
+async def test_follow_edits_can_be_switched_off(collab_server_factory):
+    server = collab_server_factory("--AwarenessPack.follow_edits=False")
+    _, mine, _ = await edit_with_the_notebook_pack(server)
+    assert mine == []
