@@ -13,11 +13,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from jupyter_server.auth.identity import IdentityProvider
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from traitlets import Bool, Unicode
 from traitlets.config import Configurable
 
 from collab_mcp_core import Identity, hookimpl
+
+
+# Providers that turn the server token into a made-up anonymous user (custom
+# providers, such as JupyterHub's, name real users and are trusted as they are).
+DEFAULT_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 
 
 class JupyterAuth(Configurable):
@@ -47,10 +52,11 @@ def identify_request(request: Any, host: Any) -> Identity | None:
     provider = request.identity_provider
     if not provider.auth_enabled and not settings.allow_anonymous:
         return None
-    if type(provider) is IdentityProvider and request.token_authenticated:
-        # Jupyter's default provider invents a random anonymous user per request
-        # that carries the token but no cookie; an MCP session must keep one
-        # identity, so token callers get a stable one derived from the token.
+    if type(provider) in DEFAULT_PROVIDERS and request.token_authenticated:
+        # Jupyter's default providers invent a random anonymous user per request
+        # that carries the token but no cookie (most MCP clients keep no
+        # cookies); an MCP session must keep one identity, so token callers get
+        # a stable one derived from the token.
         digest = hashlib.sha256(provider.token.encode()).hexdigest()[:10]
         return Identity(
             username=f"token-{digest}",
