@@ -1,0 +1,202 @@
+"""Who may do what: scopes, folders, path safety, limits and the audit trail, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+import pytest
+from jwt_helpers import bearer, mint, pem_public
+
+from collab_mcp_core.testing import call, call_error, connect
+
+RATE, BURST = 5.0, 10
+TOKENS: list[str] = []  # every credential used here: none may reach the log or the events
+
+
+@pytest.fixture(scope="module")
+def server(start_jwt_server, rsa_key, tmp_path_factory):
+    key_file = tmp_path_factory.mktemp("keys") / "public.pem"
+    key_file.write_bytes(pem_public(rsa_key))
+    server = start_jwt_server(
+        public_key_file=str(key_file),
+        Limits__rate_per_second=RATE,
+        Limits__burst=BURST,
+        Limits__max_content_chars=1000,
+        Limits__max_code_chars=100,
+        Limits__max_concurrent_executions=1,
+    )
+    TOKENS.append(server.token)
+    root = server.root
+    (root / "notebooks").mkdir()
+    (root / "notebooks2").mkdir()
+    (root / "notebooks" / "a.txt").write_text("inside the folder\n")
+    (root / "notebooks2" / "b.txt").write_text("a sibling folder\n")
+    (root / "top.txt").write_text("top secret words\n")
+    (root / "analysis.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (root / ".hidden.txt").write_text("hidden\n")
+    (root / ".ipynb_checkpoints").mkdir()
+    (root / ".ipynb_checkpoints" / "top-checkpoint.txt").write_text("checkpoint\n")
+    if not (root / ".jupyter_ystore.db").exists():
+        (root / ".jupyter_ystore.db").write_text("not a document\n")
+    outside = root.parent / "outside.txt"
+    outside.write_text("outside the root\n")
+    os.symlink(outside, root / "escape.txt")
+    return server
+
+
+def request_log(log: str) -> str:
+    """The server log without the CLI's start-up banner.
+
+    ``collab-mcp serve`` prints the Jupyter token on purpose there (the client
+    configuration to paste); everything the server logs while serving must not
+    contain it. The banner is the block from "collab-mcp is serving" to the end of its JSON.
+    """
+    before, marker, after = log.partition("collab-mcp is serving")
+    assert marker, "the start-up banner was not found; update request_log"
+    banner_end = after.index("\n}\n") + 3
+    return before + after[banner_end:]
+
+
+def token_for(server, rsa_key, sub: str, scope: str) -> dict[str, str]:
+    token = mint(rsa_key, server.mcp_url, sub=sub, scope=scope)
+    TOKENS.append(token)
+    return bearer(token)
+
+
+async def test_read_only_identity_reads_but_cannot_write_or_execute(server, rsa_key):
+    async with connect(server, headers=token_for(server, rsa_key, "reader", "read")) as session:
+        assert (await call(session, "word_count", path="top.txt"))["words"] == 3
+        denied = await call_error(session, "probe_write", path="top.txt", content="x")
+        assert denied == (
+            "Permission denied: tool 'probe_write' needs the 'write' permission on 'top.txt', "
+            "which 'reader' does not have."
+        )
+        # Real tools of other packs: refused before they change anything.
+        denied = await call_error(session, "insert_text", path="top.txt", text="defaced ", position=0)
+        assert "'write' permission" in denied
+        denied = await call_error(session, "execute_code", path="analysis.ipynb", code="import os")
+        assert "'execute' permission" in denied
+    assert (server.root / "top.txt").read_text() == "top secret words\n"
+
+
+async def test_admin_and_write_scopes(server, rsa_key):
+    async with connect(server, headers=token_for(server, rsa_key, "admin-user", "admin")) as session:
+        await call(session, "probe_write", path="top.txt")
+        await call(session, "probe_execute", path="analysis.ipynb")
+    async with connect(server, headers=token_for(server, rsa_key, "writer", "write")) as session:
+        await call(session, "probe_read", path="top.txt")  # write includes read
+        assert "'execute' permission" in await call_error(session, "probe_execute", path="analysis.ipynb")
+
+
+async def test_unknown_scopes_grant_nothing(server, rsa_key):
+    async with connect(server, headers=token_for(server, rsa_key, "nobody", "openid profile readwrite")) as session:
+        assert "Permission denied" in await call_error(session, "probe_read", path="top.txt")
+
+
+async def test_folder_scoped_identity_stays_in_its_folder(server, rsa_key):
+    async with connect(server, headers=token_for(server, rsa_key, "folder-user", "write:notebooks/")) as session:
+        assert (await call(session, "probe_write", path="notebooks/a.txt"))["path"] == "notebooks/a.txt"
+        assert (await call(session, "word_count", path="notebooks/a.txt"))["words"] == 3
+        assert (await call(session, "probe_write", path="./notebooks//a.txt"))["path"] == "notebooks/a.txt"
+        for outside in (
+            "top.txt", "notebooks2/b.txt", "notebooks/../top.txt", "notebooks/%2e%2e/top.txt",
+            "notebooks/%2E%2E/top.txt", "notebooks\\..\\top.txt", "/notebooks/../top.txt", "", "escape.txt",
+        ):
+            error = await call_error(session, "word_count", path=outside)
+            assert "Permission denied" in error and "'read' permission" in error, (outside, error)
+        # No path at all means "everywhere": a folder-limited identity must name its folder.
+        assert "Permission denied" in await call_error(session, "list_documents")
+        assert "Permission denied" in await call_error(session, "probe_execute", path="notebooks/a.txt")
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("../outside.txt", "leaves the server root"),
+        ("%2e%2e/outside.txt", "leaves the server root"),
+        ("notebooks/%2E%2E/../outside.txt", "leaves the server root"),
+        ("..\\outside.txt", "leaves the server root"),
+        ("/etc/passwd", "absolute"),
+        ("escape.txt", "outside the server root"),
+        (".hidden.txt", "hidden"),
+        (".jupyter_ystore.db", "collaboration state"),
+        (".ipynb_checkpoints/top-checkpoint.txt", "collaboration state"),
+    ],
+)
+@pytest.mark.parametrize("who", ["jupyter-token", "jwt-read"])
+async def test_path_traversal_is_refused(server, rsa_key, path, reason, who):
+    headers = server.headers if who == "jupyter-token" else token_for(server, rsa_key, f"walker-{who}", "read")
+    async with connect(server, headers=headers) as session:
+        error = await call_error(session, "word_count", path=path)
+    assert reason in error, error
+    assert "outside the root" not in error and "words" not in error
+
+
+async def test_absolute_path_into_the_root_is_refused(server):
+    async with connect(server) as session:
+        error = await call_error(session, "word_count", path=str(server.root / "top.txt"))
+    assert "absolute" in error
+
+
+async def test_rate_limit_triggers_and_recovers(server, rsa_key):
+    hasty = token_for(server, rsa_key, "hasty", "read")
+    calm = token_for(server, rsa_key, "calm", "read")
+    async with connect(server, headers=hasty) as session, connect(server, headers=calm) as other:
+        results = [await session.call_tool("probe_read", {"path": "top.txt"}) for _ in range(BURST + 10)]
+        refused = [r.content[0].text for r in results if r.is_error]
+        assert refused, "the rate limit never triggered"
+        assert all(text.startswith("Rate limit: 'hasty' may make 5 tool calls per second") for text in refused)
+        assert results[-1].structured_content["code"] == "limit_exceeded"
+        assert results[-1].structured_content["retry_after"] > 0
+        await call(other, "probe_read", path="top.txt")  # another identity is not slowed down
+        await asyncio.sleep(2 / RATE)
+        await call(session, "probe_read", path="top.txt")  # recovered
+
+
+async def test_argument_size_limits(server, rsa_key):
+    async with connect(server, headers=token_for(server, rsa_key, "bulky", "admin")) as session:
+        await call(session, "probe_write", path="top.txt", content="x" * 1000)
+        error = await call_error(session, "probe_write", path="top.txt", content="x" * 1001)
+        assert "'content'" in error and "1,001 characters" in error and "up to 1,000" in error
+        await call(session, "probe_execute", code="y" * 100)
+        error = await call_error(session, "probe_execute", code="y" * 101)
+        assert "'code'" in error and "code up to 100 characters" in error
+
+
+async def test_concurrent_executions_are_limited_and_recover(server, rsa_key):
+    runner = token_for(server, rsa_key, "runner", "admin")
+    async with connect(server, headers=runner) as one, connect(server, headers=runner) as two:
+        first = asyncio.create_task(one.call_tool("probe_execute", {"seconds": 1.5}))
+        await asyncio.sleep(0.5)
+        error = await call_error(two, "probe_execute", seconds=0)
+        assert "'runner' already runs 1 executions (the limit is 1)" in error
+        await call(two, "probe_read", path="top.txt")  # only executions are limited
+        assert not (await first).is_error
+        await call(two, "probe_execute", seconds=0)  # recovered
+
+
+async def test_audit_events_name_who_what_where_and_outcome_never_the_token(server, rsa_key, events_log):
+    auditor = token_for(server, rsa_key, "auditor", "write:notebooks/")
+    async with connect(server, headers=auditor) as session:
+        await call(session, "probe_write", path="notebooks/a.txt")
+        await call_error(session, "probe_write", path="top.txt")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        events = [json.loads(line) for line in events_log.read_text().splitlines() if line.strip()]
+        mine = [e for e in events if e.get("actor") == "auditor"]
+        if len(mine) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    ok = [e for e in mine if e["__schema__"].endswith("/tool_called")]
+    failed = [e for e in mine if e["__schema__"].endswith("/tool_failed")]
+    assert [(e["tool"], e["path"]) for e in ok] == [("probe_write", "notebooks/a.txt")]
+    assert [(e["tool"], e["path"], e["code"]) for e in failed] == [("probe_write", "top.txt", "permission_denied")]
+    text = events_log.read_text() + request_log(server.log_text())
+    leaked = [t[:12] for t in TOKENS if t in text]
+    assert not leaked, f"credentials found in the events or the server log: {leaked}"
+    # Each part of a JWT (header, claims, signature) is a secret-bearing string too.
+    signatures = [t.rsplit(".", 1)[1] for t in TOKENS if t.count(".") == 2]
+    assert not [s for s in signatures if s in text]
