@@ -17,6 +17,9 @@ class DocumentPack(Configurable):
         help="Updates by the same people less than this many seconds apart form one history version "
         "(a person typing makes one update per keystroke). Each agent edit is its own version.",
     ).tag(config=True)
+    resource_debounce = Float(
+        0.5, help="Seconds a document must be quiet before subscribers of document://<path> hear it changed."
+    ).tag(config=True)
     max_history_limit = Int(200, help="Most versions get_document_history returns.").tag(config=True)
     store_history_under_data_dir = Bool(
         True,

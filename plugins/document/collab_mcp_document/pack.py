@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import forks, history, text
+from . import forks, history, resources, text
 from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
@@ -42,11 +42,18 @@ def register_configurables(register: Any) -> None:
 
 
 @hookimpl
-def host_started(host: Any) -> None:
-    db_path = bind_store_to_server_config(host)
-    open_author_log(db_path, host.backend.serverapp.data_dir)
+def register_resources(register: Any) -> None:
+    register(resources.DOCUMENT_RESOURCES)
 
 
 @hookimpl
-def host_stopping(host: Any) -> None:
+def host_started(host: Any) -> None:
+    db_path = bind_store_to_server_config(host)
+    open_author_log(db_path, host.backend.serverapp.data_dir)
+    resources.start_watching(host)
+
+
+@hookimpl
+async def host_stopping(host: Any) -> None:
+    await resources.stop_watching(host)
     close_author_log()

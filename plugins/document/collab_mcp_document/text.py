@@ -66,7 +66,7 @@ class DocumentList(BaseModel):
     next_offset: int | None = Field(description="Pass as offset for the next page; null when this was the last.")
 
 
-async def _walk(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
+async def walk_files(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
     """Every file model under ``folder`` (depth first, sorted by path), without hidden files."""
     manager = ctx.backend.contents_manager
     files: list[dict[str, Any]] = []
@@ -97,7 +97,7 @@ async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentL
     if not await _is_dir(ctx, folder):
         raise ToolError(f"{args.path!r} is not a folder. Give a folder relative to the server root ('' for the root).")
     matches = []
-    for model in await _walk(ctx, folder):
+    for model in await walk_files(ctx, folder):
         file_type = type_from_name(model["path"])
         if file_type is None or (args.file_type and file_type != args.file_type):
             continue
