@@ -310,7 +310,9 @@ async def clear_notebook_outputs(ctx: ToolContext, args: ClearOutputsArgs) -> Cl
             raise ToolError(f"Cell {args.cell_id!r} is a {ycell.get('cell_type')} cell; only code cells have outputs.")
         targets = [(index, ycell)]
     else:
-        targets = [(i, c) for i, c in enumerate(nb.ycells) if c.get("cell_type") == "code"]
+        ycells = nb.ycells
+        with nb.ydoc.transaction():
+            targets = [(i, ycells[i]) for i in range(len(ycells)) if ycells[i].get("cell_type") == "code"]
     cleared = []
     with nb.ydoc.transaction(origin=origin(ctx)):
         for _index, ycell in targets:

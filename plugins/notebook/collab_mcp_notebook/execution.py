@@ -93,11 +93,12 @@ class CellOutputs(Outputs):
     def __init__(self, ctx: ToolContext, api_path: str, cell_id: str) -> None:
         super().__init__()
         self.ctx, self.api_path, self.cell_id = ctx, api_path, cell_id
+        self.index: int | None = None
 
     async def _write(self, change: Any) -> None:
         nb = await open_notebook(self.ctx, self.api_path)
         try:
-            _index, ycell = find_cell(nb, self.cell_id)
+            self.index, ycell = find_cell(nb, self.cell_id, hint=self.index)
         except ToolError:
             return  # the cell was deleted while running: keep collecting, write nowhere
         with nb.ydoc.transaction(origin=origin(self.ctx)):
@@ -336,7 +337,9 @@ async def execute_notebook_cell(ctx: ToolContext, args: ExecuteCellArgs) -> Tool
     code = str(ycell["source"])
     if not code.strip():
         raise ToolError(f"Cell {args.cell_id!r} is empty; there is nothing to run.")
-    result, images = await run(ctx, api_path, code, CellOutputs(ctx, api_path, args.cell_id), timeout, args.kernel_name)
+    outputs = CellOutputs(ctx, api_path, args.cell_id)
+    outputs.index = index
+    result, images = await run(ctx, api_path, code, outputs, timeout, args.kernel_name)
     result.cell_id = args.cell_id
     await ctx.emit(
         CellExecuted(

@@ -48,16 +48,28 @@ def document_version(nb: YNotebook) -> str:
 
 
 def cell_ids(nb: YNotebook) -> list[str]:
-    return [str(c.get("id")) for c in nb.ycells]
+    cells = nb.ycells
+    with nb.ydoc.transaction():
+        return [str(cells[i].get("id")) for i in range(len(cells))]
 
 
-def find_cell(nb: YNotebook, cell_id: str | None = None, index: int | None = None) -> tuple[int, Map]:
-    """The index and Y map of a cell named by id (or by index where a tool allows it)."""
+def find_cell(
+    nb: YNotebook, cell_id: str | None = None, index: int | None = None, *, hint: int | None = None
+) -> tuple[int, Map]:
+    """The index and Y map of a cell named by id (or by index where a tool allows it).
+
+    ``hint`` is where the cell was last seen: checked first, so repeated
+    lookups in a long notebook stay cheap.
+    """
     cells = nb.ycells
     if cell_id is not None:
-        for i, ycell in enumerate(cells):
-            if ycell.get("id") == cell_id:
-                return i, ycell
+        with nb.ydoc.transaction():  # one transaction for the whole scan, not one per cell
+            n = len(cells)
+            if hint is not None and 0 <= hint < n and cells[hint].get("id") == cell_id:
+                return hint, cells[hint]
+            for i in range(n):  # indexing is several times faster than iterating a pycrdt Array
+                if cells[i].get("id") == cell_id:
+                    return i, cells[i]
         ids = cell_ids(nb)
         shown = ", ".join(ids[:20]) + (f" ... ({len(ids)} cells)" if len(ids) > 20 else "")
         raise NotFound(f"No cell with id {cell_id!r}. Cell ids in this notebook: {shown or 'none (it is empty)'}.")

@@ -123,7 +123,8 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
     ycells = nb.ycells
     n = len(ycells)
     end = min(n, args.start + args.limit)
-    cells = [cell_view(ycells[i], i, budget) for i in range(args.start, end)]
+    with nb.ydoc.transaction():  # one read transaction for every cell, not one per cell
+        cells = [cell_view(ycells[i], i, budget) for i in range(args.start, end)]
     if budget is not None:
         budget.fit([o for c in cells for o in c.outputs or []])
     view = NotebookView(

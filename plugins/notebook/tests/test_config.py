@@ -25,6 +25,7 @@ def png(w, h, noisy=False):
 @pytest.fixture(scope="module")
 def tight_server(collab_server_factory):
     return collab_server_factory(
+        "--Limits.rate_per_second=0",
         "--NotebookPack.max_output_chars=300",
         "--NotebookPack.max_image_bytes=3000",
         "--NotebookPack.execution_timeout=10",

@@ -22,6 +22,7 @@ def events_log(tmp_path_factory):
 def server(collab_server_factory, events_log):
     config = f"import logging\nc.EventLogger.handlers = [logging.FileHandler({str(events_log)!r})]\n"
     return collab_server_factory(
+        "--Limits.rate_per_second=0",
         "--NotebookPack.resource_debounce=0.3", "--CollabMCP.room_idle_timeout=1", config_py=config
     )
 
