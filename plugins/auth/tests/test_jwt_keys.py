@@ -171,3 +171,10 @@ def test_scope_grammar():
     for nothing in ("openid", "write:", "write:/", "read:../x", "READ", "read:a/../../b"):
         assert parse_scope(nothing) is None, nothing
 
+
+
+async def test_a_server_with_mixed_algorithms_refuses_to_serve_mcp(collab_server_factory):
+    server = collab_server_factory(config_py='c.JWTAuth.enabled = True\nc.JWTAuth.algorithms = ["HS256", "RS256"]\n')
+    answer = await post_initialize(server.mcp_url, server.headers)
+    assert answer.status_code == 404  # the extension did not load: nothing is served, not something insecure
+    assert "JWTAuth.algorithms mixes HMAC and public-key algorithms" in server.log_text()
