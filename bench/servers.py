@@ -1,0 +1,220 @@
+"""Start collab-mcp and the peer Jupyter MCP servers side by side, and read their memory.
+
+Each peer lives in its own virtual environment under ``~/.cache/collab-mcp-bench/<peer>``
+(created on first use with ``uv venv`` + ``uv pip install`` from PyPI); collab-mcp runs from
+this checkout's ``.venv``. Every server gets its own Jupyter config/data/runtime folders, a
+fresh root, a random token and a free 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from collab_mcp_core.testing import free_port
+
+CACHE = Path(os.environ.get("COLLAB_MCP_BENCH_CACHE", Path.home() / ".cache" / "collab-mcp-bench"))
+READY_TIMEOUT = 90.0
+
+COLLAB_ARGS = ("--Limits.rate_per_second=0",)
+
+# PyPI requirements of each peer's venv (jupyter-collaboration gives the room the websocket collaborator joins).
+PEER_REQUIREMENTS = {
+    "jupyter-mcp-server": ["jupyter-mcp-server", "jupyter-collaboration", "ipykernel"],
+    "jupyter-mcp-live": ["jupyter-mcp-live", "jupyter-collaboration", "ipykernel"],
+}
+
+# jupyter-mcp-live registers no tool unless told which (PEERS.md).
+LIVE_TOOLS = [
+    "setup_notebook", "view_notebook", "add_code_cell", "edit_code_cell", "execute_cell", "delete_cell", "read_cell",
+]
+LIVE_CONFIG = "c.MCPExtensionApp.mcp_tools = {!r}\n".format([f"jupyter_mcp_live.execution_tools:{t}" for t in LIVE_TOOLS])
+
+
+@dataclass
+class Server:
+    """A running Jupyter server with an MCP endpoint (duck-types collab_mcp_core.testing.CollabServer)."""
+
+    name: str
+    root: Path
+    port: int
+    token: str
+    process: subprocess.Popen
+    log_path: Path
+    ip: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.ip}:{self.port}/"
+
+    @property
+    def mcp_url(self) -> str:
+        return self.url + "mcp"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def ensure_peer_venv(peer: str) -> Path:
+    """The peer's venv python, installing it from PyPI the first time."""
+    venv = CACHE / peer
+    python = venv / "bin" / "python"
+    marker = venv / ".bench-installed"
+    if marker.exists():
+        return python
+    uv = shutil.which("uv")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    print(f"installing {peer} into {venv} ...", flush=True)
+    if uv:
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *PEER_REQUIREMENTS[peer]], check=True)
+    else:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_REQUIREMENTS[peer]], check=True)
+    marker.write_text(subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True).stdout
+                      if not uv else subprocess.run([uv, "pip", "freeze", "--python", str(python)],
+                                                    capture_output=True, text=True).stdout)
+    return python
+
+
+def peer_version(name: str) -> str:
+    if name == "collab-mcp":
+        from importlib.metadata import version
+
+        return version("collab-mcp")
+    python = CACHE / name / "bin" / "python"
+    out = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
+def _homes(base: Path) -> tuple[Path, dict[str, str]]:
+    root, home = base / "root", base / "home"
+    for folder in (root, home / "config", home / "data", home / "runtime", home / "cwd"):
+        folder.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    return root, env
+
+
+def start(name: str, base: Path, extra_args: tuple[str, ...] = ()) -> Server:
+    """Start ``name`` (collab-mcp, jupyter-mcp-server or jupyter-mcp-live) on a fresh root under ``base``."""
+    base.mkdir(parents=True, exist_ok=True)
+    root, env = _homes(base)
+    token, port = secrets.token_hex(16), free_port()
+    common = [f"--port={port}", "--ip=127.0.0.1", "--no-browser"]
+    if name == "collab-mcp":
+        # The auth pack's default rate limit (10 calls/s per identity) would refuse a benchmark's calls;
+        # the peers have none, so it is off here (and said so in the output).
+        cmd = [sys.executable, "-m", "collab_mcp_core.cli", "serve", f"--root-dir={root}", f"--token={token}",
+               "--ip=127.0.0.1", f"--port={port}", *COLLAB_ARGS]
+    else:
+        python = ensure_peer_venv(name)
+        env["PATH"] = f"{python.parent}:{env.get('PATH', '')}"  # kernels start from the peer's venv
+        cmd = [str(python.parent / "jupyter"), "server", *common, f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}", "--allow-root"]
+        if name == "jupyter-mcp-server":
+            cmd += ["--JupyterMCPServerExtensionApp.document_url=local",
+                    "--JupyterMCPServerExtensionApp.code_sandbox_url=local"]
+        elif name == "jupyter-mcp-live":
+            (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.py").write_text(LIVE_CONFIG)
+    cmd += list(extra_args)
+    log_path = base / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base / "home" / "cwd", env=env)
+    server = Server(name, root, port, token, process, log_path)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            request = urllib.request.Request(server.url + "api/status", headers=server.headers)
+            with urllib.request.urlopen(request, timeout=2) as answer:
+                if answer.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"{name} did not answer within {READY_TIMEOUT}s:\n{log_path.read_text()[-4000:]}")
+
+
+# -- memory (no psutil: /proc) -----------------------------------------------------------------
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def children(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (kernels and their helpers)."""
+    found, pending = [], [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            tasks = Path(f"/proc/{parent}/task").iterdir()
+            kids = [int(k) for t in tasks for k in (t / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            kids = []
+        found += kids
+        pending += kids
+    return found
+
+
+@dataclass
+class Memory:
+    """Peak (VmHWM) and current (VmRSS) resident memory in MiB, of the server and of its children."""
+
+    server_peak: float
+    server_rss: float
+    children_peak: float
+    children: int
+
+    def __str__(self) -> str:
+        return (f"server peak {self.server_peak:.0f} MiB (now {self.server_rss:.0f}); "
+                f"{self.children} child process(es) peak sum {self.children_peak:.0f} MiB")
+
+
+def memory(pid: int) -> Memory:
+    kids = children(pid)
+    return Memory(
+        server_peak=_status_kb(pid, "VmHWM") / 1024,
+        server_rss=_status_kb(pid, "VmRSS") / 1024,
+        children_peak=sum(_status_kb(k, "VmHWM") for k in kids) / 1024,
+        children=len(kids),
+    )
