@@ -182,8 +182,6 @@ async def verify(settings: JWTAuth, token: str, audience: list[str]) -> dict[str
 
 
 def identity_from_claims(settings: JWTAuth, claims: dict[str, Any]) -> Identity:
-    raw = claims.get(settings.scopes_claim, "")
-    scopes = raw.split() if isinstance(raw, str) else [s for s in raw if isinstance(s, str)] if isinstance(raw, list) else []
     username = claims[settings.username_claim]
     name = claims.get(settings.display_name_claim)
     color = claims.get(settings.color_claim)
@@ -192,8 +190,17 @@ def identity_from_claims(settings: JWTAuth, claims: dict[str, Any]) -> Identity:
         display_name=name if isinstance(name, str) else username,
         color=color if isinstance(color, str) else None,
         provider="jwt",
-        scopes=frozenset(scopes),
+        scopes=scopes_of(claims.get(settings.scopes_claim)),
     )
+
+
+def scopes_of(raw: Any) -> frozenset[str]:
+    """Scopes from an OAuth ``scope`` string ("read write") or a list (``scp``, ``permissions``)."""
+    if isinstance(raw, str):
+        return frozenset(raw.split())
+    if isinstance(raw, list):
+        return frozenset(s for s in raw if isinstance(s, str))
+    return frozenset()
 
 
 def bearer_jwt(request: Any) -> str | None:
