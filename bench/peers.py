@@ -67,8 +67,18 @@ class CollabMCP(Adapter):
     async def prepare(self, session: Any, path: str, kernel: bool) -> None:
         await call(session, "create_notebook_session", {"path": path, "start_kernel": kernel})
 
+    # get_notebook pages (default limit 100). A single 1,000-cell page with outputs is over 1 MiB, which the
+    # SDK client refuses ("Server-sent event exceeded the 1048576 byte limit"), so the benchmark pages too.
+    page = 100
+
     async def read(self, session: Any, path: str, cells: int) -> Any:
-        return await call(session, "get_notebook", {"path": path, "limit": cells})
+        start, texts = 0, []
+        while start is not None:
+            result = await call(session, "get_notebook", {"path": path, "start": start, "limit": min(cells, self.page)})
+            texts.append(result.content[0].text)
+            start = result.structured_content["next_start"]
+        result.content[0].text = "\n".join(texts)  # so the content check sees every page
+        return result
 
     async def insert(self, session: Any, path: str, source: str) -> str | None:
         result = await call(session, "insert_notebook_cell", {"path": path, "content": source, "position": -1})
