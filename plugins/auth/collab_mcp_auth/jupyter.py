@@ -52,6 +52,17 @@ def identify_request(request: Any, host: Any) -> Identity | None:
     provider = request.identity_provider
     if not provider.auth_enabled and not settings.allow_anonymous:
         return None
+    if type(provider) in DEFAULT_PROVIDERS and not provider.auth_enabled:
+        # No authentication at all: Jupyter invents a new anonymous user per
+        # cookieless request, which would orphan every MCP session after its
+        # first request. Everyone is the same anonymous caller anyway.
+        return Identity(
+            username="anonymous",
+            display_name=settings.token_display_name,
+            initials="AI",
+            provider="jupyter-anonymous",
+            jupyter_user=user,
+        )
     if type(provider) in DEFAULT_PROVIDERS and request.token_authenticated:
         # Jupyter's default providers invent a random anonymous user per request
         # that carries the token but no cookie (most MCP clients keep no

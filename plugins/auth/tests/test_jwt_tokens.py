@@ -176,3 +176,18 @@ async def test_jupyter_token_sessions_work_without_cookies(server):
     async with httpx2.AsyncClient() as http:  # a fresh client: no cookie from the first request
         again = await http.post(server.mcp_url, json=listing, headers={**headers, **server.headers})
     assert again.status_code == 200, again.text
+
+
+async def test_anonymous_sessions_work_without_cookies_when_allowed(collab_server_factory):
+    """With authentication off and allow_anonymous, a cookieless client keeps its session."""
+    server = collab_server_factory(
+        "--ServerApp.disable_check_xsrf=True", token="", config_py="c.JupyterAuth.allow_anonymous = True\n"
+    )
+    opened = await post_initialize(server.mcp_url, {})
+    assert opened.status_code == 200, opened.text
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+               "Mcp-Session-Id": opened.headers["Mcp-Session-Id"], "Mcp-Protocol-Version": "2025-11-25"}
+    async with httpx2.AsyncClient() as http:
+        again = await http.post(server.mcp_url, json=listing, headers=headers)
+    assert again.status_code == 200, again.text
