@@ -26,6 +26,7 @@ from .authors import agent_transaction
 from .documents import DocumentRef, content_of, open_live, resolve, room_id, version_of
 from .events import DocumentForkDiscarded, DocumentForked, DocumentForkMerged
 from .positions import change_summary
+from .readings import key_of, remember
 
 if TYPE_CHECKING:
     from jupyter_ydoc.ybasedoc import YBaseDoc
@@ -197,6 +198,8 @@ async def merge_document_fork(ctx: ToolContext, args: ForkArgs) -> MergeResult:
     with agent_transaction(doc.ydoc, ctx.identity.username):
         doc.ydoc.apply_update(missing)
     after = content_of(doc, ref)
+    if not ref.is_notebook:
+        remember(key_of(ctx, ref, None), after)  # the agent now expects the merged text
     await _close_fork(ctx, args.fork_id)
     _emit_jupyter_fork_event(ctx, args.fork_id, info, "delete")
     version = version_of(after)

@@ -28,6 +28,7 @@ from .config import DocumentPack
 from .documents import DocumentRef, check_version, content_of, open_live, resolve, room_id, text_of, version_of
 from .events import DocumentRestored
 from .positions import apply_splices, change_summary, minimal_splices
+from .readings import key_of, remember
 
 
 @dataclass
@@ -212,6 +213,8 @@ async def restore_document_version(ctx: ToolContext, args: RestoreArgs) -> Resto
             live = str(ytext)
             apply_splices(ytext, live, minimal_splices(live, str(text_of(old))))
     after = content_of(doc, ref)
+    if not ref.is_notebook:
+        remember(key_of(ctx, ref, None), after)  # the agent now expects the restored text
     added, removed = change_summary(current, after)
     version = version_of(after)
     await ctx.emit(DocumentRestored(path=ref.path, version_id=args.version_id, version=version))

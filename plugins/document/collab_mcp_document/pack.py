@@ -10,6 +10,7 @@ from . import forks, history, resources, text
 from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
+from .readings import forget_session
 from .store import bind_store_to_server_config
 
 
@@ -51,6 +52,11 @@ def host_started(host: Any) -> None:
     db_path = bind_store_to_server_config(host)
     open_author_log(db_path, host.backend.serverapp.data_dir)
     resources.start_watching(host)
+
+
+@hookimpl
+def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
+    forget_session(session_id)
 
 
 @hookimpl

@@ -11,7 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from collab_mcp_core import ToolError
+from collab_mcp_core import Conflict, ToolError
+
+
+CHARACTER_DIFF_LIMIT = 20_000  # a character diff costs up to len(a) * len(b): only for small blocks
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,9 @@ def apply_splices(ytext: object, old: str, splices: Iterable[Splice]) -> None:
 
 
 def minimal_splices(old: str, new: str) -> list[Splice]:
-    """Small splices turning ``old`` into ``new``: line diff, then trimmed to changed characters.
+    """Small splices turning ``old`` into ``new``: a line diff, refined to characters.
 
-    Untouched lines stay untouched in the CRDT, so a collaborator's concurrent
+    Untouched text stays untouched in the CRDT, so a collaborator's concurrent
     typing elsewhere in the document survives a whole-document replacement.
     """
     if old == new:
@@ -83,19 +86,28 @@ def minimal_splices(old: str, new: str) -> list[Splice]:
     new_lines = new.splitlines(keepends=True)
     old_starts = _starts(old_lines)
     new_starts = _starts(new_lines)
-    splices = []
+    splices: list[Splice] = []
     matcher = SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        a = old[old_starts[i1] : old_starts[i2]]
-        b = new[new_starts[j1] : new_starts[j2]]
-        prefix = _common_prefix(a, b)
-        suffix = _common_suffix(a[prefix:], b[prefix:])
-        splices.append(
-            Splice(old_starts[i1] + prefix, len(a) - prefix - suffix, b[prefix : len(b) - suffix])
-        )
+        if tag != "equal":
+            splices.extend(_character_splices(old[old_starts[i1] : old_starts[i2]],
+                                              new[new_starts[j1] : new_starts[j2]], old_starts[i1]))
     return splices
+
+
+def _character_splices(a: str, b: str, offset: int) -> list[Splice]:
+    """Splices turning block ``a`` (at ``offset``) into ``b``: a character diff for blocks of
+    moderate size, otherwise one splice trimmed to the changed middle."""
+    prefix = _common_prefix(a, b)
+    suffix = _common_suffix(a[prefix:], b[prefix:])
+    a, b, offset = a[prefix : len(a) - suffix], b[prefix : len(b) - suffix], offset + prefix
+    if not a or not b or len(a) + len(b) > CHARACTER_DIFF_LIMIT:
+        return [Splice(offset, len(a), b)]
+    return [
+        Splice(offset + i1, i2 - i1, b[j1:j2])
+        for tag, i1, i2, j1, j2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+        if tag != "equal"
+    ]
 
 
 def change_summary(old: str, new: str) -> tuple[int, int]:
@@ -126,3 +138,37 @@ def _common_suffix(a: str, b: str) -> int:
     while i < n and a[-1 - i] == b[-1 - i]:
         i += 1
     return i
+
+
+def apply_to_string(text: str, splices: Iterable[Splice]) -> str:
+    """``text`` with code-point splices (computed against it) applied."""
+    for splice in sorted(splices, key=lambda s: s.position, reverse=True):
+        text = text[: splice.position] + splice.inserted + text[splice.position + splice.removed :]
+    return text
+
+
+def rebase(ours: list[Splice], theirs: list[Splice]) -> list[Splice]:
+    """Move our splices (against a base text) onto a text others changed with ``theirs`` (same base).
+
+    A splice of theirs wholly before one of ours shifts it; one wholly after leaves it; when both
+    insert at one point, ours goes after theirs. Overlapping changes cannot both be kept as meant:
+    that is a Conflict, raised before anything changes.
+    """
+    rebased = []
+    for ours_splice in ours:
+        start, end = ours_splice.position, ours_splice.position + ours_splice.removed
+        shift = 0
+        for other in theirs:
+            other_end = other.position + other.removed
+            if other_end <= start and (other.position < start or other.removed == 0):
+                shift += len(other.inserted) - other.removed
+            elif other.position >= end and (other.position > start or ours_splice.removed == 0 or other.removed == 0):
+                continue
+            else:
+                raise Conflict(
+                    f"Your edit of characters {start}..{end} (as you read the document) overlaps changes "
+                    f"someone else made since, at {other.position}..{other_end}. Read the document again "
+                    "with get_document and redo your edit."
+                )
+        rebased.append(Splice(start + shift, ours_splice.removed, ours_splice.inserted))
+    return rebased

@@ -34,9 +34,13 @@ from .documents import (
 )
 from .events import DocumentChanged
 from .forks import open_target
-from .positions import Splice, apply_splices, check_range, minimal_splices
+from .positions import Splice, apply_splices, apply_to_string, check_range, minimal_splices, rebase
+from .readings import key_of, last_seen, remember
 
-CHARACTERS = "Positions and lengths count characters (Unicode code points), as in the text get_document returned."
+CHARACTERS = (
+    "Positions and lengths count characters (Unicode code points) of the text as you last read it with "
+    "get_document (or left it with your last edit); what others typed since is taken into account."
+)
 MAX_WALK = 20_000  # files looked at per listing, so a huge tree cannot stall the server
 
 
@@ -164,6 +168,8 @@ async def get_document(ctx: ToolContext, args: GetDocumentArgs) -> Document:
     ref = await resolve(ctx, args.path)
     doc = await open_target(ctx, ref, args.fork_id)
     content = content_of(doc, ref)
+    if not ref.is_notebook:
+        remember(key_of(ctx, ref, args.fork_id), content)
     total = len(content)
     start = args.start or 0
     end = total if args.end is None else args.end
@@ -225,6 +231,8 @@ async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> 
     ref = classify(ctx, api_path, args.file_type, args.path)
     doc = await open_target(ctx, ref, None)
     content = content_of(doc, ref)
+    if not ref.is_notebook:
+        remember(key_of(ctx, ref, None), content)
     rid = room_id(ctx, ref)
     return DocumentSession(
         path=ref.path, file_type=ref.file_type, room_id=rid, created=created, total_length=len(content),
@@ -298,6 +306,8 @@ async def update_document(ctx: ToolContext, args: UpdateDocumentArgs) -> EditRes
     (Unicode code points). Returns the new length and version.
     """
     if args.position is None:
+        if args.length:
+            raise ToolError("length only applies with position; omit both to replace the whole document.")
         return await _edit(ctx, args.path, args.fork_id, args.expected_version, "update_document", "replace",
                            lambda old: minimal_splices(old, args.content))
 
@@ -354,20 +364,30 @@ async def delete_text(ctx: ToolContext, args: DeleteTextArgs) -> EditResult:
 
 async def _edit(ctx: ToolContext, path: str, fork_id: str | None, expected: str | None, tool: str,
                 operation: str, plan: Any) -> EditResult:
-    """Check everything, then apply the planned splices in one agent transaction."""
+    """Check everything, then apply the planned splices in one agent transaction.
+
+    The plan is made against the text as this agent last saw it, then moved over the
+    changes others made since (see :mod:`.readings`); with expected_version it is made
+    against the live text, which must be at that version.
+    """
     ref = await resolve(ctx, path)
     require_text(ref, tool)
     doc = await open_target(ctx, ref, fork_id)
     ytext = text_of(doc)
-    old = str(ytext)
-    check_version(expected, old, ref)
-    splices = plan(old)  # validates positions: raises before anything changes
+    live = str(ytext)
+    check_version(expected, live, ref)
+    key = key_of(ctx, ref, fork_id)
+    seen = last_seen(key)
+    base = live if expected is not None or seen is None else seen
+    ours = plan(base)  # validates positions against the text the agent saw: raises before any change
+    splices = ours if base == live else rebase(ours, minimal_splices(base, live))
     if splices:
         with agent_transaction(doc.ydoc, ctx.identity.username):
-            apply_splices(ytext, old, splices)
+            apply_splices(ytext, live, splices)
+    remember(key, apply_to_string(base, ours))
     new = str(ytext)
-    added = sum(len(s.inserted) for s in splices)
-    removed = sum(s.removed for s in splices)
+    added = sum(len(s.inserted) for s in ours)
+    removed = sum(s.removed for s in ours)
     version = version_of(new)
     if splices:
         await ctx.emit(

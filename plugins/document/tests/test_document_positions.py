@@ -55,3 +55,24 @@ def test_check_range() -> None:
         check_range(5, 6)
     with pytest.raises(ToolError, match="past the end"):
         check_range(5, 3, 3)
+
+
+def test_rebase_moves_our_edits_over_theirs() -> None:
+    from collab_mcp_document.positions import apply_to_string, rebase
+
+    base = "héllo wörld 🎉 end"
+    theirs_text = "Dear " + base.replace("end", "END!")
+    ours_text = base.replace("wörld", "world 🌍")
+    theirs = minimal_splices(base, theirs_text)
+    ours = minimal_splices(base, ours_text)
+    assert apply_to_string(theirs_text, rebase(ours, theirs)) == "Dear héllo world 🌍 🎉 END!"
+
+
+def test_rebase_same_point_inserts_keep_both_and_overlaps_conflict() -> None:
+    from collab_mcp_core import Conflict
+    from collab_mcp_document.positions import apply_to_string, rebase
+
+    base = "abc"
+    assert apply_to_string("abXc", rebase([Splice(2, 0, "Y")], [Splice(2, 0, "X")])) == "abXYc"
+    with pytest.raises(Conflict, match="overlaps"):
+        rebase([Splice(1, 1, "Z")], minimal_splices(base, "aQc"))

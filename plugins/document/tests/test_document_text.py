@@ -56,7 +56,9 @@ async def test_collaborator_sees_inserts_deletes_and_replacements(collab_server)
             # Whole-document replacement, applied as a minimal diff.
             whole = expected.replace("second", "2nd 🙂")
             result = await call(mcp_session, "update_document", path=path, content=whole)
-            assert result["characters_removed"] == len("second") and result["characters_added"] == len("2nd 🙂")
+            # Only the changed characters change (a character diff inside the changed line).
+            assert 0 < result["characters_removed"] <= len("second") and result["characters_added"] <= len("2nd 🙂")
+            assert result["characters_added"] - result["characters_removed"] == len("2nd 🙂") - len("second")
             await human.wait_for(lambda: str(human.text) == whole, what="the whole replacement")
             assert (await call(mcp_session, "get_document", path=path))["content"] == whole
 
@@ -184,3 +186,41 @@ async def test_list_documents_pages_without_opening_rooms(collab_server) -> None
         assert opened["documents"][0]["room_open"] and opened["documents"][0]["room_id"].startswith("text:file:")
         notebooks = await call(mcp_session, "list_documents", file_type="notebook")
         assert all(d["file_type"] == "notebook" for d in notebooks["documents"])
+
+
+async def test_positions_mean_the_text_the_agent_read(collab_server) -> None:
+    path = write(collab_server.root, "asread.txt", "héllo wörld 🎉\nlast line\n")
+    async with connect(collab_server) as agent, connect(collab_server) as observer:
+        async with join_room(collab_server, path, kind="file") as human:
+            await human.wait_for(lambda: str(human.text).startswith("héllo"), what="the file")
+            read = (await call(agent, "get_document", path=path))["content"]
+            human.text.insert(0, "Dear ")  # typed after the agent read the text
+
+            async def server_has_it() -> None:
+                while not (await call(observer, "get_document", path=path))["content"].startswith("Dear "):
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(server_has_it(), 10)
+            # A position from the text the agent read lands where it meant, after the person's typing.
+            at = read.index(" 🎉")
+            await call(agent, "insert_text", path=path, text=" and ü", position=at)
+            # A whole replacement computed from what the agent knows keeps the person's typing.
+            mine = read[:at] + " and ü" + read[at:]
+            await call(agent, "update_document", path=path, content=mine.replace("last line", "final line ✓"))
+            expected = "Dear héllo wörld and ü 🎉\nfinal line ✓\n"
+            await human.wait_for(lambda: str(human.text) == expected, what="both people's edits")
+
+            # An edit overlapping what someone changed since is refused, and nothing changes.
+            human.text.insert(len("Dear héllo w".encode()), "Ö")  # inside "wörld"
+
+            async def server_has_o() -> None:
+                while "wÖörld" not in (await call(observer, "get_document", path=path))["content"]:
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(server_has_o(), 10)
+            # The agent never read "Dear ": its positions are in the text as it left it.
+            mine = mine.replace("last line", "final line ✓")
+            at = mine.index("wörld")
+            error = await call_error(agent, "update_document", path=path, content="world", position=at, length=5)
+            assert "overlaps changes" in error
+            assert (await call(observer, "get_document", path=path))["content"] == expected.replace("wörld", "wÖörld")
