@@ -10,7 +10,7 @@ from collab_mcp_core import NotFound
 
 from .events import PresenceChanged
 from .hub import Agent, AwarenessHub, hub_for, now_iso
-from .rooms import GLOBAL_AWARENESS, OpenRoom, all_rooms, open_rooms, room_for_path
+from .rooms import GLOBAL_AWARENESS, OpenRoom, all_rooms, readable_rooms, room_for_path
 
 Status = Literal["online", "away", "busy", "offline"]
 
@@ -30,12 +30,12 @@ class OnlineUser(BaseModel):
     last_activity: str | None = Field(None, description="When they last did something visible (ISO 8601, UTC).")
 
 
-def roster(hub: AwarenessHub, backend: Any, only: OpenRoom | None = None) -> list[OnlineUser]:
-    """Everyone in the rooms' awareness (or one room's), agents of this server included."""
+def roster(hub: AwarenessHub, backend: Any, rooms: list[OpenRoom], *, server_wide: bool) -> list[OnlineUser]:
+    """Everyone in these rooms' awareness; ``server_wide`` adds people in JupyterLab outside any
+    document and this server's agents wherever they are."""
     hub.scan()  # watch rooms opened since the last scan before reading them
     users: dict[str, OnlineUser] = {}
     activity: dict[str, float] = {}
-    rooms = [only] if only is not None else open_rooms(backend)
     for room in rooms:
         # Without any websocket client left, remaining human states are ghosts waiting to time out.
         has_clients = bool(getattr(room.room, "clients", None))
@@ -50,7 +50,7 @@ def roster(hub: AwarenessHub, backend: Any, only: OpenRoom | None = None) -> lis
             when = hub.last_change.get((room.room_id, client_id))
             if agent is None and when is not None:
                 activity[entry.user_id] = max(when, activity.get(entry.user_id, 0.0))
-    if only is None:
+    if server_wide:
         global_room = all_rooms(backend).get(GLOBAL_AWARENESS)
         if global_room is not None and getattr(global_room, "clients", None):
             for client_id, state in list(global_room.awareness.states.items()):
@@ -107,7 +107,8 @@ async def get_online_users(ctx: Any, args: OnlineUsersArgs) -> OnlineUsers:
     hub = hub_for(ctx.host)
     hub.touch(ctx)
     room = await room_for_path(ctx, args.document_path, "get_online_users") if args.document_path else None
-    users = roster(hub, ctx.backend, room)
+    rooms = [room] if room else await readable_rooms(ctx, "get_online_users")
+    users = roster(hub, ctx.backend, rooms, server_wide=room is None)
     return OnlineUsers(document_path=room.path if room else None, users=users, count=len(users))
 
 
@@ -125,7 +126,9 @@ async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
     last activity time and the documents they are in. Agents that set themselves offline are reported offline."""
     hub = hub_for(ctx.host)
     room = await room_for_path(ctx, args.document_path, "get_user_presence") if args.document_path else None
-    for user in roster(hub, ctx.backend, room):
+    rooms = [room] if room else await readable_rooms(ctx, "get_user_presence")
+    present = roster(hub, ctx.backend, rooms, server_wide=room is None)
+    for user in present:
         if user.user_id == args.user_id:
             return UserPresence(**user.model_dump(), document_path=room.path if room else None)
     for agent in hub.agents.values():
@@ -134,9 +137,9 @@ async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
                 user_id=args.user_id, display_name=agent.identity.name, is_agent=True, status="offline",
                 status_message=agent.message, documents=[], sessions=[], last_activity=now_iso(agent.last_activity),
             )
-    present = ", ".join(u.user_id for u in roster(hub, ctx.backend, room)) or "nobody"
     where = f" in {room.path!r}" if room else ""
-    raise NotFound(f"No user {args.user_id!r} is online{where}. Online{where}: {present}.")
+    listed = ", ".join(u.user_id for u in present) or "nobody"
+    raise NotFound(f"No user {args.user_id!r} is online{where}. Online{where}: {listed}.")
 
 
 class SetPresenceArgs(BaseModel):

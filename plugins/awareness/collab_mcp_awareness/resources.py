@@ -11,11 +11,11 @@ from typing import Any
 
 import mcp_types as types
 
-from collab_mcp_core import NotFound, ResourceTemplate, ToolError
+from collab_mcp_core import NotFound, ResourceTemplate
 
 from .hub import hub_for
 from .presence import roster
-from .rooms import describe_open, open_rooms
+from .rooms import describe_open, open_rooms, readable_rooms
 
 SCHEME = "awareness"
 
@@ -25,17 +25,11 @@ def uri_of(path: str) -> str:
 
 
 async def list_awareness(ctx: Any) -> list[types.Resource]:
-    found = []
-    for room in open_rooms(ctx.backend):
-        try:
-            await ctx.host.check_permission(ctx.identity, "read", room.path, f"resources/list {SCHEME}", ctx.handler)
-        except ToolError:
-            continue
-        found.append(
-            types.Resource(uri=uri_of(room.path), name=room.path, mime_type="application/json",
-                           description=f"Who is in {room.path} and what happened there")
-        )
-    return found
+    return [
+        types.Resource(uri=uri_of(room.path), name=room.path, mime_type="application/json",
+                       description=f"Who is in {room.path} and what happened there")
+        for room in await readable_rooms(ctx, f"resources/list {SCHEME}")
+    ]
 
 
 async def read_awareness(ctx: Any, uri: str) -> str:
@@ -47,7 +41,7 @@ async def read_awareness(ctx: Any, uri: str) -> str:
     return json.dumps({
         "document_path": room.path,
         "session_id": room.room_id,
-        "users": [u.model_dump(mode="json") for u in roster(hub, ctx.backend, room)],
+        "users": [u.model_dump(mode="json") for u in roster(hub, ctx.backend, [room], server_wide=False)],
         "recent_activity": [e.model_dump(mode="json") for e in hub.activity.recent(path=room.path, limit=20)],
     }, ensure_ascii=False)
 

@@ -56,6 +56,18 @@ def open_rooms(backend: Any) -> list[OpenRoom]:
     return sorted(found, key=lambda r: r.path)
 
 
+async def readable_rooms(ctx: Any, tool: str) -> list[OpenRoom]:
+    """The open rooms whose document the caller may read (others are not even named)."""
+    found = []
+    for room in open_rooms(ctx.backend):
+        try:
+            await ctx.host.check_permission(ctx.identity, "read", room.path, tool, ctx.handler)
+        except ToolError:
+            continue
+        found.append(room)
+    return found
+
+
 def room_by_id(backend: Any, room_id: str) -> OpenRoom:
     """The open room with this session id, or NotFound listing the open ones."""
     for room in open_rooms(backend):

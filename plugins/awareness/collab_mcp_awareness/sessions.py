@@ -11,7 +11,7 @@ from collab_mcp_core import NotFound, ToolError
 from .events import PresenceChanged
 from .hub import Agent, AwarenessHub, Seat, hub_for
 from .presence import OnlineUser, roster
-from .rooms import OpenRoom, open_rooms, room_by_id, room_for_path
+from .rooms import OpenRoom, open_rooms, readable_rooms, room_by_id, room_for_path
 
 
 class Session(BaseModel):
@@ -27,7 +27,7 @@ class Session(BaseModel):
 
 def session_of(ctx: Any, room: OpenRoom) -> Session:
     hub = hub_for(ctx.host)
-    people = roster(hub, ctx.backend, room)
+    people = roster(hub, ctx.backend, [room], server_wide=False)
     agent = hub.agents.get(hub.key_of(ctx))
     return Session(
         session_id=room.room_id, document_path=room.path, kind=room.kind, participants=people,
@@ -51,13 +51,7 @@ async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessi
     if args.document_path:
         rooms = [await room_for_path(ctx, args.document_path, "get_active_sessions")]
     else:
-        rooms = []
-        for room in open_rooms(ctx.backend):
-            try:
-                await ctx.host.check_permission(ctx.identity, "read", room.path, "get_active_sessions", ctx.handler)
-            except ToolError:
-                continue  # sessions of documents the caller may not read are not listed
-            rooms.append(room)
+        rooms = await readable_rooms(ctx, "get_active_sessions")  # others' documents are not even named
     sessions = [session_of(ctx, room) for room in rooms]
     return ActiveSessions(sessions=sessions, count=len(sessions))
 
