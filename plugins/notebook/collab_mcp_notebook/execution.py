@@ -11,6 +11,7 @@ output budget.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from queue import Empty
 from typing import Any, Literal
@@ -22,15 +23,18 @@ from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
 from .events import CellExecuted
-from .kernels import ensure_session, kernel_clients
+from .kernels import READY_TIMEOUT, ensure_session, kernel_clients
 from .live import find_cell, notebook_path, open_notebook, origin
 from .outputs import OutputBudget, OutputView
+
+log = logging.getLogger(__name__)
 
 # After an interrupt, how long to wait for the kernel to report the KeyboardInterrupt and go idle.
 INTERRUPT_GRACE = 5.0
 # How long to wait for the execute_reply once the kernel is idle.
 REPLY_TIMEOUT = 5.0
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
+_background: set[asyncio.Task] = set()
 
 
 class ExecutionResult(BaseModel):
@@ -38,7 +42,10 @@ class ExecutionResult(BaseModel):
     cell_id: str | None = Field(None, description="The cell that ran (execute_notebook_cell).")
     kernel_id: str
     kernel_started: bool = Field(description="True when this call had to start the kernel.")
-    status: Literal["ok", "error", "timeout", "aborted"]
+    status: Literal["ok", "error", "timeout", "aborted"] = Field(
+        description="ok, error (the code raised), timeout (interrupted, or still queued behind someone else's run) "
+        "or aborted (the kernel died or skipped it)."
+    )
     execution_count: int | None = None
     outputs: list[OutputView]
     duration_s: float
@@ -197,21 +204,49 @@ async def run(
         clients.died.discard(kernel_id)
         clients.drop(kernel_id)
         note = " Note: the kernel had died and was restarted; earlier variables are gone."
-    kernel = await clients.get(ctx, kernel_id)
     began = time.monotonic()
-    async with kernel.lock:
-        client = kernel.client
-        await _drain(client)
+    try:
+        # A kernel busy with someone else's run answers nothing, not even kernel_info: bound the wait
+        # by the caller's timeout, except while a kernel this call started is booting.
+        kernel = await asyncio.wait_for(clients.get(ctx, kernel_id), READY_TIMEOUT if started else timeout)
+    except TimeoutError:
+        result = ExecutionResult(
+            path=api_path, kernel_id=kernel_id, kernel_started=started, status="timeout", outputs=[],
+            duration_s=round(time.monotonic() - began, 3),
+            message=f"The kernel did not answer within {timeout:g}s (it is busy with another execution, or "
+            "starting). Nothing was run and nothing was interrupted; try again later or call interrupt_kernel.",
+        )
+        return result, []
+    await kernel.lock.acquire()
+    execution = KernelRun(ctx, kernel.client, kernel_id, outputs)
+    handed_off = False
+    try:
+        await _drain(kernel.client)
         await outputs.start()
         try:
-            status, message = await _pump(ctx, client, kernel_id, code, outputs, timeout, store_history)
+            execution.send(code, store_history)
+            waited = 0.0 if started else time.monotonic() - began
+            status, message = await execution.follow(max(0.0, timeout - waited))
+            if status == "queued":
+                # Someone else's code held the kernel the whole time: interrupting would stop *their* run.
+                # Ours stays queued; keep following it in the background so its outputs reach the cell.
+                handed_off = True
+                task = asyncio.create_task(
+                    execution.finish_later(kernel.lock, ctx.config(NotebookPack).max_execution_timeout)
+                )
+                _background.add(task)  # a reference, so the task is not garbage-collected mid-run
+                task.add_done_callback(_background.discard)
         finally:
-            await outputs.finish()
+            if not handed_off:
+                await outputs.finish()
+    finally:
+        if not handed_off:
+            kernel.lock.release()
     budget = OutputBudget.from_config(ctx.config(NotebookPack))
     views = [budget.view(o) for o in outputs.items]
     budget.fit(views)
     result = ExecutionResult(
-        path=api_path, kernel_id=kernel_id, kernel_started=started, status=status,
+        path=api_path, kernel_id=kernel_id, kernel_started=started, status="timeout" if handed_off else status,
         execution_count=outputs.execution_count, outputs=views, duration_s=round(time.monotonic() - began, 3),
         message=message + note,
     )
@@ -227,61 +262,109 @@ async def _drain(client: Any) -> None:
             return
 
 
-async def _pump(
-    ctx: ToolContext, client: Any, kernel_id: str, code: str, outputs: Outputs, timeout: float, store_history: bool
-) -> tuple[str, str]:
-    msg_id = client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=True)
-    deadline = time.monotonic() + timeout
-    timed_out = False
-    sent = 0
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            if timed_out:
+class KernelRun:
+    """One execute request: follows its iopub messages into ``outputs``."""
+
+    def __init__(self, ctx: ToolContext, client: Any, kernel_id: str, outputs: Outputs) -> None:
+        self.ctx, self.client, self.kernel_id, self.outputs = ctx, client, kernel_id, outputs
+        self.msg_id = ""
+        self.started = False  # the kernel began running our request (not just queued it)
+        self.sent = 0
+        self.report_progress = True
+
+    def send(self, code: str, store_history: bool) -> None:
+        self.msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=True)
+
+    async def follow(self, timeout: float) -> tuple[str, str]:
+        """Follow the run to its end; on timeout interrupt it (only if it is ours that runs)."""
+        end = await self._pump(time.monotonic() + timeout)
+        if end == "deadline":
+            if not self.started:
+                return "queued", (
+                    f"Timed out after {timeout:g}s before the kernel started this code: it was busy with another "
+                    "execution (someone else's), which was not interrupted. The code stays queued and runs when "
+                    "the kernel is free; its outputs will appear in the notebook. Check later with read_notebook_cell."
+                )
+            await self.ctx.backend.kernel_manager.interrupt_kernel(self.kernel_id)
+            end = await self._pump(time.monotonic() + INTERRUPT_GRACE)
+            if end == "deadline":
                 return "timeout", (
                     f"Timed out after {timeout:g}s; the kernel was interrupted but did not stop within "
                     f"{INTERRUPT_GRACE:g}s. It may still be busy: call interrupt_kernel or restart_kernel."
                 )
-            timed_out = True
-            await ctx.backend.kernel_manager.interrupt_kernel(kernel_id)
-            deadline = time.monotonic() + INTERRUPT_GRACE
-            continue
+            if end == "died":
+                return "aborted", DIED
+            await self._reply()
+            return "timeout", (
+                f"Timed out after {timeout:g}s: the kernel was interrupted (KeyboardInterrupt). Outputs so far are below."
+            )
+        if end == "died":
+            return "aborted", DIED
+        reply = await self._reply()
+        status = reply.get("status", "ok")
+        if status == "error":
+            return "error", f"The code raised {reply.get('ename')}: {reply.get('evalue')}."
+        if status == "aborted":
+            return "aborted", "The kernel aborted the execution (an earlier execution failed)."
+        return "ok", "Ran to completion."
+
+    async def finish_later(self, lock: asyncio.Lock, limit: float) -> None:
+        """Keep following a queued run after the tool answered, then release the kernel."""
+        self.report_progress = False
         try:
-            msg = await client.get_iopub_msg(timeout=min(left, 1.0))
-        except Empty:
-            clients = kernel_clients(ctx.host)
-            if kernel_id in clients.died or kernel_id not in ctx.backend.kernel_manager:
-                clients.died.discard(kernel_id)  # said so now
-                clients.drop(kernel_id)
-                return "aborted", (
-                    "The kernel died while running this code; the server restarts it, and every variable is gone."
-                )
-            continue
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "status" and content.get("execution_state") == "idle":
-            break
-        if kind == "execute_input":
-            await outputs.count(content.get("execution_count"))
-        elif kind == "clear_output":
-            await outputs.clear_outputs(bool(content.get("wait")))
-        elif kind in OUTPUT_TYPES:
-            await outputs.emit(_as_output(kind, content))
-            sent += 1
-            await ctx.progress(sent, None, f"{sent} output(s) so far; latest: {kind}")
-    reply = await _reply(client, msg_id)
-    count = reply.get("execution_count")
-    if count is not None and count != outputs.execution_count:
-        await outputs.count(count)
-    if timed_out:
-        return "timeout", f"Timed out after {timeout:g}s: the kernel was interrupted (KeyboardInterrupt). Outputs so far are below."
-    status = reply.get("status", "ok")
-    if status == "error":
-        return "error", f"The code raised {reply.get('ename')}: {reply.get('evalue')}."
-    if status == "aborted":
-        return "aborted", "The kernel aborted the execution (an earlier execution failed)."
-    return "ok", "Ran to completion."
+            if await self._pump(time.monotonic() + limit) == "idle":
+                await self._reply()
+        except Exception:
+            log.exception("following a queued execution failed")
+        finally:
+            try:
+                await self.outputs.finish()
+            finally:
+                lock.release()
+
+    async def _pump(self, deadline: float) -> str:
+        """Read iopub until our run is idle ('idle'), the deadline ('deadline') or the kernel died ('died')."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "deadline"
+            try:
+                msg = await self.client.get_iopub_msg(timeout=min(left, 1.0))
+            except Empty:
+                clients = kernel_clients(self.ctx.host)
+                if self.kernel_id in clients.died or self.kernel_id not in self.ctx.backend.kernel_manager:
+                    clients.died.discard(self.kernel_id)  # said so now
+                    clients.drop(self.kernel_id)
+                    return "died"
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "status":
+                if content.get("execution_state") == "busy":
+                    self.started = True
+                elif content.get("execution_state") == "idle":
+                    return "idle"
+            elif kind == "execute_input":
+                self.started = True
+                await self.outputs.count(content.get("execution_count"))
+            elif kind == "clear_output":
+                await self.outputs.clear_outputs(bool(content.get("wait")))
+            elif kind in OUTPUT_TYPES:
+                await self.outputs.emit(_as_output(kind, content))
+                self.sent += 1
+                if self.report_progress:
+                    await self.ctx.progress(self.sent, None, f"{self.sent} output(s) so far; latest: {kind}")
+
+    async def _reply(self) -> dict[str, Any]:
+        reply = await _reply(self.client, self.msg_id)
+        count = reply.get("execution_count")
+        if count is not None and count != self.outputs.execution_count:
+            await self.outputs.count(count)
+        return reply
+
+
+DIED = "The kernel died while running this code; the server restarts it, and every variable is gone."
 
 
 async def _reply(client: Any, msg_id: str) -> dict[str, Any]:

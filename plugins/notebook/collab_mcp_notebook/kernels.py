@@ -64,7 +64,7 @@ class KernelClients:
         client.start_channels()
         try:
             await client.wait_for_ready(timeout=READY_TIMEOUT)
-        except Exception:
+        except BaseException:  # also when the caller's timeout cancels the wait
             client.stop_channels()
             raise
         if kernel_id in self.clients:  # another call connected meanwhile

@@ -136,3 +136,48 @@ async def test_restart_and_interrupt(collab_server):
         assert "restarted" in restarted["message"]
         gone = await call(mcp, "execute_code", path=path, code="y")
         assert gone["status"] == "error" and gone["outputs"][0]["ename"] == "NameError"
+
+
+async def test_timeout_never_interrupts_someone_elses_run(collab_server):
+    """A person's long run holds the kernel: the agent's timed-out run stays queued instead of interrupting it."""
+    import json
+    import uuid
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    path = write_notebook(collab_server.root, "shared_kernel.ipynb", [{"source": "print('agent ran')"}])
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        session = await call(mcp, "create_notebook_session", path=path)
+        # While the person's code runs the kernel answers nothing: a first contact now would time out.
+        assert (await call(mcp, "execute_code", path=path, code="0"))["status"] == "ok"
+        url = f"ws://{collab_server.ip}:{collab_server.port}/api/kernels/{session['kernel_id']}/channels"
+        ws = await websocket_connect(HTTPRequest(url, headers=collab_server.headers))
+        msg_id = uuid.uuid4().hex
+        ws.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": uuid.uuid4().hex,
+                       "username": "ada", "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": "import time\ntime.sleep(4)\nprint('human done')", "silent": False,
+                        "store_history": True, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+        }))
+        while True:  # wait until the person's code is running
+            message = json.loads(await asyncio.wait_for(ws.read_message(), 30))
+            if message["msg_type"] == "execute_input" and message["parent_header"].get("msg_id") == msg_id:
+                break
+        cell_id = cells_of(ada)[0]["id"]
+        data = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id, timeout=1)
+        assert data["status"] == "timeout" and "was not interrupted" in data["message"], json.dumps(data)
+        reply = None
+        while reply is None:
+            message = json.loads(await ws.read_message())
+            if message["msg_type"] == "execute_reply" and message["parent_header"].get("msg_id") == msg_id:
+                reply = message["content"]
+        ws.close()
+        assert reply["status"] == "ok"  # the person's run finished normally
+        await ada.wait_for(
+            lambda: stream_text(ada) == "agent ran\n" and cells_of(ada)[0].get("execution_state") == "idle",
+            timeout=15, what="the queued run's output in the cell",
+        )
+        after = await call(mcp, "execute_code", path=path, code="1")  # the kernel lock was released
+        assert after["status"] == "ok"
