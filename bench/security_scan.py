@@ -66,6 +66,24 @@ def alive(server: CollabServer) -> bool:
         return False
 
 
+def require_mcp(server: CollabServer) -> None:
+    """Stop here unless the MCP endpoint answers (a pack that fails to import unloads the whole extension)."""
+    body = json.dumps({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "scan", "version": "1"}},
+    }).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    if server.token:
+        headers.update(server.headers)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(server.mcp_url, data=body, headers=headers), timeout=10):
+            return
+    except OSError as err:
+        server.stop()
+        problems = [line for line in server.log_text().splitlines() if "failed loading" in line]
+        sys.exit(f"the MCP endpoint does not answer ({err}); {problems or 'see the server log'}")
+
+
 def serving_log(server: CollabServer) -> str:
     """The server log minus the CLI's start-up banner (which shows the Jupyter token on purpose)."""
     before, marker, after = server.log_text().partition("collab-mcp is serving")
@@ -84,6 +102,7 @@ def run_fuzzer(base: Path, runs: int, out: Path) -> dict:
         "c.Limits.burst = 1000\n"
     )
     server = start_server(base / "fuzz", config_py=config)
+    require_mcp(server)
     sentinel = base / "fuzz" / "outside.txt"
     sentinel.write_text("must not change\n")
     seed_root(server.root)
@@ -98,7 +117,7 @@ def run_fuzzer(base: Path, runs: int, out: Path) -> dict:
     try:
         for mode, extra in (
             ("tools", ["--phase", "both", "--runs", str(runs), "--security-audit"]),
-            ("protocol", ["--runs-per-type", str(max(2, runs // 2))]),
+            ("protocol", ["--protocol-phase", "aggressive", "--runs-per-type", str(max(2, runs // 2))]),
         ):
             cmd = [
                 "uvx", "--from", FUZZER, "mcp-fuzzer", "--mode", mode, "--protocol", "http",
@@ -111,6 +130,7 @@ def run_fuzzer(base: Path, runs: int, out: Path) -> dict:
             (out / f"fuzzer-{mode}.log").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
             summary[mode] = {"exit_code": done.returncode, "seconds": round(time.monotonic() - started, 1)}
             summary[mode]["server_alive_after"] = alive(server)
+            summary[mode].update(fuzzer_outcomes(out / f"fuzzer-{mode}" / "run_summary.json"))
         log = serving_log(server)
         summary["tracebacks_in_server_log"] = len(re.findall(r"^Traceback", log, re.M))
         summary["unexpected_tool_failures"] = log.count("failed unexpectedly") + log.count("ERROR collab_mcp")
@@ -125,6 +145,19 @@ def run_fuzzer(base: Path, runs: int, out: Path) -> dict:
     return summary
 
 
+def fuzzer_outcomes(path: Path) -> dict:
+    """Findings by category and outcome totals from the fuzzer's run summary."""
+    if not path.exists():
+        return {"run_summary": "missing"}
+    data = json.loads(path.read_text())
+    totals: dict[str, int] = {}
+    for section in ("tools", "protocols"):
+        for entry in (data.get(section) or {}).get("by_name", {}).values():
+            for outcome, count in entry.get("outcomes", {}).items():
+                totals[outcome] = totals.get(outcome, 0) + count
+    return {"findings": data.get("findings", {}).get("by_category", {}), "outcomes": totals}
+
+
 def run_conformance(base: Path, out: Path) -> dict:
     server = start_server(
         base / "conformance",
@@ -133,13 +166,21 @@ def run_conformance(base: Path, out: Path) -> dict:
         token="",
         config_py="c.JupyterAuth.allow_anonymous = True\n",
     )
+    require_mcp(server)
     seed_root(server.root)
     try:
-        cmd = ["npx", "-y", CONFORMANCE, "server", "--url", server.mcp_url, "-o", str(out / "conformance")]
+        checks = out / "conformance"
+        shutil.rmtree(checks, ignore_errors=True)
+        cmd = ["npx", "-y", CONFORMANCE, "server", "--url", server.mcp_url, "-o", str(checks)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
         text = done.stdout + "\n--- stderr ---\n" + done.stderr
         (out / "conformance.log").write_text(text)
-        return {"exit_code": done.returncode, "server_alive_after": alive(server), **parse_conformance(text)}
+        return {
+            "exit_code": done.returncode,
+            "server_alive_after": alive(server),
+            **parse_conformance(text),
+            "why_failed": failure_reasons(checks),
+        }
     finally:
         server.stop()
 
@@ -147,10 +188,20 @@ def run_conformance(base: Path, out: Path) -> dict:
 def parse_conformance(text: str) -> dict:
     """Passed and failed scenario names from the suite's pretty output."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    passed = sorted(set(re.findall(r"^\s*✓\s+(\S+)", plain, re.M)))
-    failed = sorted(set(re.findall(r"^\s*✗\s+(\S+)", plain, re.M)))
+    passed = sorted(set(re.findall(r"^\s*✓\s+([\w-]+):", plain, re.M)))
+    failed = sorted(set(re.findall(r"^\s*✗\s+([\w-]+):", plain, re.M)))
     totals = re.findall(r"(\d+)\s+passed.*?(\d+)\s+failed", plain)
     return {"passed": passed, "failed": failed, "totals_line": totals[-1] if totals else None}
+
+
+def failure_reasons(checks: Path) -> dict[str, str]:
+    """The first error message of each failed check, from the suite's checks.json files."""
+    reasons = {}
+    for path in sorted(checks.glob("*/checks.json")):
+        for check in json.loads(path.read_text()):
+            if check.get("status") == "FAILURE":
+                reasons.setdefault(check["id"], (check.get("errorMessage") or "")[:160])
+    return reasons
 
 
 def main() -> None:
@@ -170,6 +221,7 @@ def main() -> None:
             summary["fuzzer"] = run_fuzzer(base, args.runs, RESULTS)
         if not args.skip_conformance:
             summary["conformance"] = run_conformance(base, RESULTS)
+    # Only the summary is meant for the repository; the raw reports stay local.
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary, indent=1))
 
