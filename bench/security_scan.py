@@ -13,7 +13,10 @@
 2. The conformance suite (``npx @modelcontextprotocol/conformance``) against a
    server without authentication (an empty token, XSRF off,
    ``c.JupyterAuth.allow_anonymous = True``), as the suite expects; tools that
-   run code are disabled there.
+   run code are disabled there. The suite's fixture tools and ``test://``
+   resources come from ``plugins/auth/tests/conformance_pack.py``, so its
+   scenarios exercise the host (extra content, progress, errors, templates,
+   subscriptions) rather than fail on missing names.
 
 Prints a summary and writes the reports to ``bench/results/security_scan/``.
 """
@@ -42,6 +45,7 @@ FUZZER = "mcp-fuzzer==0.7.0"
 CONFORMANCE = "@modelcontextprotocol/conformance@0.1.12"
 ISSUER = "https://idp.security-scan.invalid"
 RESULTS = Path(__file__).parent / "results" / "security_scan"
+FIXTURES = Path(__file__).parent.parent / "plugins" / "auth" / "tests"  # conformance_pack.py
 EXECUTION_TOOLS = "execute_code,execute_notebook_cell,restart_kernel,interrupt_kernel"
 
 
@@ -163,7 +167,9 @@ def run_conformance(base: Path, out: Path) -> dict:
         base / "conformance",
         "--ServerApp.disable_check_xsrf=True",
         f"--CollabMCP.denied_tools={EXECUTION_TOOLS}",
+        "--CollabMCP.extra_packs=conformance_pack",
         token="",
+        env={"PYTHONPATH": os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])},
         config_py="c.JupyterAuth.allow_anonymous = True\n",
     )
     require_mcp(server)
