@@ -61,20 +61,32 @@ async def bench(server, calls: int) -> None:
         last = view["cells"][-1]["cell_id"]
         target = view["cells"][500]["cell_id"]
 
-        report("get_notebook (1,000 cells, all, outputs)",
-               await timed(max(10, calls // 5), lambda i: call(mcp, "get_notebook", path=BIG, limit=2000)))
-        report("get_notebook (1,000 cells, first 100)",
-               await timed(calls, lambda i: call(mcp, "get_notebook", path=BIG)))
-        report("insert_notebook_cell (append)",
-               await timed(calls, lambda i: call(mcp, "insert_notebook_cell", path=BIG, content=f"y = {i}")))
-        report("update_notebook_cell (cell 500)",
-               await timed(calls, lambda i: call(mcp, "update_notebook_cell", path=BIG, cell_id=target,
-                                                 content=f"x_500 = {i}\nprint(x_500)")))
+        report(
+            "get_notebook (1,000 cells, all, outputs)",
+            await timed(max(10, calls // 5), lambda i: call(mcp, "get_notebook", path=BIG, limit=2000)),
+        )
+        report(
+            "get_notebook (1,000 cells, first 100)", await timed(calls, lambda i: call(mcp, "get_notebook", path=BIG))
+        )
+        report(
+            "insert_notebook_cell (append)",
+            await timed(calls, lambda i: call(mcp, "insert_notebook_cell", path=BIG, content=f"y = {i}")),
+        )
+        report(
+            "update_notebook_cell (cell 500)",
+            await timed(
+                calls,
+                lambda i: call(
+                    mcp, "update_notebook_cell", path=BIG, cell_id=target, content=f"x_500 = {i}\nprint(x_500)"
+                ),
+            ),
+        )
         await call(mcp, "execute_notebook_cell", path=BIG, cell_id=last)  # starts the kernel
-        report("execute_notebook_cell (1+1)",
-               await timed(calls, lambda i: call(mcp, "execute_notebook_cell", path=BIG, cell_id=last)))
-        report("execute_code (1+1)",
-               await timed(calls, lambda i: call(mcp, "execute_code", path=BIG, code="1+1")))
+        report(
+            "execute_notebook_cell (1+1)",
+            await timed(calls, lambda i: call(mcp, "execute_notebook_cell", path=BIG, cell_id=last)),
+        )
+        report("execute_code (1+1)", await timed(calls, lambda i: call(mcp, "execute_code", path=BIG, code="1+1")))
 
         def source_of(cell_id: str) -> str | None:
             for c in ada.notebook.ycells:

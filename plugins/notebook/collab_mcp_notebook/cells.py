@@ -14,9 +14,8 @@ from uuid import uuid4
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core.host import ToolContext
-
 from collab_mcp_core import ToolError, ToolOutput
+from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
 from .events import CellDeleted, CellInserted, CellMoved, CellUpdated
@@ -32,7 +31,7 @@ from .live import (
 )
 from .outputs import OutputBudget
 from .text import replace_minimal, splice
-from .views import CellView, cell_view
+from .views import cell_view
 
 if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
@@ -80,7 +79,12 @@ def _change(nb: YNotebook, path: str, index: int, ycell: Map | None, changed: bo
 
 def new_cell(cell_type: str, source: str, cell_id: str | None = None, metadata: dict | None = None) -> dict:
     """An nbformat 4.5 cell (``create_ycell`` turns it into the shared types)."""
-    cell: dict = {"id": cell_id or uuid4().hex[:16], "cell_type": cell_type, "source": source, "metadata": metadata or {}}
+    cell: dict = {
+        "id": cell_id or uuid4().hex[:16],
+        "cell_type": cell_type,
+        "source": source,
+        "metadata": metadata or {},
+    }
     if cell_type == "code":
         cell.update(outputs=[], execution_count=None)
     return cell
@@ -127,7 +131,9 @@ async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> CellCh
     nb = await open_notebook(ctx, api_path)
     n = len(nb.ycells)
     if not (args.position == -1 or 0 <= args.position <= n):
-        raise ToolError(f"position {args.position} is out of range: use 0..{n} (the notebook has {n} cells) or -1 to append.")
+        raise ToolError(
+            f"position {args.position} is out of range: use 0..{n} (the notebook has {n} cells) or -1 to append."
+        )
     index = n if args.position == -1 else args.position
     ycell = nb.create_ycell(new_cell(args.cell_type, args.content))
     with nb.ydoc.transaction(origin=origin(ctx)):

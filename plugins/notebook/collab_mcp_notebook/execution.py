@@ -67,7 +67,12 @@ class Outputs:
         if self._clear_pending:
             self.clear()
         last = self.items[-1] if self.items else None
-        if output["output_type"] == "stream" and last and last["output_type"] == "stream" and last["name"] == output["name"]:
+        if (
+            output["output_type"] == "stream"
+            and last
+            and last["output_type"] == "stream"
+            and last["name"] == output["name"]
+        ):
             last["text"] += output["text"]
         else:
             self.items.append(dict(output))
@@ -128,8 +133,11 @@ class CellOutputs(Outputs):
     async def emit(self, output: dict[str, Any]) -> None:
         pending_clear = self._clear_pending
         merged_stream = (
-            output["output_type"] == "stream" and not pending_clear and self.items
-            and self.items[-1]["output_type"] == "stream" and self.items[-1]["name"] == output["name"]
+            output["output_type"] == "stream"
+            and not pending_clear
+            and self.items
+            and self.items[-1]["output_type"] == "stream"
+            and self.items[-1]["name"] == output["name"]
         )
         self.add(output)
 
@@ -187,8 +195,14 @@ def check_timeout(ctx: ToolContext, timeout: float | None) -> float:
 
 
 async def run(
-    ctx: ToolContext, api_path: str, code: str, outputs: Outputs, timeout: float, kernel_name: str | None,
-    *, store_history: bool = True,
+    ctx: ToolContext,
+    api_path: str,
+    code: str,
+    outputs: Outputs,
+    timeout: float,
+    kernel_name: str | None,
+    *,
+    store_history: bool = True,
 ) -> tuple[ExecutionResult, list[Any]]:
     """Run ``code`` in the notebook's kernel; return the result and image contents."""
     session, started = await ensure_session(ctx, api_path, kernel_name)
@@ -211,7 +225,11 @@ async def run(
         kernel = await asyncio.wait_for(clients.get(ctx, kernel_id), READY_TIMEOUT if started else timeout)
     except TimeoutError:
         result = ExecutionResult(
-            path=api_path, kernel_id=kernel_id, kernel_started=started, status="timeout", outputs=[],
+            path=api_path,
+            kernel_id=kernel_id,
+            kernel_started=started,
+            status="timeout",
+            outputs=[],
             duration_s=round(time.monotonic() - began, 3),
             message=f"The kernel did not answer within {timeout:g}s (it is busy with another execution, or "
             "starting). Nothing was run and nothing was interrupted; try again later or call interrupt_kernel.",
@@ -246,8 +264,13 @@ async def run(
     views = [budget.view(o) for o in outputs.items]
     budget.fit(views)
     result = ExecutionResult(
-        path=api_path, kernel_id=kernel_id, kernel_started=started, status="timeout" if handed_off else status,
-        execution_count=outputs.execution_count, outputs=views, duration_s=round(time.monotonic() - began, 3),
+        path=api_path,
+        kernel_id=kernel_id,
+        kernel_started=started,
+        status="timeout" if handed_off else status,
+        execution_count=outputs.execution_count,
+        outputs=views,
+        duration_s=round(time.monotonic() - began, 3),
         message=message + note,
     )
     return result, list(budget.images)
@@ -296,7 +319,8 @@ class KernelRun:
                 return "aborted", DIED
             await self._reply()
             return "timeout", (
-                f"Timed out after {timeout:g}s: the kernel was interrupted (KeyboardInterrupt). Outputs so far are below."
+                f"Timed out after {timeout:g}s: the kernel was interrupted (KeyboardInterrupt). "
+                "Outputs so far are below."
             )
         if end == "died":
             return "aborted", DIED
@@ -385,7 +409,9 @@ def _as_output(kind: str, content: dict[str, Any]) -> dict[str, Any]:
         return {"output_type": "stream", "name": content.get("name", "stdout"), "text": content.get("text", "")}
     if kind == "error":
         return {
-            "output_type": "error", "ename": content.get("ename", ""), "evalue": content.get("evalue", ""),
+            "output_type": "error",
+            "ename": content.get("ename", ""),
+            "evalue": content.get("evalue", ""),
             "traceback": list(content.get("traceback") or []),
         }
     output = {"output_type": kind, "data": content.get("data", {}), "metadata": content.get("metadata", {})}
@@ -426,8 +452,12 @@ async def execute_notebook_cell(ctx: ToolContext, args: ExecuteCellArgs) -> Tool
     result.cell_id = args.cell_id
     await ctx.emit(
         CellExecuted(
-            path=api_path, cell_id=args.cell_id, index=index, status=result.status,
-            execution_count=result.execution_count, kernel_id=result.kernel_id,
+            path=api_path,
+            cell_id=args.cell_id,
+            index=index,
+            status=result.status,
+            execution_count=result.execution_count,
+            kernel_id=result.kernel_id,
         )
     )
     return ToolOutput(structured=result, text=_result_text(result), extra=images)
@@ -449,7 +479,9 @@ async def execute_code(ctx: ToolContext, args: ExecuteCodeArgs) -> ToolOutput:
     if not args.code.strip():
         raise ToolError("code is empty; give the code to run.")
     api_path = await notebook_path(ctx, args.path)
-    result, images = await run(ctx, api_path, args.code, ReturnedOutputs(), timeout, args.kernel_name, store_history=False)
+    result, images = await run(
+        ctx, api_path, args.code, ReturnedOutputs(), timeout, args.kernel_name, store_history=False
+    )
     return ToolOutput(structured=result, text=_result_text(result), extra=images)
 
 

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core.host import ToolContext
-
 from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
 from .live import notebook_path
@@ -134,7 +133,9 @@ def check_kernel_name(ctx: ToolContext, kernel_name: str | None) -> str:
     return name
 
 
-async def ensure_session(ctx: ToolContext, api_path: str, kernel_name: str | None = None) -> tuple[dict[str, Any], bool]:
+async def ensure_session(
+    ctx: ToolContext, api_path: str, kernel_name: str | None = None
+) -> tuple[dict[str, Any], bool]:
     """The notebook's session with a live kernel, starting one if there is none.
 
     Returns (session, started). A kernel that died is restarted only when
@@ -181,9 +182,7 @@ async def restart(ctx: ToolContext, kernel_id: str) -> None:
 async def session_or_error(ctx: ToolContext, api_path: str) -> dict[str, Any]:
     session = await find_session(ctx, api_path)
     if session is None:
-        raise NotFound(
-            f"{api_path!r} has no kernel. Start one with create_notebook_session or execute_notebook_cell."
-        )
+        raise NotFound(f"{api_path!r} has no kernel. Start one with create_notebook_session or execute_notebook_cell.")
     return session
 
 
@@ -211,8 +210,11 @@ async def interrupt_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
         raise ToolError(f"The kernel of {api_path!r} is gone; call restart_kernel.")
     await ctx.backend.kernel_manager.interrupt_kernel(kernel_id)
     return KernelState(
-        path=api_path, kernel_id=kernel_id, kernel_name=session["kernel"].get("name"),
-        execution_state=kernel_alive_state(ctx, kernel_id), message="Interrupt sent to the kernel.",
+        path=api_path,
+        kernel_id=kernel_id,
+        kernel_name=session["kernel"].get("name"),
+        execution_state=kernel_alive_state(ctx, kernel_id),
+        message="Interrupt sent to the kernel.",
     )
 
 
@@ -224,8 +226,11 @@ async def restart_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
     await restart(ctx, kernel_id)
     await kernel_clients(ctx.host).get(ctx, kernel_id)  # ready before answering
     return KernelState(
-        path=api_path, kernel_id=kernel_id, kernel_name=session["kernel"].get("name"),
-        execution_state=kernel_alive_state(ctx, kernel_id), message="Kernel restarted; its variables are gone.",
+        path=api_path,
+        kernel_id=kernel_id,
+        kernel_name=session["kernel"].get("name"),
+        execution_state=kernel_alive_state(ctx, kernel_id),
+        message="Kernel restarted; its variables are gone.",
     )
 
 
@@ -263,8 +268,11 @@ async def list_kernels(ctx: ToolContext, args: ListKernelsArgs) -> KernelList:
             by_kernel.setdefault(session["kernel"]["id"], []).append(session.get("path") or "")
     kernels = [
         RunningKernel(
-            kernel_id=k["id"], kernel_name=k.get("name", ""), execution_state=k.get("execution_state", "unknown"),
-            connections=k.get("connections", 0), last_activity=str(k.get("last_activity") or "") or None,
+            kernel_id=k["id"],
+            kernel_name=k.get("name", ""),
+            execution_state=k.get("execution_state", "unknown"),
+            connections=k.get("connections", 0),
+            last_activity=str(k.get("last_activity") or "") or None,
             notebooks=by_kernel.get(k["id"], []),
         )
         for k in km.list_kernels()

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import inspect
 import posixpath
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core.host import ToolContext
-
 from collab_mcp_core import NotFound, ToolError, ToolOutput
+from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
 from .kernels import check_kernel_name, ensure_session, kernel_alive_state
@@ -56,12 +54,16 @@ async def list_notebooks(ctx: ToolContext, args: ListNotebooksArgs) -> NotebookL
         room = ctx.backend.room_for(item["path"], NOTEBOOK)
         entries.append(
             NotebookEntry(
-                path=item["path"], last_modified=str(item.get("last_modified") or "") or None,
-                room_open=room is not None, collaborators=collaborators(ctx, room),
+                path=item["path"],
+                last_modified=str(item.get("last_modified") or "") or None,
+                room_open=room is not None,
+                collaborators=collaborators(ctx, room),
             )
         )
     end = args.start + len(page)
-    return NotebookList(folder=folder, notebooks=entries, total=len(found), next_start=end if end < len(found) else None)
+    return NotebookList(
+        folder=folder, notebooks=entries, total=len(found), next_start=end if end < len(found) else None
+    )
 
 
 async def walk_notebooks(ctx: ToolContext, folder: str) -> list[dict] | None:
@@ -128,7 +130,11 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
     if budget is not None:
         budget.fit([o for c in cells for o in c.outputs or []])
     view = NotebookView(
-        path=api_path, cell_count=n, start=args.start, next_start=end if end < n else None, cells=cells,
+        path=api_path,
+        cell_count=n,
+        start=args.start,
+        next_start=end if end < n else None,
+        cells=cells,
         document_version=document_version(nb),
         collaboration=collaboration_state(ctx, api_path, nb) if args.include_collaboration_state else None,
     )
@@ -137,8 +143,10 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
 
 def _notebook_text(view: NotebookView) -> str:
     """A compact readable rendering (the structured content has every field)."""
-    lines = [f"{view.path}: {view.cell_count} cells (showing {view.start}..{view.start + len(view.cells) - 1}), "
-             f"version {view.document_version}"]
+    lines = [
+        f"{view.path}: {view.cell_count} cells (showing {view.start}..{view.start + len(view.cells) - 1}), "
+        f"version {view.document_version}"
+    ]
     if view.collaboration:
         people = ", ".join(c.display_name or c.username or str(c.client_id) for c in view.collaboration.collaborators)
         lines.append(f"room {view.collaboration.room_id}; collaborators: {people or 'nobody else'}")
@@ -147,8 +155,10 @@ def _notebook_text(view: NotebookView) -> str:
         lines.append(f"--- cell {cell.index} id={cell.cell_id} {cell.cell_type}{count} hash={cell.source_hash}")
         lines.append(cell.source)
         for out in cell.outputs or []:
-            lines.append(f"  >> {out.output_type}{'/' + out.name if out.name else ''}: {out.text or ''}"
-                         + (f" ({out.note})" if out.note else ""))
+            lines.append(
+                f"  >> {out.output_type}{'/' + out.name if out.name else ''}: {out.text or ''}"
+                + (f" ({out.note})" if out.note else "")
+            )
     if view.next_start is not None:
         lines.append(f"... more cells: call again with start={view.next_start}")
     return "\n".join(lines)
@@ -205,10 +215,17 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
     session, started = (await ensure_session(ctx, api_path, args.kernel_name)) if args.start_kernel else (None, False)
     kernel = (session or {}).get("kernel") or {}
     return NotebookSession(
-        path=api_path, created=created, room_id=state.room_id or "", session_id=(session or {}).get("id"),
-        kernel_id=kernel.get("id"), kernel_name=kernel.get("name"),
-        kernel_state=kernel_alive_state(ctx, kernel["id"]) if kernel else None, kernel_started=started,
-        cell_count=len(nb.ycells), document_version=document_version(nb), collaborators=state.collaborators,
+        path=api_path,
+        created=created,
+        room_id=state.room_id or "",
+        session_id=(session or {}).get("id"),
+        kernel_id=kernel.get("id"),
+        kernel_name=kernel.get("name"),
+        kernel_state=kernel_alive_state(ctx, kernel["id"]) if kernel else None,
+        kernel_started=started,
+        cell_count=len(nb.ycells),
+        document_version=document_version(nb),
+        collaborators=state.collaborators,
     )
 
 

@@ -41,6 +41,16 @@ def strip_ansi(text: str) -> str:
     return ANSI.sub("", text)
 
 
+def settle_carriage_returns(text: str) -> str:
+    """What a terminal shows: a progress bar redrawn with '\\r' keeps only its last state."""
+    if "\r" not in text:
+        return text
+    return "\n".join(
+        line.rsplit("\r", 1)[-1] if not line.endswith("\r") else line.rstrip("\r").rsplit("\r", 1)[-1]
+        for line in text.replace("\r\n", "\n").split("\n")
+    )
+
+
 def as_text(value: Any) -> str:
     """nbformat multiline strings may be lists of lines."""
     if isinstance(value, list):
@@ -102,11 +112,14 @@ class OutputBudget:
         """One output, whole: call :meth:`fit` on every view of the call afterwards."""
         kind = output.get("output_type", "unknown")
         if kind == "stream":
-            return OutputView(output_type=kind, name=output.get("name"), text=strip_ansi(as_text(output.get("text"))))
+            text = settle_carriage_returns(strip_ansi(as_text(output.get("text"))))
+            return OutputView(output_type=kind, name=output.get("name"), text=text)
         if kind == "error":
             traceback = strip_ansi("\n".join(as_text(line) for line in output.get("traceback") or []))
             return OutputView(
-                output_type=kind, ename=output.get("ename"), evalue=strip_ansi(str(output.get("evalue", ""))),
+                output_type=kind,
+                ename=output.get("ename"),
+                evalue=strip_ansi(str(output.get("evalue", ""))),
                 text=traceback or f"{output.get('ename')}: {output.get('evalue')}",
             )
         return self._rich(kind, output.get("data") or {})
@@ -126,7 +139,12 @@ class OutputBudget:
             raw = as_text(data["text/markdown"])
         else:
             raw = ""
-        return OutputView(output_type=kind, text=strip_ansi(raw) if raw else None, mime_types=sorted(data), note="; ".join(notes) or None)
+        return OutputView(
+            output_type=kind,
+            text=strip_ansi(raw) if raw else None,
+            mime_types=sorted(data),
+            note="; ".join(notes) or None,
+        )
 
     def _image(self, mime_type: str, b64: str) -> str:
         size = len(b64.strip()) * 3 // 4

@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, execution, kernels, notebooks, resources
+from . import cells, execution, kernels, notebooks, resources, views
 from .config import NotebookPack
 from .events import NOTEBOOK_EVENTS
 
@@ -15,10 +15,14 @@ from .events import NOTEBOOK_EVENTS
 def register_tools(register: Any) -> None:
     register(notebooks.list_notebooks, permission="read", title="List notebooks")
     register(notebooks.get_notebook, permission="read", title="Read a notebook", output=notebooks.NotebookView)
-    register(cells.read_notebook_cell, permission="read", title="Read a cell", output=cells.CellView)
+    register(cells.read_notebook_cell, permission="read", title="Read a cell", output=views.CellView)
     register(
-        notebooks.create_notebook_session, permission="execute", title="Open a notebook session",
-        read_only=False, destructive=False, idempotent=True,
+        notebooks.create_notebook_session,
+        permission="execute",
+        title="Open a notebook session",
+        read_only=False,
+        destructive=False,
+        idempotent=True,
     )
     register(cells.insert_notebook_cell, permission="write", title="Insert a cell", destructive=False)
     register(cells.update_notebook_cell, permission="write", title="Update a cell", destructive=True, idempotent=True)
@@ -28,12 +32,20 @@ def register_tools(register: Any) -> None:
     register(notebooks.save_notebook, permission="write", title="Save a notebook", destructive=False, idempotent=True)
     register(cells.clear_notebook_outputs, permission="write", title="Clear outputs", destructive=True, idempotent=True)
     register(
-        execution.execute_notebook_cell, permission="execute", title="Run a cell", output=execution.ExecutionResult,
-        destructive=True, open_world=True,
+        execution.execute_notebook_cell,
+        permission="execute",
+        title="Run a cell",
+        output=execution.ExecutionResult,
+        destructive=True,
+        open_world=True,
     )
     register(
-        execution.execute_code, permission="execute", title="Run code in the notebook's kernel",
-        output=execution.ExecutionResult, destructive=True, open_world=True,
+        execution.execute_code,
+        permission="execute",
+        title="Run code in the notebook's kernel",
+        output=execution.ExecutionResult,
+        destructive=True,
+        open_world=True,
     )
     register(kernels.interrupt_kernel, permission="execute", title="Interrupt the kernel", destructive=False)
     register(kernels.restart_kernel, permission="execute", title="Restart the kernel", destructive=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from collab_mcp_notebook.testing import cells_of, disk_cells, sources, write_notebook
 
 from collab_mcp_core.testing import call, call_error, connect, join_room
+from collab_mcp_notebook.testing import cells_of, disk_cells, sources, write_notebook
 
 USER = {"username": "ada", "name": "Ada", "display_name": "Ada Lovelace", "initials": "AL", "color": "#f00"}
 
@@ -44,10 +44,17 @@ async def test_get_notebook_returns_cells_outputs_and_collaboration_state(collab
             "get.ipynb",
             [
                 {"cell_type": "markdown", "source": "# Title"},
-                {"source": "print('x')", "execution_count": 3,
-                 "outputs": [{"output_type": "stream", "name": "stdout", "text": long_text}]},
-                {"source": "display(html)", "outputs": [
-                    {"output_type": "display_data", "data": {"text/html": "<b>bold</b> <i>it</i>"}, "metadata": {}}]},
+                {
+                    "source": "print('x')",
+                    "execution_count": 3,
+                    "outputs": [{"output_type": "stream", "name": "stdout", "text": long_text}],
+                },
+                {
+                    "source": "display(html)",
+                    "outputs": [
+                        {"output_type": "display_data", "data": {"text/html": "<b>bold</b> <i>it</i>"}, "metadata": {}}
+                    ],
+                },
             ],
         )
         view = await call(mcp_session, "get_notebook", path=path)
@@ -63,8 +70,15 @@ async def test_get_notebook_returns_cells_outputs_and_collaboration_state(collab
         assert collab["room_open"] and collab["room_id"].startswith("json:notebook:")
         assert collab["document_version"] == view["document_version"]
 
-        page = await call(mcp_session, "get_notebook", path=path, start=1, limit=1, include_outputs=False,
-                          include_collaboration_state=False)
+        page = await call(
+            mcp_session,
+            "get_notebook",
+            path=path,
+            start=1,
+            limit=1,
+            include_outputs=False,
+            include_collaboration_state=False,
+        )
         assert [c["index"] for c in page["cells"]] == [1] and page["next_start"] == 2
         assert page["cells"][0]["outputs"] is None and page["collaboration"] is None
 
@@ -75,14 +89,18 @@ async def test_get_notebook_returns_cells_outputs_and_collaboration_state(collab
 
 async def test_collaborator_sees_every_edit(collab_server):
     async with connect(collab_server) as mcp_session:
-        path = write_notebook(collab_server.root, "live.ipynb", [{"source": "a = 1"}, {"cell_type": "markdown", "source": "text"}])
+        path = write_notebook(
+            collab_server.root, "live.ipynb", [{"source": "a = 1"}, {"cell_type": "markdown", "source": "text"}]
+        )
         async with join_room(collab_server, path) as ada:
             inserted = await call(mcp_session, "insert_notebook_cell", path=path, content="b = 2", position=1)
             new_id = inserted["cell_id"]
             await ada.wait_for(lambda: sources(ada) == ["a = 1", "b = 2", "text"], what="the inserted cell")
             assert cells_of(ada)[1]["id"] == new_id and cells_of(ada)[1]["cell_type"] == "code"
 
-            appended = await call(mcp_session, "insert_notebook_cell", path=path, content="## end", cell_type="markdown")
+            appended = await call(
+                mcp_session, "insert_notebook_cell", path=path, content="## end", cell_type="markdown"
+            )
             assert appended["index"] == 3
             await ada.wait_for(lambda: sources(ada)[-1] == "## end", what="the appended cell")
 
@@ -93,11 +111,19 @@ async def test_collaborator_sees_every_edit(collab_server):
             await ada.wait_for(lambda: sources(ada)[1] == "b = 30  # changed", what="the edit")
 
             await call(mcp_session, "move_notebook_cell", path=path, cell_id=new_id, position=-1)
-            await ada.wait_for(lambda: sources(ada) == ["a = 1", "text", "## end", "b = 30  # changed"], what="the move")
+            await ada.wait_for(
+                lambda: sources(ada) == ["a = 1", "text", "## end", "b = 30  # changed"], what="the move"
+            )
             assert cells_of(ada)[-1]["id"] == new_id
 
-            await call(mcp_session, "update_notebook_cell", path=path, cell_id=new_id, content="now markdown",
-                       cell_type="markdown")
+            await call(
+                mcp_session,
+                "update_notebook_cell",
+                path=path,
+                cell_id=new_id,
+                content="now markdown",
+                cell_type="markdown",
+            )
             await ada.wait_for(lambda: cells_of(ada)[-1]["cell_type"] == "markdown", what="the type change")
             assert cells_of(ada)[-1]["id"] == new_id and sources(ada)[-1] == "now markdown"
 
@@ -109,7 +135,9 @@ async def test_collaborator_sees_every_edit(collab_server):
             saved = await call(mcp_session, "save_notebook", path=path)
             assert saved["cell_count"] == 3
             on_disk = disk_cells(collab_server.root, path)
-            assert [("".join(c["source"]), c["id"]) for c in on_disk] == [(str(c["source"]), c["id"]) for c in ada.notebook.ycells]
+            assert [("".join(c["source"]), c["id"]) for c in on_disk] == [
+                (str(c["source"]), c["id"]) for c in ada.notebook.ycells
+            ]
         assert "Out-of-band" not in collab_server.log_text()
 
 
@@ -120,8 +148,13 @@ async def test_unicode_edits_use_characters_not_bytes(collab_server):
             cell_id = cells_of(ada)[0]["id"]
             await call(mcp_session, "edit_notebook_cell", path=path, cell_id=cell_id, old="wörld", new="мир 🌍")
             await ada.wait_for(lambda: sources(ada)[0] == "s = 'héllo 😀 мир 🌍'\nprint(s)", what="the unicode edit")
-            await call(mcp_session, "update_notebook_cell", path=path, cell_id=cell_id,
-                       content="s = 'héllo 😀😀 мир 🌍!'\nprint(s, 'é')")
+            await call(
+                mcp_session,
+                "update_notebook_cell",
+                path=path,
+                cell_id=cell_id,
+                content="s = 'héllo 😀😀 мир 🌍!'\nprint(s, 'é')",
+            )
             await ada.wait_for(lambda: sources(ada)[0] == "s = 'héllo 😀😀 мир 🌍!'\nprint(s, 'é')", what="the diff")
             read = await call(mcp_session, "read_notebook_cell", path=path, cell_id=cell_id)
             assert read["source"] == sources(ada)[0]
@@ -129,7 +162,9 @@ async def test_unicode_edits_use_characters_not_bytes(collab_server):
 
 async def test_concurrent_edits_in_one_cell_both_survive(collab_server):
     async with connect(collab_server) as mcp_session:
-        path = write_notebook(collab_server.root, "concurrent.ipynb", [{"source": "x = 1\n# agent line\n# human line\n"}])
+        path = write_notebook(
+            collab_server.root, "concurrent.ipynb", [{"source": "x = 1\n# agent line\n# human line\n"}]
+        )
         async with join_room(collab_server, path) as ada:
             cell_id = cells_of(ada)[0]["id"]
             typed = "# typed by Ada é😀"
@@ -142,8 +177,14 @@ async def test_concurrent_edits_in_one_cell_both_survive(collab_server):
 
             async def agent_edits() -> None:
                 for i in range(6):
-                    await call(mcp_session, "edit_notebook_cell", path=path, cell_id=cell_id,
-                               old=f"x = {i + 1}", new=f"x = {i + 2}")
+                    await call(
+                        mcp_session,
+                        "edit_notebook_cell",
+                        path=path,
+                        cell_id=cell_id,
+                        old=f"x = {i + 1}",
+                        new=f"x = {i + 2}",
+                    )
 
             await asyncio.gather(human_types(), agent_edits())
             expected = f"x = 7\n# agent line\n# human line\n{typed}"
@@ -160,16 +201,35 @@ async def test_stale_expected_source_is_refused(collab_server):
             text = ada.notebook.ycells[0]["source"]
             text += "  # human"
             await asyncio.sleep(0.3)
-            err = await call_error(mcp_session, "update_notebook_cell", path=path, cell_id=read["cell_id"],
-                                   content="v = 2", expected_source=read["source"])
+            err = await call_error(
+                mcp_session,
+                "update_notebook_cell",
+                path=path,
+                cell_id=read["cell_id"],
+                content="v = 2",
+                expected_source=read["source"],
+            )
             assert "changed since you read it" in err and "v = 1  # human" in err
-            err = await call_error(mcp_session, "edit_notebook_cell", path=path, cell_id=read["cell_id"],
-                                   old="1", new="2", expected_hash=read["source_hash"])
+            err = await call_error(
+                mcp_session,
+                "edit_notebook_cell",
+                path=path,
+                cell_id=read["cell_id"],
+                old="1",
+                new="2",
+                expected_hash=read["source_hash"],
+            )
             assert "hash" in err
             assert sources(ada) == ["v = 1  # human"]
             fresh = await call(mcp_session, "read_notebook_cell", path=path, index=0)
-            await call(mcp_session, "update_notebook_cell", path=path, cell_id=read["cell_id"], content="v = 2  # human",
-                       expected_hash=fresh["source_hash"])
+            await call(
+                mcp_session,
+                "update_notebook_cell",
+                path=path,
+                cell_id=read["cell_id"],
+                content="v = 2  # human",
+                expected_hash=fresh["source_hash"],
+            )
             await ada.wait_for(lambda: sources(ada) == ["v = 2  # human"], what="the checked update")
 
 
@@ -195,7 +255,11 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
                 ("insert_notebook_cell", {"path": path, "content": "x", "cell_type": "sql"}, "cell_type"),
                 ("insert_notebook_cell", {"path": "missing.ipynb", "content": "x"}, "No notebook"),
                 ("update_notebook_cell", {"path": path, "cell_id": "nope", "content": "x"}, "No cell"),
-                ("update_notebook_cell", {"path": path, "cell_id": code_id, "content": "x", "cell_type": "html"}, "cell_type"),
+                (
+                    "update_notebook_cell",
+                    {"path": path, "cell_id": code_id, "content": "x", "cell_type": "html"},
+                    "cell_type",
+                ),
                 ("edit_notebook_cell", {"path": path, "cell_id": code_id, "old": "absent", "new": "x"}, "not found"),
                 ("edit_notebook_cell", {"path": path, "cell_id": code_id, "old": "e", "new": "x"}, "occurs 2 times"),
                 ("edit_notebook_cell", {"path": path, "cell_id": code_id, "old": "", "new": "x"}, "must not be empty"),
@@ -231,7 +295,9 @@ async def test_notebook_nobody_has_open_is_edited_through_a_room_and_saved(colla
 async def test_create_notebook_session_creates_but_never_overwrites(collab_server):
     async with connect(collab_server) as mcp_session:
         (collab_server.root / "made").mkdir()
-        made = await call(mcp_session, "create_notebook_session", path="made/new.ipynb", create=True, start_kernel=False)
+        made = await call(
+            mcp_session, "create_notebook_session", path="made/new.ipynb", create=True, start_kernel=False
+        )
         assert made["created"] is True and made["room_id"].startswith("json:notebook:")
         assert made["kernel_id"] is None
         path = write_notebook(collab_server.root, "made/existing.ipynb", [{"source": "precious"}])
@@ -240,3 +306,12 @@ async def test_create_notebook_session_creates_but_never_overwrites(collab_serve
         assert ["".join(c["source"]) for c in disk_cells(collab_server.root, path)] == ["precious"]
         async with join_room(collab_server, "made/new.ipynb") as ada:
             assert len(cells_of(ada)) == 1  # the room's empty notebook: one empty code cell
+
+
+async def test_tools_work_over_the_stateless_protocol_revision(collab_server):
+    path = write_notebook(collab_server.root, "modern.ipynb", [{"source": "m = 1"}])
+    async with connect(collab_server, modern=True) as client:
+        inserted = await call(client, "insert_notebook_cell", path=path, content="m = 2")
+        view = await call(client, "get_notebook", path=path)
+        assert [c["cell_id"] for c in view["cells"]][-1] == inserted["cell_id"]
+        assert [c["source"] for c in view["cells"]] == ["m = 1", "m = 2"]

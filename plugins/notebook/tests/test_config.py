@@ -6,11 +6,10 @@ import asyncio
 
 import pytest
 
+from collab_mcp_core.testing import call, call_error, connect, join_room
 from collab_mcp_notebook.testing import cells_of, write_notebook
 
-from collab_mcp_core.testing import call, call_error, connect, join_room
-
-PNG = '''
+PNG = """
 import os, struct, zlib
 from IPython.display import Image, display
 def png(w, h, noisy=False):
@@ -18,8 +17,9 @@ def png(w, h, noisy=False):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-'''
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return b"\\x89PNG\\r\\n\\x1a\\n" + body
+"""
 
 
 @pytest.fixture(scope="module")

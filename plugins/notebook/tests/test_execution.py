@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from collab_mcp_notebook.testing import cells_of, write_notebook
 
 from collab_mcp_core.testing import call, call_error, connect, join_room
+from collab_mcp_notebook.testing import cells_of, write_notebook
 
 
 def outputs_of(collaborator, index: int = 0) -> list[dict]:
@@ -18,7 +18,9 @@ def stream_text(collaborator, index: int = 0) -> str:
 
 
 async def test_outputs_stream_into_the_cell_while_it_runs(collab_server):
-    code = "import time\nprint('first', flush=True)\ntime.sleep(0.6)\nprint('second', flush=True)\ntime.sleep(0.6)\n1 + 1"
+    code = (
+        "import time\nprint('first', flush=True)\ntime.sleep(0.6)\nprint('second', flush=True)\ntime.sleep(0.6)\n1 + 1"
+    )
     path = write_notebook(collab_server.root, "run.ipynb", [{"source": code}, {"source": "x = 41"}])
     progress: list[tuple[float, str | None]] = []
 
@@ -39,9 +41,17 @@ async def test_outputs_stream_into_the_cell_while_it_runs(collab_server):
         watcher = asyncio.create_task(watch())
         try:
             result = await mcp.call_tool(
-                "execute_notebook_cell", {"path": path, "cell_id": cell_id, "timeout": 60}, progress_callback=on_progress
+                "execute_notebook_cell",
+                {"path": path, "cell_id": cell_id, "timeout": 60},
+                progress_callback=on_progress,
             )
-            await ada.wait_for(lambda: cells_of(ada)[0].get("execution_state") == "idle" and outputs_of(ada)[-1]["output_type"] == "execute_result", what="the end of the run")
+            await ada.wait_for(
+                lambda: (
+                    cells_of(ada)[0].get("execution_state") == "idle"
+                    and outputs_of(ada)[-1]["output_type"] == "execute_result"
+                ),
+                what="the end of the run",
+            )
         finally:
             watcher.cancel()
         assert not result.is_error, result.content
@@ -70,7 +80,9 @@ async def test_outputs_stream_into_the_cell_while_it_runs(collab_server):
 
 
 async def test_error_returns_the_traceback_without_ansi(collab_server):
-    path = write_notebook(collab_server.root, "error.ipynb", [{"source": "def f():\n    raise ValueError('bad é')\nf()"}])
+    path = write_notebook(
+        collab_server.root, "error.ipynb", [{"source": "def f():\n    raise ValueError('bad é')\nf()"}]
+    )
     async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
         cell_id = cells_of(ada)[0]["id"]
         data = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
@@ -154,13 +166,32 @@ async def test_timeout_never_interrupts_someone_elses_run(collab_server):
         url = f"ws://{collab_server.ip}:{collab_server.port}/api/kernels/{session['kernel_id']}/channels"
         ws = await websocket_connect(HTTPRequest(url, headers=collab_server.headers))
         msg_id = uuid.uuid4().hex
-        ws.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": uuid.uuid4().hex,
-                       "username": "ada", "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": "import time\ntime.sleep(4)\nprint('human done')", "silent": False,
-                        "store_history": True, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-        }))
+        ws.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "session": uuid.uuid4().hex,
+                        "username": "ada",
+                        "version": "5.3",
+                        "date": "",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {
+                        "code": "import time\ntime.sleep(4)\nprint('human done')",
+                        "silent": False,
+                        "store_history": True,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         while True:  # wait until the person's code is running
             message = json.loads(await asyncio.wait_for(ws.read_message(), 30))
             if message["msg_type"] == "execute_input" and message["parent_header"].get("msg_id") == msg_id:
@@ -177,7 +208,8 @@ async def test_timeout_never_interrupts_someone_elses_run(collab_server):
         assert reply["status"] == "ok"  # the person's run finished normally
         await ada.wait_for(
             lambda: stream_text(ada) == "agent ran\n" and cells_of(ada)[0].get("execution_state") == "idle",
-            timeout=15, what="the queued run's output in the cell",
+            timeout=15,
+            what="the queued run's output in the cell",
         )
         after = await call(mcp, "execute_code", path=path, code="1")  # the kernel lock was released
         assert after["status"] == "ok"

@@ -8,9 +8,8 @@ import json
 import mcp_types as types
 import pytest
 
-from collab_mcp_notebook.testing import cells_of, disk_cells, write_notebook
-
 from collab_mcp_core.testing import call, connect, join_room
+from collab_mcp_notebook.testing import cells_of, disk_cells, write_notebook
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,9 @@ def server(collab_server_factory, events_log):
     config = f"import logging\nc.EventLogger.handlers = [logging.FileHandler({str(events_log)!r})]\n"
     return collab_server_factory(
         "--Limits.rate_per_second=0",
-        "--NotebookPack.resource_debounce=0.3", "--CollabMCP.room_idle_timeout=1", config_py=config
+        "--NotebookPack.resource_debounce=0.3",
+        "--CollabMCP.room_idle_timeout=1",
+        config_py=config,
     )
 
 
@@ -71,7 +72,8 @@ async def test_resources_list_read_and_notify_subscribers(server):
             await ada.wait_for(lambda: updates, timeout=10, what="a notification after the agent's edit")
         read = await mcp.read_resource(uri)
         assert [c["source"] for c in json.loads(read.contents[0].text)["cells"]] == [
-            "a = 1  # typed by a person", "b = 2"
+            "a = 1  # typed by a person",
+            "b = 2",
         ]
 
 
@@ -118,6 +120,8 @@ async def test_room_closed_when_idle_then_reopened_duplicates_nothing(server):
             await ada.wait_for(lambda: len(cells_of(ada)) == 3, what="the third cell")
             ids = [c["id"] for c in cells_of(ada)]
             assert len(ids) == len(set(ids)) and [str(c["source"]) for c in ada.notebook.ycells] == [
-                "one", "two é😀", "three"
+                "one",
+                "two é😀",
+                "three",
             ]
     assert "Out-of-band" not in server.log_text()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pycrdt
 import pytest
-
 from collab_mcp_notebook.text import replace_minimal, splice
 
 
