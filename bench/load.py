@@ -113,8 +113,9 @@ async def person(collaborator: Any, party: Party, deadline: float, interval: flo
             for ycell in nb.ycells:
                 if ycell.get("id") == cell_id:
                     text = f"\n# more {k}"
+                    source = ycell["source"]  # a local reference: re-assigning the key would empty the Text
                     with nb.ydoc.transaction(origin=party.name):
-                        ycell["source"] += text  # typing at the end of the cell
+                        source += text  # typing at the end of the cell
                     party.cells[cell_id] += text
                     break
             else:
