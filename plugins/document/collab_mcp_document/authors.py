@@ -108,6 +108,13 @@ class AuthorLog:
         subscription = room.ydoc.observe(lambda event: self._on_update(room, event.update))
         self._watched[room_id] = (room.ydoc, subscription)
 
+    def prune(self, open_rooms: Any) -> None:
+        """Stop watching rooms that were closed (their documents are gone)."""
+        for room_id in [r for r in self._watched if r not in open_rooms]:
+            ydoc, subscription = self._watched.pop(room_id)
+            with contextlib.suppress(Exception):
+                ydoc.unobserve(subscription)
+
     def _on_update(self, room: Any, update: bytes) -> None:
         try:
             agent = _Committing.author

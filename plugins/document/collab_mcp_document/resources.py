@@ -116,6 +116,8 @@ class DocumentWatcher:
             if room is None or room.ydoc is not self.watched[room_id][0]:
                 self._forget(room_id)
         authors = author_log()
+        if authors is not None:
+            authors.prune(rooms)
         for room_id, room in list(rooms.items()):
             if room_id.count(":") < 2:
                 continue  # fork and awareness rooms
