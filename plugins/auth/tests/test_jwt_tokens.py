@@ -82,7 +82,7 @@ async def test_missing_credentials_are_refused(server):
             lambda k, aud: jwt.api_jws.PyJWS().encode(
                 json.dumps({"iss": ISSUER, "sub": "mallory", "aud": aud, "iat": int(time.time()),
                             "exp": int(time.time()) + 600, "jti": "y"}).encode(),
-                b"ignored", algorithm="HS256",
+                b"an-attacker-chosen-secret-of-32-bytes", algorithm="HS256",
             ),
             "alg", id="hs256-confusion-header",
         ),

@@ -112,6 +112,14 @@ async def test_folder_scoped_identity_stays_in_its_folder(server, rsa_key):
         assert "Permission denied" in await call_error(session, "probe_execute", path="notebooks/a.txt")
 
 
+async def test_folder_scope_applies_to_resources(server, rsa_key):
+    async with connect(server, headers=token_for(server, rsa_key, "folder-reader", "read:notebooks")) as session:
+        inside = await session.read_resource("document://notebooks/a.txt")
+        assert inside.contents[0].text == "inside the folder\n"
+        with pytest.raises(Exception, match="Permission denied"):
+            await session.read_resource("document://top.txt")
+
+
 @pytest.mark.parametrize(
     ("path", "reason"),
     [
