@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import inspect
 import posixpath
+from typing import Any
 
+from pycrdt import Map
 from pydantic import BaseModel, Field
 
 from collab_mcp_core import NotFound, ToolError, ToolOutput
@@ -114,6 +116,7 @@ class NotebookView(BaseModel):
     cells: list[CellView]
     document_version: str
     collaboration: CollaborationState | None = None
+    note: str | None = Field(None, description="Something to know about this notebook (cell id stability...).")
 
 
 async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
@@ -137,8 +140,21 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
         cells=cells,
         document_version=document_version(nb),
         collaboration=collaboration_state(ctx, api_path, nb) if args.include_collaboration_state else None,
+        note=_format_note(nb),
     )
     return ToolOutput(structured=view, text=_notebook_text(view))
+
+
+def _format_note(nb: Any) -> str | None:
+    """Notebooks before nbformat 4.5 keep no cell ids in the file: say how far ids can be trusted."""
+    meta = nb.ydoc.get("meta", type=Map)
+    major, minor = int(meta.get("nbformat") or 4), int(meta.get("nbformat_minor") or 0)
+    if (major, minor) >= (4, 5):
+        return None
+    return (
+        f"This notebook is nbformat {major}.{minor}, which stores no cell ids: the ids shown are stable while "
+        "its room stays open, and new ones are made if it is closed and reopened (read it again then)."
+    )
 
 
 def _notebook_text(view: NotebookView) -> str:
@@ -159,6 +175,8 @@ def _notebook_text(view: NotebookView) -> str:
                 f"  >> {out.output_type}{'/' + out.name if out.name else ''}: {out.text or ''}"
                 + (f" ({out.note})" if out.note else "")
             )
+    if view.note:
+        lines.append(f"note: {view.note}")
     if view.next_start is not None:
         lines.append(f"... more cells: call again with start={view.next_start}")
     return "\n".join(lines)

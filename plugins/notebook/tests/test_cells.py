@@ -315,3 +315,17 @@ async def test_tools_work_over_the_stateless_protocol_revision(collab_server):
         view = await call(client, "get_notebook", path=path)
         assert [c["cell_id"] for c in view["cells"]][-1] == inserted["cell_id"]
         assert [c["source"] for c in view["cells"]] == ["m = 1", "m = 2"]
+
+
+async def test_old_format_notebooks_say_their_ids_are_not_stored(collab_server):
+    import nbformat
+
+    old = nbformat.v4.new_notebook()
+    old.nbformat_minor = 4
+    old.cells.append(nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": "old"}))
+    (collab_server.root / "old.ipynb").write_text(json.dumps(old))
+    async with connect(collab_server) as mcp_session:
+        view = await call(mcp_session, "get_notebook", path="old.ipynb")
+        assert "nbformat 4.4" in view["note"] and view["cells"][0]["cell_id"]
+        fresh = await call(mcp_session, "get_notebook", path="get.ipynb")
+        assert fresh["note"] is None
