@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycrdt import Array, Map, Text
+from pycrdt import Array, Doc, Map, Text
 from pydantic import BaseModel, Field
 
 from collab_mcp_core import NotFound, ToolError
@@ -22,23 +22,34 @@ class DocumentTexts:
     def __init__(self, room: OpenRoom) -> None:
         self.room = room
         self._doc = room.room.ydoc
-        self._scratch = scratch_copy(self._doc)
-        self._ids: dict[str | None, TextIds] = {}
-        if room.is_notebook:
-            self._sources = {
-                str(cell.get("id")): cell.get("source")
-                for cell in self._scratch.get("cells", type=Array)
-                if isinstance(cell, Map) and isinstance(cell.get("source"), Text)
-            }
-        else:
-            self._sources = {None: self._scratch.get("source", type=Text)}
+        self._sources = _sources(room, scratch_copy(self._doc))
+        self._contents = {cell_id: str(text) for cell_id, text in self._sources.items()}  # before any separator
+        self._tables: dict[str | None, TextIds] = {}  # full tables, by cell id
+        self._touched: set[str | None] = set()  # texts that already hold separators
 
     @property
     def cell_ids(self) -> list[str]:
         return [c for c in self._sources if c is not None]
 
-    def ids(self, cell_id: str | None) -> TextIds:
-        """The character ids of a cell (or of the text file, cell_id None), or a clear error."""
+    def content(self, cell_id: str | None) -> str:
+        """The text of a cell (or of the text file, cell_id None), or a clear error."""
+        self._source(cell_id)
+        return self._contents[cell_id]
+
+    def ids(self, cell_id: str | None, offsets: list[int] | None = None) -> TextIds:
+        """The character ids of a cell (or the text file): all of them, or those for ``offsets``."""
+        source = self._source(cell_id)
+        if offsets is None and cell_id in self._tables:
+            return self._tables[cell_id]
+        if cell_id in self._touched:  # separators are in this copy already: work on a fresh one
+            source = _sources(self.room, scratch_copy(self._doc))[cell_id]
+        self._touched.add(cell_id)
+        found = text_ids(source, offsets)
+        if offsets is None:
+            self._tables[cell_id] = found
+        return found
+
+    def _source(self, cell_id: str | None) -> Text:
         if self.room.is_notebook and cell_id is None:
             listed = ", ".join(self.cell_ids[:20]) or "none (the notebook is empty)"
             raise ToolError(f"{self.room.path!r} is a notebook: give the cell_id of the cell. Cell ids: {listed}.")
@@ -47,9 +58,7 @@ class DocumentTexts:
         if cell_id not in self._sources:
             listed = ", ".join(self.cell_ids[:20])
             raise NotFound(f"No cell {cell_id!r} in {self.room.path!r}. Cell ids: {listed}.")
-        if cell_id not in self._ids:
-            self._ids[cell_id] = text_ids(self._sources[cell_id])
-        return self._ids[cell_id]
+        return self._sources[cell_id]
 
     def resolve(self, position: Any) -> tuple[str | None, int, str] | None:
         """The (cell id, character offset, text) a JSON relative position points to, or None."""
@@ -61,11 +70,22 @@ class DocumentTexts:
         if not self.room.is_notebook and isinstance(position, dict) and position.get("item") is not None:
             # On a deleted character: where it was (a text file has one text, so no doubt which).
             fresh = scratch_copy(self._doc)
-            content = self.ids(None).text
+            content = self.content(None)
             offset = deleted_offset(fresh.get("source", type=Text), content, position)
             if offset is not None:
                 return None, offset, content
         return None
+
+
+def _sources(room: OpenRoom, doc: Doc) -> dict[str | None, Text]:
+    """The texts of a document copy: by cell id for a notebook, under None for a text file."""
+    if not room.is_notebook:
+        return {None: doc.get("source", type=Text)}
+    return {
+        str(cell.get("id")): cell.get("source")
+        for cell in doc.get("cells", type=Array)
+        if isinstance(cell, Map) and isinstance(cell.get("source"), Text)
+    }
 
 
 class LineColumn(BaseModel):
@@ -181,13 +201,14 @@ async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedC
     you had not."""
     room = await room_for_path(ctx, args.document_path, "update_cursor_position")
     texts = DocumentTexts(room)
+    content = texts.content(args.cell_id)
+    where = f"cell {args.cell_id!r}" if args.cell_id else repr(room.path)
+    head = offset_of(content, args.position.line, args.position.column, where=where)
+    anchor = offset_of(content, args.selection.line, args.selection.column, where=where) if args.selection else head
     try:
-        ids = texts.ids(args.cell_id)
+        ids = texts.ids(args.cell_id, offsets=[anchor, head])
     except PositionError as err:
         raise ToolError(f"Could not compute positions in {room.path!r}: {err}") from None
-    where = f"cell {args.cell_id!r}" if args.cell_id else repr(room.path)
-    head = offset_of(ids.text, args.position.line, args.position.column, where=where)
-    anchor = offset_of(ids.text, args.selection.line, args.selection.column, where=where) if args.selection else head
     relative = [{
         "anchor": ids.relative_position(anchor),
         "head": ids.relative_position(head),

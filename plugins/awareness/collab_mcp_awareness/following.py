@@ -35,13 +35,15 @@ def follow_edit(hub: AwarenessHub, event: Any) -> None:
     agents = [a for a in hub.agents.values() if a.identity.username == actor and a.visible and room.room_id in a.seats]
     if not agents:
         return
+    texts = DocumentTexts(room)
     try:
-        ids = DocumentTexts(room).ids(cell_id)
+        length = len(texts.content(cell_id))
+        ids = texts.ids(cell_id, offsets=[length])
     except (ToolError, PositionError):
         log.debug("could not follow an edit of %s in %s", cell_id, path, exc_info=True)
         return  # the cell is gone again already
-    end = ids.relative_position(len(ids.text))
-    line, column = line_column_of(ids.text, len(ids.text))
+    end = ids.relative_position(length)
+    line, column = line_column_of(ids.text, length)
     for agent in agents:
         seat = agent.seats[room.room_id]
         seat.cursor = Cursor(line=line, column=column, cell_id=cell_id, anchor=None,

@@ -24,6 +24,7 @@ table look-up done here, following Yjs's own rules
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,15 +39,15 @@ class PositionError(Exception):
 
 @dataclass
 class TextIds:
-    """The Yjs id of every character of one text, as it is now."""
+    """The Yjs ids of the characters of one text, as it is now (all, or those a cursor needs)."""
 
     text: str
-    ids: list[tuple[int, int, int]]  # per character: client, clock, length in UTF-16 units
+    ids: dict[int, tuple[int, int, int]]  # character index -> client, clock, length in UTF-16 units
     type_ref: dict[str, Any]  # how a relative position names the text itself ({"type": id} or {"tname": name})
     _by_id: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        for index, (client, clock, units) in enumerate(self.ids):
+        for index, (client, clock, units) in self.ids.items():
             for unit in range(units):
                 self._by_id[(client, clock + unit)] = (index, unit)
 
@@ -54,17 +55,24 @@ class TextIds:
 
     def relative_position(self, offset: int) -> dict[str, Any]:
         """The JSON relative position of the cursor before character ``offset`` (Yjs's shape)."""
-        if not 0 <= offset <= len(self.ids):
-            raise PositionError(f"offset {offset} is outside the text (0..{len(self.ids)})")
-        if offset < len(self.ids):
-            client, clock, _ = self.ids[offset]
+        length = len(self.text)
+        if not 0 <= offset <= length:
+            raise PositionError(f"offset {offset} is outside the text (0..{length})")
+        if offset < length:
+            client, clock, _ = self._id(offset)
             return {"type": None, "tname": None, "item": {"client": client, "clock": clock}, "assoc": 0}
-        if self.ids:
+        if length:
             # At the end: stick to the last UTF-16 unit of the last character, on its right
             # (assoc -1), which Yjs resolves to "after it" without needing the text's own id.
-            client, clock, units = self.ids[-1]
+            client, clock, units = self._id(length - 1)
             return {"type": None, "tname": None, "item": {"client": client, "clock": clock + units - 1}, "assoc": -1}
         return {"type": None, "tname": None, **self.type_ref, "item": None, "assoc": 0}
+
+    def _id(self, index: int) -> tuple[int, int, int]:
+        try:
+            return self.ids[index]
+        except KeyError:
+            raise PositionError(f"the id of character {index} was not computed") from None
 
     # -- relative position -> character offset --------------------------------------------
 
@@ -82,12 +90,12 @@ class TextIds:
             if found is None:
                 return None  # another text, or a deleted character
             index, unit = found
-            units = self.ids[index][2]
+            units = self.ids[index][2]  # a found id's character is always in the table
             after = unit + (1 if assoc < 0 else 0)
             # Inside a surrogate pair (half an emoji) rounds down to the character's start.
             return index + 1 if after >= units else index
         if self._names_this_text(position):
-            return len(self.ids) if assoc >= 0 else 0
+            return len(self.text) if assoc >= 0 else 0
         return None
 
     def _names_this_text(self, position: dict[str, Any]) -> bool:
@@ -113,13 +121,22 @@ def scratch_copy(doc: Doc) -> Doc:
     return scratch
 
 
-def text_ids(text: Text) -> TextIds:
-    """The ids of every character of ``text``, which must live in a :func:`scratch_copy`
-    (separators are inserted into it)."""
+def text_ids(text: Text, offsets: Iterable[int] | None = None) -> TextIds:
+    """The ids of the characters of ``text``, which must live in a :func:`scratch_copy`
+    (separators are inserted into it): all of them (to read positions), or only those
+    needed for the relative positions of some character ``offsets`` (to write them).
+
+    Each separator splits a block, so its cost is per character probed: a cursor's two
+    ends cost two probes, a full table one per character.
+    """
     content = str(text)
+    if offsets is None:
+        wanted = range(len(content))
+    else:  # the end of the text is written with the last character's id
+        wanted = sorted({min(o, len(content) - 1) for o in offsets if 0 <= o <= len(content)} if content else ())
     try:
         type_ref = _type_ref(text)
-        ids = _character_ids(text, content)
+        ids = _character_ids(text, content, wanted)
     except BaseException as err:  # pycrdt panics are BaseExceptions
         if isinstance(err, (KeyboardInterrupt, SystemExit)):
             raise
@@ -155,19 +172,21 @@ def _type_ref(text: Text) -> dict[str, Any]:
     return {"tname": ref.get("tname")}
 
 
-def _character_ids(text: Text, content: str) -> list[tuple[int, int, int]]:
+def _character_ids(text: Text, content: str, wanted: Iterable[int]) -> dict[int, tuple[int, int, int]]:
+    wanted = list(wanted)  # ascending character indexes
     starts = []  # UTF-8 byte offset of each character, as pycrdt indexes a Text
     byte = 0
     for char in content:
         starts.append(byte)
         byte += len(char.encode())
     with text.doc.transaction():
-        for start in reversed(starts):
-            text.insert(start, _SEPARATOR)
-    ids = []
-    for index, (start, char) in enumerate(zip(starts, content, strict=True)):
-        # The character now starts its own block, right after its separator.
-        position = text.sticky_index(start + (index + 1) * len(_SEPARATOR), Assoc.AFTER).to_json()
+        for index in reversed(wanted):
+            text.insert(starts[index], _SEPARATOR)
+    ids = {}
+    for count, index in enumerate(wanted, start=1):
+        # The character now starts its own block, right after its separator (and the
+        # ``count`` separators inserted up to here).
+        position = text.sticky_index(starts[index] + count * len(_SEPARATOR), Assoc.AFTER).to_json()
         item = position["item"]
-        ids.append((item["client"], item["clock"], len(char.encode("utf-16-le")) // 2))
+        ids[index] = (item["client"], item["clock"], len(content[index].encode("utf-16-le")) // 2)
     return ids

@@ -39,7 +39,7 @@ def test_every_character_gets_its_yjs_id_with_accents_and_emoji_in_the_same_and_
     doc = two_client_text()
     ids = text_ids(scratch_copy(doc).get("source", type=Text))
     assert ids.text == "hé😀üllowörld" == "".join(c for c, _ in EXPECTED)
-    assert ids.ids == [i for _, i in EXPECTED]
+    assert list(ids.ids.values()) == [i for _, i in EXPECTED] and list(ids.ids) == list(range(len(EXPECTED)))
     assert str(doc.get("source", type=Text)) == "hé😀üllowörld"  # the original is untouched
 
 
@@ -59,6 +59,19 @@ def test_relative_positions_round_trip_and_match_yjs():
     assert ids.offset({"tname": "source", "assoc": -1}) == 0
 
 
+def test_ids_computed_for_a_few_offsets_match_the_full_table():
+    doc = two_client_text()
+    full = text_ids(scratch_copy(doc).get("source", type=Text))
+    for offset in range(len(EXPECTED) + 1):
+        few = text_ids(scratch_copy(doc).get("source", type=Text), offsets=[0, offset])
+        assert few.relative_position(offset) == full.relative_position(offset)
+        assert len(few.ids) <= 2
+    several = text_ids(scratch_copy(doc).get("source", type=Text), offsets=[3, 8, 12, 2])
+    assert {k: several.ids[k] for k in (2, 3, 8, 11)} == {k: full.ids[k] for k in (2, 3, 8, 11)}
+    with pytest.raises(PositionError):
+        several.relative_position(5)  # not computed
+
+
 def test_a_later_insert_between_characters_is_not_mistaken_for_the_same_block():
     # Client 1 types 'é' (clock 0), then 'x' after it (clock 1), then 'y' between them (clock 2).
     # 'y' sits 2 bytes after 'é', exactly where 'é''s block would continue if it counted bytes:
@@ -70,7 +83,7 @@ def test_a_later_insert_between_characters_is_not_mistaken_for_the_same_block():
     text.insert(len("é".encode()), "y")
     assert str(text) == "éyx"
     ids = text_ids(scratch_copy(doc).get("source", type=Text))
-    assert [i[:2] for i in ids.ids] == [(1, 0), (1, 2), (1, 1)]
+    assert [i[:2] for i in ids.ids.values()] == [(1, 0), (1, 2), (1, 1)]
 
 
 def test_cell_sources_are_named_by_their_item_at_the_ends():
