@@ -235,6 +235,7 @@ def main() -> None:
     parser.add_argument("--human-interval", type=float, default=0.2, help="seconds between a person's edits")
     parser.add_argument("--base-cells", type=int, default=50, help="cells in the notebook at the start")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server is stopped on kill
+    sys.stdout.reconfigure(line_buffering=True)  # progress lines show up when redirected to a file
     sys.exit(asyncio.run(run(parser.parse_args())))
 
 
