@@ -28,6 +28,8 @@ from .revocation import Revocation
 log = logging.getLogger(__name__)
 
 JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Colours reach JupyterLab's CSS through awareness: only plain colour values pass.
+CSS_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,20}")
 REQUIRED_CLAIMS = ("exp", "iat", "aud", "iss", "sub")
 PERMISSION_SCOPES = ("read", "write", "execute", "admin")
 
@@ -187,8 +189,8 @@ def identity_from_claims(settings: JWTAuth, claims: dict[str, Any]) -> Identity:
     color = claims.get(settings.color_claim)
     return Identity(
         username=username,
-        display_name=name if isinstance(name, str) else username,
-        color=color if isinstance(color, str) else None,
+        display_name=name[:100] if isinstance(name, str) and name.strip() else username,
+        color=color if isinstance(color, str) and CSS_COLOR.fullmatch(color) else None,
         provider="jwt",
         scopes=scopes_of(claims.get(settings.scopes_claim)),
     )

@@ -29,23 +29,24 @@ class ExecuteArgs(BaseModel):
 class Probed(BaseModel):
     path: str | None
     user: str
+    identity: dict[str, Any]
 
 
 async def probe_read(ctx: Any, args: PathArgs) -> Probed:
     """Check a path as a read would."""
-    return Probed(path=ctx.backend.normalize_path(args.path), user=ctx.identity.username)
+    return Probed(path=ctx.backend.normalize_path(args.path), user=ctx.identity.username, identity=ctx.identity.public())
 
 
 async def probe_write(ctx: Any, args: PathArgs) -> Probed:
     """Check a path as a write would (writes nothing)."""
-    return Probed(path=ctx.backend.normalize_path(args.path), user=ctx.identity.username)
+    return Probed(path=ctx.backend.normalize_path(args.path), user=ctx.identity.username, identity=ctx.identity.public())
 
 
 async def probe_execute(ctx: Any, args: ExecuteArgs) -> Probed:
     """Pretend to run code for a while."""
     await asyncio.sleep(args.seconds)
     path = ctx.backend.normalize_path(args.path) if args.path is not None else None
-    return Probed(path=path, user=ctx.identity.username)
+    return Probed(path=path, user=ctx.identity.username, identity=ctx.identity.public())
 
 
 @hookimpl

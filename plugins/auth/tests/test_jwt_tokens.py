@@ -48,7 +48,17 @@ async def test_a_valid_token_works(server, rsa_key):
     token = mint(rsa_key, server.mcp_url, sub="alice", name="Alice Liddell", color="#ff8800")
     async with connect(server, headers=bearer(token)) as session:
         probed = await call(session, "probe_read", path="notes.txt")
-    assert probed == {"path": "notes.txt", "user": "alice"}
+    assert probed["path"] == "notes.txt" and probed["user"] == "alice"
+    assert probed["identity"] == {
+        "username": "alice", "display_name": "Alice Liddell", "initials": "AL", "color": "#ff8800", "provider": "jwt",
+    }
+
+
+async def test_claims_that_could_inject_css_are_dropped(server, rsa_key):
+    token = mint(rsa_key, server.mcp_url, sub="carol", name="", color="red; background: url(http://evil)")
+    async with connect(server, headers=bearer(token)) as session:
+        identity = (await call(session, "probe_read", path="notes.txt"))["identity"]
+    assert identity["color"] is None and identity["display_name"] == "carol"
 
 
 async def test_missing_credentials_are_refused(server):
