@@ -24,7 +24,7 @@ from collab_mcp_core.host import ToolContext
 from .config import NotebookPack
 from .events import CellExecuted
 from .kernels import READY_TIMEOUT, ensure_session, kernel_clients
-from .live import find_cell, notebook_path, open_notebook, origin
+from .live import NOTEBOOK, find_cell, notebook_path, open_notebook, origin
 from .outputs import OutputBudget, OutputView
 
 log = logging.getLogger(__name__)
@@ -98,17 +98,29 @@ class CellOutputs(Outputs):
     """Writes each output into a cell of the live notebook as it arrives.
 
     The cell is looked up by id for every message (people may move cells while
-    it runs, and rooms can be re-created); when it was deleted the run still
-    completes and the outputs are only returned.
+    it runs); when it was deleted the run still completes and the outputs are
+    only returned. The document is kept while its room is the same open room,
+    and fetched again when the room was closed and re-created.
     """
 
     def __init__(self, ctx: ToolContext, api_path: str, cell_id: str) -> None:
         super().__init__()
         self.ctx, self.api_path, self.cell_id = ctx, api_path, cell_id
         self.index: int | None = None
+        self._room_id: str | None = None
+        self._room: Any = None
+        self._nb: Any = None
+
+    async def _document(self) -> Any:
+        backend = self.ctx.backend
+        if self._room is None or backend.find_room(self._room_id) is not self._room:
+            self._nb = await open_notebook(self.ctx, self.api_path)
+            self._room_id = self._room_id or backend.room_id(self.api_path, NOTEBOOK, create=False)
+            self._room = backend.find_room(self._room_id)
+        return self._nb
 
     async def _write(self, change: Any) -> None:
-        nb = await open_notebook(self.ctx, self.api_path)
+        nb = await self._document()
         try:
             self.index, ycell = find_cell(nb, self.cell_id, hint=self.index)
         except ToolError:

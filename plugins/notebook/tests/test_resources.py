@@ -125,3 +125,19 @@ async def test_room_closed_when_idle_then_reopened_duplicates_nothing(server):
                 "three",
             ]
     assert "Out-of-band" not in server.log_text()
+
+
+async def test_outputs_survive_the_room_closing_while_the_cell_runs(server):
+    code = "import time\nprint('before', flush=True)\ntime.sleep(4)\nprint('after', flush=True)"
+    path = write_notebook(server.root, "long_run.ipynb", [{"source": code}])
+    async with connect(server) as mcp:
+        view = await call(mcp, "get_notebook", path=path)
+        cell_id, room_id = view["cells"][0]["cell_id"], view["collaboration"]["room_id"]
+        result = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        assert result["status"] == "ok" and result["outputs"][0]["text"] == "before\nafter\n"
+        assert f"closed idle room {room_id}" in server.log_text()  # the room really closed during the sleep
+        view = await call(mcp, "read_notebook_cell", path=path, cell_id=cell_id)
+        assert view["outputs"][0]["text"] == "before\nafter\n" and len(view["outputs"]) == 1
+        await call(mcp, "save_notebook", path=path)
+        outputs = disk_cells(server.root, path)[0]["outputs"]
+        assert ["".join(o["text"]) for o in outputs] == ["before\nafter\n"]
