@@ -7,14 +7,17 @@ silently lands elsewhere, so every position is converted here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from collab_mcp_core import Conflict, ToolError
 
 
-CHARACTER_DIFF_LIMIT = 20_000  # a character diff costs up to len(a) * len(b): only for small blocks
+# A character diff (difflib) is quadratic or worse on text with few distinct characters:
+# only for short blocks, such as one edited line.
+CHARACTER_DIFF_LIMIT = 400
+LINE_DIFF_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -79,29 +82,42 @@ def minimal_splices(old: str, new: str) -> list[Splice]:
 
     Untouched text stays untouched in the CRDT, so a collaborator's concurrent
     typing elsewhere in the document survives a whole-document replacement.
+    Common leading and trailing lines are set aside first, and the line diff
+    (difflib, quadratic on repetitive text) only runs on a bounded middle.
     """
     if old == new:
         return []
     old_lines = old.splitlines(keepends=True)
     new_lines = new.splitlines(keepends=True)
-    old_starts = _starts(old_lines)
-    new_starts = _starts(new_lines)
+    head = _common_prefix(old_lines, new_lines)
+    tail = _common_suffix(old_lines[head:], new_lines[head:])
+    old_mid, new_mid = old_lines[head : len(old_lines) - tail], new_lines[head : len(new_lines) - tail]
+    offset = sum(len(line) for line in old_lines[:head])
+    old_starts = _starts(old_mid, offset)
+    if len(old_mid) > LINE_DIFF_LIMIT or len(new_mid) > LINE_DIFF_LIMIT:
+        opcodes = [("replace", 0, len(old_mid), 0, len(new_mid))]
+    else:
+        opcodes = SequenceMatcher(a=old_mid, b=new_mid, autojunk=False).get_opcodes()
     splices: list[Splice] = []
-    matcher = SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            splices.extend(_character_splices(old[old_starts[i1] : old_starts[i2]],
-                                              new[new_starts[j1] : new_starts[j2]], old_starts[i1]))
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "equal":
+            continue
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            # As many lines on both sides: each line changed in place (linear, even for big blocks).
+            for k in range(i2 - i1):
+                splices.extend(_character_splices(old_mid[i1 + k], new_mid[j1 + k], old_starts[i1 + k]))
+        else:
+            splices.extend(_character_splices("".join(old_mid[i1:i2]), "".join(new_mid[j1:j2]), old_starts[i1]))
     return splices
 
 
 def _character_splices(a: str, b: str, offset: int) -> list[Splice]:
-    """Splices turning block ``a`` (at ``offset``) into ``b``: a character diff for blocks of
-    moderate size, otherwise one splice trimmed to the changed middle."""
+    """Splices turning block ``a`` (at ``offset``) into ``b``: a character diff for short
+    blocks, otherwise one splice trimmed to the changed middle."""
     prefix = _common_prefix(a, b)
     suffix = _common_suffix(a[prefix:], b[prefix:])
     a, b, offset = a[prefix : len(a) - suffix], b[prefix : len(b) - suffix], offset + prefix
-    if not a or not b or len(a) + len(b) > CHARACTER_DIFF_LIMIT:
+    if not a or not b or len(a) > CHARACTER_DIFF_LIMIT or len(b) > CHARACTER_DIFF_LIMIT:
         return [Splice(offset, len(a), b)]
     return [
         Splice(offset + i1, i2 - i1, b[j1:j2])
@@ -117,14 +133,14 @@ def change_summary(old: str, new: str) -> tuple[int, int]:
     return len(new) - prefix - suffix, len(old) - prefix - suffix
 
 
-def _starts(lines: list[str]) -> list[int]:
-    starts = [0]
+def _starts(lines: list[str], offset: int = 0) -> list[int]:
+    starts = [offset]
     for line in lines:
         starts.append(starts[-1] + len(line))
     return starts
 
 
-def _common_prefix(a: str, b: str) -> int:
+def _common_prefix(a: Sequence[str], b: Sequence[str]) -> int:
     n = min(len(a), len(b))
     i = 0
     while i < n and a[i] == b[i]:
@@ -132,7 +148,7 @@ def _common_prefix(a: str, b: str) -> int:
     return i
 
 
-def _common_suffix(a: str, b: str) -> int:
+def _common_suffix(a: Sequence[str], b: Sequence[str]) -> int:
     n = min(len(a), len(b))
     i = 0
     while i < n and a[-1 - i] == b[-1 - i]:
