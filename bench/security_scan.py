@@ -54,8 +54,12 @@ def seed_root(root: Path) -> None:
     (root / "docs").mkdir(exist_ok=True)
     (root / "docs" / "readme.md").write_text("# Title\n\nSome text.\n")
     notebook = {
-        "cells": [{"cell_type": "code", "id": "c1", "metadata": {}, "source": "1 + 1", "outputs": [], "execution_count": None}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+        "cells": [
+            {"cell_type": "code", "id": "c1", "metadata": {}, "source": "1 + 1", "outputs": [], "execution_count": None}
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     (root / "analysis.ipynb").write_text(json.dumps(notebook))
 
@@ -72,10 +76,18 @@ def alive(server: CollabServer) -> bool:
 
 def require_mcp(server: CollabServer) -> None:
     """Stop here unless the MCP endpoint answers (a pack that fails to import unloads the whole extension)."""
-    body = json.dumps({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "scan", "version": "1"}},
-    }).encode()
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "scan", "version": "1"},
+            },
+        }
+    ).encode()
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     if server.token:
         headers.update(server.headers)
@@ -97,7 +109,9 @@ def serving_log(server: CollabServer) -> str:
 def run_fuzzer(base: Path, runs: int, out: Path) -> dict:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = base / "public.pem"
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     config = (
         "c.JWTAuth.enabled = True\n"
         f"c.JWTAuth.issuer = {ISSUER!r}\n"
@@ -112,7 +126,14 @@ def run_fuzzer(base: Path, runs: int, out: Path) -> dict:
     seed_root(server.root)
     now = int(time.time())
     token = jwt.encode(
-        {"iss": ISSUER, "sub": "mcp-fuzzer", "aud": server.mcp_url, "iat": now, "exp": now + 3600, "scope": "read write"},
+        {
+            "iss": ISSUER,
+            "sub": "mcp-fuzzer",
+            "aud": server.mcp_url,
+            "iat": now,
+            "exp": now + 3600,
+            "scope": "read write",
+        },
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
         algorithm="RS256",
     )
@@ -124,10 +145,31 @@ def run_fuzzer(base: Path, runs: int, out: Path) -> dict:
             ("protocol", ["--protocol-phase", "aggressive", "--runs-per-type", str(max(2, runs // 2))]),
         ):
             cmd = [
-                "uvx", "--from", FUZZER, "mcp-fuzzer", "--mode", mode, "--protocol", "http",
-                "--endpoint", server.mcp_url, "--auth-env", "--fs-root", str(base / "fuzz-sandbox"),
-                "--output-dir", str(out / f"fuzzer-{mode}"), "--export-markdown", str(out / f"fuzzer-{mode}.md"),
-                "--timeout", "30", "--tool-timeout", "30", "--seed", "42", "--no-corpus", *extra,
+                "uvx",
+                "--from",
+                FUZZER,
+                "mcp-fuzzer",
+                "--mode",
+                mode,
+                "--protocol",
+                "http",
+                "--endpoint",
+                server.mcp_url,
+                "--auth-env",
+                "--fs-root",
+                str(base / "fuzz-sandbox"),
+                "--output-dir",
+                str(out / f"fuzzer-{mode}"),
+                "--export-markdown",
+                str(out / f"fuzzer-{mode}.md"),
+                "--timeout",
+                "30",
+                "--tool-timeout",
+                "30",
+                "--seed",
+                "42",
+                "--no-corpus",
+                *extra,
             ]
             started = time.monotonic()
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800, check=False)
@@ -141,7 +183,9 @@ def run_fuzzer(base: Path, runs: int, out: Path) -> dict:
         summary["token_in_server_log"] = token in log or server.token in log
         summary["outside_file_untouched"] = sentinel.read_text() == "must not change\n"
         summary["files_created_outside_root"] = sorted(
-            str(p.relative_to(base / "fuzz")) for p in (base / "fuzz").iterdir() if p.name not in {"root", "home", "server.log", "outside.txt"}
+            str(p.relative_to(base / "fuzz"))
+            for p in (base / "fuzz").iterdir()
+            if p.name not in {"root", "home", "server.log", "outside.txt"}
         )
         (out / "fuzz-server.log").write_text(log)
     finally:

@@ -19,7 +19,6 @@ from traitlets.config import Configurable
 
 from collab_mcp_core import Identity, hookimpl
 
-
 # Providers that turn the server token into a made-up anonymous user (custom
 # providers, such as JupyterHub's, name real users and are trusted as they are).
 DEFAULT_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)

@@ -45,9 +45,9 @@ class JWTAuth(Configurable):
         "(RS256, ES256, PS256, EdDSA...) with `public_key_file` or `jwks_url`. 'none' is never accepted.",
     ).tag(config=True)
     secret = Unicode("", help="The shared secret of HS256/HS384/HS512 tokens.").tag(config=True)
-    public_key_file = Unicode("", help="A PEM public key file for RS/PS/ES/EdDSA tokens (re-read when it changes).").tag(
-        config=True
-    )
+    public_key_file = Unicode(
+        "", help="A PEM public key file for RS/PS/ES/EdDSA tokens (re-read when it changes)."
+    ).tag(config=True)
     jwks_url = Unicode("", help="A JWKS URL (https:// or file://) with the issuer's public keys.").tag(config=True)
     jwks_cache_seconds = Float(300.0, help="How long a fetched JWKS is used before it is fetched again.").tag(
         config=True
@@ -55,9 +55,7 @@ class JWTAuth(Configurable):
     jwks_min_refresh_seconds = Float(
         30.0, help="An unknown key id triggers a JWKS refetch at most this often (protects the identity provider)."
     ).tag(config=True)
-    issuer = Unicode("", help="The required `iss` claim (also published as the authorization server).").tag(
-        config=True
-    )
+    issuer = Unicode("", help="The required `iss` claim (also published as the authorization server).").tag(config=True)
     audience = List(
         Unicode(),
         default_value=[],

@@ -41,9 +41,7 @@ class Limits(Configurable):
     max_code_chars = Int(200_000, help="Largest code argument (code to run), in characters (0: no limit).").tag(
         config=True
     )
-    code_fields = List(Unicode(), default_value=["code"], help="Argument names that hold code to run.").tag(
-        config=True
-    )
+    code_fields = List(Unicode(), default_value=["code"], help="Argument names that hold code to run.").tag(config=True)
     max_concurrent_executions = Int(
         4, help="Tool calls needing the 'execute' permission one identity may run at the same time (0: no limit)."
     ).tag(config=True)

@@ -34,12 +34,16 @@ class Probed(BaseModel):
 
 async def probe_read(ctx: Any, args: PathArgs) -> Probed:
     """Check a path as a read would."""
-    return Probed(path=ctx.backend.normalize_path(args.path), user=ctx.identity.username, identity=ctx.identity.public())
+    return Probed(
+        path=ctx.backend.normalize_path(args.path), user=ctx.identity.username, identity=ctx.identity.public()
+    )
 
 
 async def probe_write(ctx: Any, args: PathArgs) -> Probed:
     """Check a path as a write would (writes nothing)."""
-    return Probed(path=ctx.backend.normalize_path(args.path), user=ctx.identity.username, identity=ctx.identity.public())
+    return Probed(
+        path=ctx.backend.normalize_path(args.path), user=ctx.identity.username, identity=ctx.identity.public()
+    )
 
 
 async def probe_execute(ctx: Any, args: ExecuteArgs) -> Probed:

@@ -24,7 +24,10 @@ PNG = base64.b64encode(
         "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5d6f1b30000000049454e44ae426082"
     )
 ).decode()
-WAV = base64.b64encode(b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00@\x1f\x00\x00\x80>\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00").decode()
+WAV = base64.b64encode(
+    b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00@\x1f\x00\x00"
+    b"\x80>\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
+).decode()
 
 
 class NoArgs(BaseModel):
@@ -37,7 +40,9 @@ class Said(BaseModel):
 
 def embedded() -> types.EmbeddedResource:
     return types.EmbeddedResource(
-        resource=types.TextResourceContents(uri="test://embedded-resource", mime_type="text/plain", text="This is an embedded resource content.")
+        resource=types.TextResourceContents(
+            uri="test://embedded-resource", mime_type="text/plain", text="This is an embedded resource content."
+        )
     )
 
 
@@ -105,8 +110,13 @@ async def read_test_resource(ctx: Any, uri: str) -> str:
 @hookimpl
 def register_tools(register: Any) -> None:
     for tool in (
-        test_simple_text, test_image_content, test_audio_content, test_embedded_resource,
-        test_multiple_content_types, test_tool_with_progress, test_error_handling,
+        test_simple_text,
+        test_image_content,
+        test_audio_content,
+        test_embedded_resource,
+        test_multiple_content_types,
+        test_tool_with_progress,
+        test_error_handling,
     ):
         register(tool, permission="read", output=Said)
 
@@ -115,7 +125,11 @@ def register_tools(register: Any) -> None:
 def register_resources(register: Any) -> None:
     register(
         ResourceTemplate(
-            scheme="test", name="test", description="Conformance fixtures.", mime_type="text/plain",
-            list=list_test_resources, read=read_test_resource,
+            scheme="test",
+            name="test",
+            description="Conformance fixtures.",
+            mime_type="text/plain",
+            list=list_test_resources,
+            read=read_test_resource,
         )
     )

@@ -27,7 +27,9 @@ MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, 
 
 
 def pem_private(key: Any) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def pem_public(key: Any) -> bytes:
@@ -50,7 +52,9 @@ def claims_for(audience: str, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}  # None removes a claim
 
 
-def mint(key: Any, audience: str, *, algorithm: str = "RS256", headers: dict[str, Any] | None = None, **claims: Any) -> str:
+def mint(
+    key: Any, audience: str, *, algorithm: str = "RS256", headers: dict[str, Any] | None = None, **claims: Any
+) -> str:
     """A signed token; claim overrides set to None are left out."""
     signing_key = pem_private(key) if hasattr(key, "private_bytes") else key
     return jwt.encode(claims_for(audience, **claims), signing_key, algorithm=algorithm, headers=headers)
@@ -69,5 +73,7 @@ def jwt_config(events_log: Path, **settings: Any) -> str:
     """A jupyter_server_config.py enabling JWTAuth with ``settings`` and logging events to a file."""
     lines = ["import logging", f"c.EventLogger.handlers = [logging.FileHandler({str(events_log)!r})]"]
     lines += ["c.JWTAuth.enabled = True", f"c.JWTAuth.issuer = {ISSUER!r}"]
-    lines += [f"c.{k.replace('__', '.')} = {v!r}" if "__" in k else f"c.JWTAuth.{k} = {v!r}" for k, v in settings.items()]
+    lines += [
+        f"c.{k.replace('__', '.')} = {v!r}" if "__" in k else f"c.JWTAuth.{k} = {v!r}" for k, v in settings.items()
+    ]
     return "\n".join(lines) + "\n"

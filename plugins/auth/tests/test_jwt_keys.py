@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
+from collab_mcp_auth.jwt_provider import JWTAuth, check_algorithms
+from collab_mcp_auth.scopes import parse_scope
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from jwt_helpers import bearer, mint, post_initialize
 from traitlets import TraitError
 
-from collab_mcp_auth.jwt_provider import JWTAuth, check_algorithms
-from collab_mcp_auth.scopes import parse_scope
 from collab_mcp_core.testing import call, connect
 
 SECRET = "s3cret-" * 6
@@ -69,9 +68,7 @@ def jwks_server(start_jwt_server, jwks):
 
 @pytest.fixture(scope="module")
 def hs_server(start_jwt_server):
-    return start_jwt_server(
-        algorithms=["HS256"], secret=SECRET, revocation_check="auth_revocation_probe.is_revoked"
-    )
+    return start_jwt_server(algorithms=["HS256"], secret=SECRET, revocation_check="auth_revocation_probe.is_revoked")
 
 
 async def test_jwks_keys_verify_tokens(jwks_server, rsa_key, ec_key):
@@ -156,9 +153,15 @@ def test_bad_algorithm_lists_are_refused_at_config_time(algorithms, message):
 
 def test_key_material_must_match_the_algorithms():
     assert JWTAuth(enabled=True, algorithms=["HS256"], secret=SECRET, issuer="i").problems() == []
-    assert "need JWTAuth.secret" in JWTAuth(enabled=True, algorithms=["HS256"], public_key_file="k.pem", issuer="i").problems()[0]
+    assert (
+        "need JWTAuth.secret"
+        in JWTAuth(enabled=True, algorithms=["HS256"], public_key_file="k.pem", issuer="i").problems()[0]
+    )
     assert "HMAC secret" in JWTAuth(enabled=True, algorithms=["RS256"], secret=SECRET, issuer="i").problems()[0]
-    assert "exactly one" in JWTAuth(enabled=True, secret=SECRET, jwks_url="http://x", algorithms=["HS256"], issuer="i").problems()[0]
+    assert (
+        "exactly one"
+        in JWTAuth(enabled=True, secret=SECRET, jwks_url="http://x", algorithms=["HS256"], issuer="i").problems()[0]
+    )
     assert "issuer" in JWTAuth(enabled=True, algorithms=["HS256"], secret=SECRET).problems()[0]
     assert "32 characters" in JWTAuth(enabled=True, algorithms=["HS256"], secret="short", issuer="i").problems()[0]
 
@@ -170,7 +173,6 @@ def test_scope_grammar():
     assert parse_scope("execute").permissions == {"read", "execute"}
     for nothing in ("openid", "write:", "write:/", "read:../x", "READ", "read:a/../../b"):
         assert parse_scope(nothing) is None, nothing
-
 
 
 async def test_a_server_with_mixed_algorithms_refuses_to_serve_mcp(collab_server_factory):

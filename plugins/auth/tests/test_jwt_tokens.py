@@ -9,7 +9,7 @@ import time
 import httpx2
 import jwt
 import pytest
-from jwt_helpers import ISSUER, bearer, mint, pem_private, pem_public, post_initialize
+from jwt_helpers import ISSUER, bearer, mint, pem_public, post_initialize
 
 from collab_mcp_core.testing import call, connect
 
@@ -50,7 +50,11 @@ async def test_a_valid_token_works(server, rsa_key):
         probed = await call(session, "probe_read", path="notes.txt")
     assert probed["path"] == "notes.txt" and probed["user"] == "alice"
     assert probed["identity"] == {
-        "username": "alice", "display_name": "Alice Liddell", "initials": "AL", "color": "#ff8800", "provider": "jwt",
+        "username": "alice",
+        "display_name": "Alice Liddell",
+        "initials": "AL",
+        "color": "#ff8800",
+        "provider": "jwt",
     }
 
 
@@ -83,18 +87,37 @@ async def test_missing_credentials_are_refused(server):
         pytest.param(lambda k, aud: mint(k, aud, jti=None), "jti", id="no-jti-with-revocation-on"),
         pytest.param(lambda k, aud: mint(k, aud, algorithm="RS512"), "alg", id="wrong-algorithm"),
         pytest.param(
-            lambda k, aud: unsigned({"iss": ISSUER, "sub": "mallory", "aud": aud, "iat": int(time.time()),
-                                     "exp": int(time.time()) + 600, "jti": "x"}),
-            "alg", id="alg-none",
+            lambda k, aud: unsigned(
+                {
+                    "iss": ISSUER,
+                    "sub": "mallory",
+                    "aud": aud,
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 600,
+                    "jti": "x",
+                }
+            ),
+            "alg",
+            id="alg-none",
         ),
         pytest.param(
             # The classic confusion: HS256 keyed with the server's RSA *public* key.
             lambda k, aud: jwt.api_jws.PyJWS().encode(
-                json.dumps({"iss": ISSUER, "sub": "mallory", "aud": aud, "iat": int(time.time()),
-                            "exp": int(time.time()) + 600, "jti": "y"}).encode(),
-                b"an-attacker-chosen-secret-of-32-bytes", algorithm="HS256",
+                json.dumps(
+                    {
+                        "iss": ISSUER,
+                        "sub": "mallory",
+                        "aud": aud,
+                        "iat": int(time.time()),
+                        "exp": int(time.time()) + 600,
+                        "jti": "y",
+                    }
+                ).encode(),
+                b"an-attacker-chosen-secret-of-32-bytes",
+                algorithm="HS256",
             ),
-            "alg", id="hs256-confusion-header",
+            "alg",
+            id="hs256-confusion-header",
         ),
     ],
 )
@@ -152,8 +175,12 @@ async def test_session_hijack_with_another_identity_is_404(server, rsa_key):
     opened = await post_initialize(server.mcp_url, bearer(alice))
     session_id = opened.headers["Mcp-Session-Id"]
     listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-               "Mcp-Session-Id": session_id, "Mcp-Protocol-Version": "2025-11-25"}
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "Mcp-Session-Id": session_id,
+        "Mcp-Protocol-Version": "2025-11-25",
+    }
     async with httpx2.AsyncClient() as http:
         stolen = await http.post(server.mcp_url, json=listing, headers={**headers, **bearer(bob)})
         jupyter = await http.post(server.mcp_url, json=listing, headers={**headers, **server.headers})
@@ -181,8 +208,12 @@ async def test_jupyter_token_sessions_work_without_cookies(server):
     """Most MCP clients keep no cookies: the token identity must be the same on every request."""
     opened = await post_initialize(server.mcp_url, server.headers)
     listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-               "Mcp-Session-Id": opened.headers["Mcp-Session-Id"], "Mcp-Protocol-Version": "2025-11-25"}
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "Mcp-Session-Id": opened.headers["Mcp-Session-Id"],
+        "Mcp-Protocol-Version": "2025-11-25",
+    }
     async with httpx2.AsyncClient() as http:  # a fresh client: no cookie from the first request
         again = await http.post(server.mcp_url, json=listing, headers={**headers, **server.headers})
     assert again.status_code == 200, again.text
@@ -196,8 +227,12 @@ async def test_anonymous_sessions_work_without_cookies_when_allowed(collab_serve
     opened = await post_initialize(server.mcp_url, {})
     assert opened.status_code == 200, opened.text
     listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-               "Mcp-Session-Id": opened.headers["Mcp-Session-Id"], "Mcp-Protocol-Version": "2025-11-25"}
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "Mcp-Session-Id": opened.headers["Mcp-Session-Id"],
+        "Mcp-Protocol-Version": "2025-11-25",
+    }
     async with httpx2.AsyncClient() as http:
         again = await http.post(server.mcp_url, json=listing, headers=headers)
     assert again.status_code == 200, again.text

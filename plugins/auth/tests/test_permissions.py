@@ -102,8 +102,15 @@ async def test_folder_scoped_identity_stays_in_its_folder(server, rsa_key):
         assert (await call(session, "word_count", path="notebooks/a.txt"))["words"] == 3
         assert (await call(session, "probe_write", path="./notebooks//a.txt"))["path"] == "notebooks/a.txt"
         for outside in (
-            "top.txt", "notebooks2/b.txt", "notebooks/../top.txt", "notebooks/%2e%2e/top.txt",
-            "notebooks/%2E%2E/top.txt", "notebooks\\..\\top.txt", "/notebooks/../top.txt", "", "escape.txt",
+            "top.txt",
+            "notebooks2/b.txt",
+            "notebooks/../top.txt",
+            "notebooks/%2e%2e/top.txt",
+            "notebooks/%2E%2E/top.txt",
+            "notebooks\\..\\top.txt",
+            "/notebooks/../top.txt",
+            "",
+            "escape.txt",
         ):
             error = await call_error(session, "word_count", path=outside)
             assert "Permission denied" in error and "'read' permission" in error, (outside, error)
