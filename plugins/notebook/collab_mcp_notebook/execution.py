@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # After an interrupt, how long to wait for the kernel to report the KeyboardInterrupt and go idle.
 INTERRUPT_GRACE = 5.0
+# Seconds without output after which a progress notification says the run is still going.
+HEARTBEAT = 5.0
 # How long to wait for the execute_reply once the kernel is idle.
 REPLY_TIMEOUT = 5.0
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
@@ -306,6 +308,9 @@ class KernelRun:
         self.started = False  # the kernel began running our request (not just queued it)
         self.sent = 0
         self.report_progress = True
+        self.ticks = 0
+        self.began = time.monotonic()
+        self.last_progress = self.began
 
     def send(self, code: str, store_history: bool) -> None:
         self.msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=True)
@@ -367,6 +372,7 @@ class KernelRun:
             try:
                 msg = await self.client.get_iopub_msg(timeout=min(left, 1.0))
             except Empty:
+                await self._heartbeat()
                 clients = kernel_clients(self.ctx.host)
                 if self.kernel_id in clients.died or self.kernel_id not in self.ctx.backend.kernel_manager:
                     clients.died.discard(self.kernel_id)  # said so now
@@ -389,8 +395,19 @@ class KernelRun:
             elif kind in OUTPUT_TYPES:
                 await self.outputs.emit(_as_output(kind, content))
                 self.sent += 1
-                if self.report_progress:
-                    await self.ctx.progress(self.sent, None, f"{self.sent} output(s) so far; latest: {kind}")
+                await self._progress(f"{self.sent} output(s) so far; latest: {kind}")
+
+    async def _progress(self, message: str) -> None:
+        if self.report_progress:
+            # MCP progress must increase with every notification: count notifications, not outputs.
+            self.ticks += 1
+            self.last_progress = time.monotonic()
+            await self.ctx.progress(self.ticks, None, message)
+
+    async def _heartbeat(self) -> None:
+        """A progress note during long silent runs, so clients that reset their timeout on progress wait."""
+        if time.monotonic() - self.last_progress >= HEARTBEAT:
+            await self._progress(f"still running after {time.monotonic() - self.began:.0f}s ({self.sent} outputs)")
 
     async def _reply(self) -> dict[str, Any]:
         reply = await _reply(self.client, self.msg_id)

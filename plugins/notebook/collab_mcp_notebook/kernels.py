@@ -102,9 +102,8 @@ def kernel_clients(host: Host) -> KernelClients:
 
 
 def _session_matches(session: dict[str, Any], api_path: str) -> bool:
-    # JupyterLab with collaboration names the session path with its drive prefix.
-    path = session.get("path") or ""
-    return path == api_path or path.split(":", 1)[-1] == api_path
+    # Some JupyterLab collaboration versions name the session path with the RTC drive prefix.
+    return session.get("path") in (api_path, f"RTC:{api_path}")
 
 
 async def find_session(ctx: ToolContext, api_path: str) -> dict[str, Any] | None:

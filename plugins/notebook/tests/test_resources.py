@@ -128,13 +128,22 @@ async def test_room_closed_when_idle_then_reopened_duplicates_nothing(server):
 
 
 async def test_outputs_survive_the_room_closing_while_the_cell_runs(server):
-    code = "import time\nprint('before', flush=True)\ntime.sleep(4)\nprint('after', flush=True)"
+    code = "import time\nprint('before', flush=True)\ntime.sleep(6)\nprint('after', flush=True)"
     path = write_notebook(server.root, "long_run.ipynb", [{"source": code}])
     async with connect(server) as mcp:
         view = await call(mcp, "get_notebook", path=path)
         cell_id, room_id = view["cells"][0]["cell_id"], view["collaboration"]["room_id"]
-        result = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        notes: list[str] = []
+
+        async def on_progress(value: float, total: float | None, message: str | None) -> None:
+            notes.append(message or "")
+
+        answer = await mcp.call_tool(
+            "execute_notebook_cell", {"path": path, "cell_id": cell_id}, progress_callback=on_progress
+        )
+        result = answer.structured_content
         assert result["status"] == "ok" and result["outputs"][0]["text"] == "before\nafter\n"
+        assert any(n.startswith("still running after") for n in notes), notes  # heartbeat during the silence
         assert f"closed idle room {room_id}" in server.log_text()  # the room really closed during the sleep
         view = await call(mcp, "read_notebook_cell", path=path, cell_id=cell_id)
         assert view["outputs"][0]["text"] == "before\nafter\n" and len(view["outputs"]) == 1
