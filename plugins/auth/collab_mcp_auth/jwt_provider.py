@@ -212,6 +212,17 @@ def bearer_jwt(request: Any) -> str | None:
     return value
 
 
+def audiences(settings: JWTAuth, request: Any) -> list[str]:
+    """The accepted ``aud`` values: configured, or the MCP URL the client reached."""
+    if settings.audience:
+        return list(settings.audience)
+    if request.settings.get("allow_remote_access", False):
+        # Any Host header is accepted then, so the URL the client used proves
+        # nothing: a token minted for another server could name it.
+        raise InvalidToken("this server accepts any Host name, so JWTAuth.audience must be configured")
+    return [mcp_url(request)]
+
+
 def mcp_url(request: Any) -> str:
     return f"{request.request.protocol}://{request.request.host}{request.base_url}mcp"
 
@@ -226,6 +237,8 @@ def host_started(host: Any) -> None:
     settings = host.configurable(JWTAuth)
     for problem in settings.problems():
         log.error("JWTAuth is enabled but misconfigured: %s. Every JWT will be refused.", problem)
+    if settings.enabled and not settings.audience and host.app.serverapp.allow_remote_access:
+        log.error("JWTAuth: ServerApp.allow_remote_access is on; set JWTAuth.audience or every JWT will be refused.")
 
 
 @hookimpl
@@ -239,7 +252,7 @@ async def identify_request(request: Any, host: Any) -> Identity | None:
     if settings.problems():
         raise web.HTTPError(401, "Invalid bearer token: JWT verification is misconfigured on this server")
     try:
-        claims = await verify(settings, token, list(settings.audience) or [mcp_url(request)])
+        claims = await verify(settings, token, audiences(settings, request))
     except InvalidToken as err:
         # The reason only: neither the token nor its claims go to the log.
         log.info("JWT refused from %s: %s", request.request.remote_ip, err)

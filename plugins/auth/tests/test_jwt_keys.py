@@ -12,7 +12,7 @@ import pytest
 from collab_mcp_auth.jwt_provider import JWTAuth, check_algorithms
 from collab_mcp_auth.scopes import parse_scope
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from jwt_helpers import bearer, mint, post_initialize
+from jwt_helpers import bearer, mint, pem_public, post_initialize
 from traitlets import TraitError
 
 from collab_mcp_core.testing import call, connect
@@ -180,3 +180,13 @@ async def test_a_server_with_mixed_algorithms_refuses_to_serve_mcp(collab_server
     answer = await post_initialize(server.mcp_url, server.headers)
     assert answer.status_code == 404  # the extension did not load: nothing is served, not something insecure
     assert "JWTAuth.algorithms mixes HMAC and public-key algorithms" in server.log_text()
+
+
+async def test_remote_access_needs_a_configured_audience(start_jwt_server, rsa_key, tmp_path):
+    key_file = tmp_path / "public.pem"
+    key_file.write_bytes(pem_public(rsa_key))
+    server = start_jwt_server("--ServerApp.allow_remote_access=True", public_key_file=str(key_file))
+    # Any Host is accepted now, so the URL a token names could be anyone's: without JWTAuth.audience, refuse.
+    answer = await post_initialize(server.mcp_url, bearer(mint(rsa_key, server.mcp_url)))
+    assert answer.status_code == 401 and "JWTAuth.audience must be configured" in answer.json()["error"]["message"]
+    assert "set JWTAuth.audience or every JWT will be refused" in server.log_text()
