@@ -11,6 +11,7 @@ from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
 from .readings import forget_session
+from .saving import save_open_text_rooms
 from .store import bind_store_to_server_config
 
 
@@ -61,5 +62,6 @@ def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
 
 @hookimpl
 async def host_stopping(host: Any) -> None:
+    await save_open_text_rooms(host)
     await resources.stop_watching(host)
     close_author_log()

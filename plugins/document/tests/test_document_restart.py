@@ -51,3 +51,24 @@ async def test_history_survives_restart_and_is_stored_under_data_dir(tmp_path, h
             assert (await call(mcp, "get_document", path="kept.txt"))["content"] == "v1 ✓\n"
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_an_edit_just_before_shutdown_is_saved(tmp_path) -> None:
+    # A long save delay: without the pack's save on stop, the room's pending save is cancelled.
+    args = ("--YDocExtension.document_save_delay=30",)
+    server = await asyncio.to_thread(start_server, tmp_path, *args)
+    try:
+        (server.root / "late.txt").write_text("before ✓\n", encoding="utf-8")
+        async with connect(server) as mcp:
+            await call(mcp, "insert_text", path="late.txt", text="just before shutdown 🎉\n", position=-1)
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert (server.root / "late.txt").read_text(encoding="utf-8") == "before ✓\njust before shutdown 🎉\n"
+
+    server = await asyncio.to_thread(start_server, tmp_path, *args)
+    try:
+        async with connect(server) as mcp:
+            content = (await call(mcp, "get_document", path="late.txt"))["content"]
+            assert content == "before ✓\njust before shutdown 🎉\n"  # once, from the store or the disk
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -224,3 +224,19 @@ async def test_positions_mean_the_text_the_agent_read(collab_server) -> None:
             error = await call_error(agent, "update_document", path=path, content="world", position=at, length=5)
             assert "overlaps changes" in error
             assert (await call(observer, "get_document", path=path))["content"] == expected.replace("wörld", "wÖörld")
+
+
+async def test_large_documents_are_capped_and_read_by_range(collab_server) -> None:
+    line = "ligne numéro {:06d} 🎉\n"
+    big = "".join(line.format(i) for i in range(6000))  # 132,000 characters
+    path = write(collab_server.root, "big.txt", big)
+    async with connect(collab_server) as mcp:
+        first = await call(mcp, "get_document", path=path, include_collaboration_state=False)
+        assert first["truncated"] and first["total_length"] == len(big) == 132_000
+        assert first["content"] == big[: first["end"]] and first["end"] == 100_000
+        rest = await call(mcp, "get_document", path=path, start=first["end"])
+        assert not rest["truncated"] and first["content"] + rest["content"] == big
+        at = big.index("000042")
+        await call(mcp, "update_document", path=path, content="LIGNE", position=at - len("ligne numéro "), length=5)
+        whole = big.replace("ligne numéro 000042", "LIGNE numéro 000042")
+        assert (await call(mcp, "get_document", path=path, start=at - 20, end=at + 20))["content"] == whole[at - 20 : at + 20]
