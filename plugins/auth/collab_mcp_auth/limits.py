@@ -75,6 +75,16 @@ class TokenBucket:
 class LimitState:
     buckets: dict[tuple[str, str], TokenBucket] = field(default_factory=dict)
     executing: dict[tuple[str, str], int] = field(default_factory=dict)
+    max_buckets: int = 10_000
+
+    def forget_idle(self) -> None:
+        """Drop the buckets of identities idle long enough to have refilled (a fresh bucket is the same)."""
+        if len(self.buckets) < self.max_buckets:
+            return
+        now = time.monotonic()
+        for who, bucket in list(self.buckets.items()):
+            if bucket.tokens + (now - bucket.updated) * bucket.rate >= bucket.capacity:
+                del self.buckets[who]
 
 
 def check_sizes(limits: Limits, tool: str, args: BaseModel) -> None:
@@ -107,6 +117,7 @@ def check_rate(limits: Limits, who: tuple[str, str], tool: str) -> None:
         return
     bucket = limits.state.buckets.get(who)
     if bucket is None:
+        limits.state.forget_idle()
         capacity = float(max(limits.burst, 1))
         bucket = limits.state.buckets[who] = TokenBucket(limits.rate_per_second, capacity, capacity)
     wait = bucket.take()
