@@ -240,3 +240,14 @@ async def test_large_documents_are_capped_and_read_by_range(collab_server) -> No
         await call(mcp, "update_document", path=path, content="LIGNE", position=at - len("ligne numéro "), length=5)
         whole = big.replace("ligne numéro 000042", "LIGNE numéro 000042")
         assert (await call(mcp, "get_document", path=path, start=at - 20, end=at + 20))["content"] == whole[at - 20 : at + 20]
+
+
+async def test_session_less_protocol_reads_and_edits(collab_server) -> None:
+    path = write(collab_server.root, "modern.md", "# Modern ✓\n")
+    async with connect(collab_server, modern=True) as client, join_room(collab_server, path, kind="file") as human:
+        await human.wait_for(lambda: str(human.text) == "# Modern ✓\n", what="the file")
+        read = await call(client, "get_document", path=path)
+        await call(client, "insert_text", path=path, text="é🎉", position=read["content"].index("✓"))
+        await human.wait_for(lambda: str(human.text) == "# Modern é🎉✓\n", what="the insert")
+        history = await call(client, "get_document_history", path=path)
+        assert history["versions"]
