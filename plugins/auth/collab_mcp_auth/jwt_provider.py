@@ -19,6 +19,7 @@ from typing import Any
 from tornado import web
 from traitlets import Bool, Float, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
+from traitlets.utils.importstring import import_item
 
 from collab_mcp_core import Identity, hookimpl
 
@@ -106,6 +107,11 @@ class JWTAuth(Configurable):
             found.append("JWTAuth.issuer is required")
         if hmac and len(self.secret) < 32 and self.secret:
             found.append("JWTAuth.secret must be at least 32 characters")
+        if self.revocation_check:
+            try:
+                import_item(self.revocation_check)
+            except Exception as err:
+                found.append(f"JWTAuth.revocation_check {self.revocation_check!r} cannot be imported ({err})")
         return found
 
     def key_source(self) -> KeySource:

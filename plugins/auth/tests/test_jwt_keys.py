@@ -163,6 +163,8 @@ def test_key_material_must_match_the_algorithms():
         in JWTAuth(enabled=True, secret=SECRET, jwks_url="http://x", algorithms=["HS256"], issuer="i").problems()[0]
     )
     assert "issuer" in JWTAuth(enabled=True, algorithms=["HS256"], secret=SECRET).problems()[0]
+    broken = JWTAuth(enabled=True, algorithms=["HS256"], secret=SECRET, issuer="i", revocation_check="no_such.mod")
+    assert "cannot be imported" in broken.problems()[0]
     assert "32 characters" in JWTAuth(enabled=True, algorithms=["HS256"], secret="short", issuer="i").problems()[0]
 
 
