@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -93,8 +94,6 @@ def start_server(
     if config_py:
         (home / "config" / "jupyter_server_config.py").write_text(config_py)
     token = token if token is not None else secrets.token_hex(16)
-    port = free_port()
-    log_path = base / "server.log"
     full_env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -104,24 +103,52 @@ def start_server(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
+    # Another process (a kernel's ZMQ socket, say) can take the free port before
+    # the server binds it; the server must then fail rather than move (port_retries=0),
+    # and we try again on another port.
+    for _attempt in range(5):
+        server = _launch(base, root, home, token, full_env, extra_args)
+        try:
+            _wait_until_ready(server)
+            return server
+        except _PortTaken:
+            server.stop()
+    raise RuntimeError("could not find a free port for the test server after 5 attempts")
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _launch(base: Path, root: Path, home: Path, token: str, env: dict[str, str], extra_args: tuple[str, ...]) -> CollabServer:
+    port = free_port()
+    log_path = base / "server.log"
     cmd = [
         sys.executable, "-m", "collab_mcp_core.cli", "serve",
-        f"--root-dir={root}", f"--port={port}", f"--token={token}", "--ip=127.0.0.1", *extra_args,
+        f"--root-dir={root}", f"--port={port}", f"--token={token}", "--ip=127.0.0.1",
+        "--ServerApp.port_retries=0", *extra_args,
     ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=home / "cwd", env=full_env)
-    server = CollabServer(root, port, token, process, log_path, home / "data", tuple(extra_args))
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=home / "cwd", env=env)
+    return CollabServer(root, port, token, process, log_path, home / "data", tuple(extra_args))
+
+
+def _wait_until_ready(server: CollabServer) -> None:
+    process = server.process
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"collab-mcp serve exited with {process.returncode}:\n{server.log_text()[-4000:]}")
+            log = server.log_text()
+            if "already in use" in log or "no available port" in log:
+                raise _PortTaken()
+            raise RuntimeError(f"collab-mcp serve exited with {process.returncode}:\n{log[-4000:]}")
         try:
             request = urllib.request.Request(server.url + "api/status", headers=server.headers)
             with urllib.request.urlopen(request, timeout=2) as answer:
-                if answer.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+                if answer.status == 200 and b"started" in answer.read():
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
+            pass  # not up yet (or, briefly, something else answered on the port)
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"collab-mcp serve did not answer within {READY_TIMEOUT}s:\n{server.log_text()[-4000:]}")
