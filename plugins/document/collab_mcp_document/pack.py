@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import forks, history, resources, text
+from . import forks, history, listing, resources, sessions, text
 from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
@@ -17,9 +17,9 @@ from .store import bind_store_to_server_config
 
 @hookimpl
 def register_tools(register: Any) -> None:
-    register(text.list_documents, permission="read", title="List documents")
+    register(listing.list_documents, permission="read", title="List documents")
     register(text.get_document, permission="read", title="Read a document")
-    register(text.create_document_session, permission="write", title="Open or create a document",
+    register(sessions.create_document_session, permission="write", title="Open or create a document",
              destructive=False, idempotent=True)
     register(text.update_document, permission="write", title="Replace document text", destructive=True)
     register(text.insert_text, permission="write", title="Insert text", destructive=False)

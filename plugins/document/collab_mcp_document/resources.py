@@ -27,7 +27,7 @@ from collab_mcp_core.host import ToolContext
 from .authors import author_log
 from .config import DocumentPack
 from .documents import content_of, open_live, resolve, type_from_name
-from .text import walk_files
+from .listing import walk_files
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Reading and editing documents through their live shared document.
+"""Reading and editing text documents through their live shared document.
 
 Positions and lengths count characters (Unicode code points) of the document
 as the agent read it; :mod:`.positions` converts them to pycrdt's UTF-8 byte
@@ -8,30 +8,16 @@ so collaborators see it live and concurrent typing elsewhere survives.
 
 from __future__ import annotations
 
-import asyncio
-import posixpath
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
-from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core import ToolError
 
 from .authors import agent_transaction
 from .config import DocumentPack
-from .documents import (
-    DocumentRef,
-    check_file_type,
-    check_version,
-    classify,
-    content_of,
-    require_text,
-    resolve,
-    room_id,
-    text_of,
-    type_from_name,
-    version_of,
-)
+from .documents import check_version, content_of, require_text, resolve, room_id, text_of, version_of
 from .events import DocumentChanged
 from .forks import open_target
 from .positions import Splice, apply_splices, apply_to_string, check_range, minimal_splices, rebase
@@ -41,96 +27,6 @@ CHARACTERS = (
     "Positions and lengths count characters (Unicode code points) of the text as you last read it with "
     "get_document (or left it with your last edit); what others typed since is taken into account."
 )
-MAX_WALK = 20_000  # files looked at per listing, so a huge tree cannot stall the server
-
-
-# -- list_documents ---------------------------------------------------------------------------
-
-
-class ListDocumentsArgs(BaseModel):
-    path: str = Field("", description="Folder to list, recursively (default: the server root).")
-    file_type: str | None = Field(None, description="Only this type: notebook, markdown, code or text.")
-    offset: int = Field(0, ge=0, description="Skip this many documents (paging; use next_offset).")
-    limit: int = Field(50, ge=1, le=500, description="Most documents to return.")
-
-
-class DocumentInfo(BaseModel):
-    path: str
-    file_type: str
-    size: int | None = Field(description="Size on disk in bytes (unsaved edits not counted).")
-    room_open: bool = Field(description="Whether a collaboration room is open for it right now.")
-    room_id: str | None
-    collaborators: list[str] = Field(description="Display names of the people and agents in its room.")
-
-
-class DocumentList(BaseModel):
-    documents: list[DocumentInfo]
-    total: int
-    offset: int
-    next_offset: int | None = Field(description="Pass as offset for the next page; null when this was the last.")
-
-
-async def walk_files(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
-    """Every file model under ``folder`` (depth first, sorted by path), without hidden files."""
-    manager = ctx.backend.contents_manager
-    files: list[dict[str, Any]] = []
-    pending = [folder]
-    while pending and len(files) < MAX_WALK:
-        current = pending.pop()
-        model = manager.get(current, content=True, type="directory")
-        if asyncio.iscoroutine(model):
-            model = await model
-        for child in model.get("content") or []:
-            if child["name"].startswith("."):
-                continue
-            if child["type"] == "directory":
-                pending.append(child["path"])
-            else:
-                files.append(child)
-    return sorted(files, key=lambda m: m["path"])
-
-
-async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentList:
-    """List collaborable documents (notebooks, markdown, code and text files) under a folder.
-
-    Each has its type, size, whether a collaboration room is open and who is in it. This
-    never opens rooms. Paged: pass next_offset as offset to get the next page.
-    """
-    check_file_type(args.file_type)
-    folder = ctx.backend.normalize_path(args.path)
-    if not await _is_dir(ctx, folder):
-        raise ToolError(f"{args.path!r} is not a folder. Give a folder relative to the server root ('' for the root).")
-    matches = []
-    for model in await walk_files(ctx, folder):
-        file_type = type_from_name(model["path"])
-        if file_type is None or (args.file_type and file_type != args.file_type):
-            continue
-        matches.append((model, file_type))
-    page = matches[args.offset : args.offset + args.limit]
-    documents = []
-    for model, file_type in page:
-        ref = DocumentRef(model["path"], file_type)
-        room = ctx.backend.room_for(ref.path, ref.kind)
-        documents.append(
-            DocumentInfo(
-                path=ref.path, file_type=file_type, size=model.get("size"), room_open=room is not None,
-                room_id=room_id(ctx, ref, create=False) if room is not None else None,
-                collaborators=[_name(p) for p in ctx.backend.collaborators(room)],
-            )
-        )
-    end = args.offset + len(page)
-    return DocumentList(
-        documents=documents, total=len(matches), offset=args.offset, next_offset=end if end < len(matches) else None
-    )
-
-
-async def _is_dir(ctx: ToolContext, api_path: str) -> bool:
-    result = ctx.backend.contents_manager.dir_exists(api_path)
-    return bool(await result if asyncio.iscoroutine(result) else result)
-
-
-def _name(person: dict[str, Any]) -> str:
-    return str(person.get("display_name") or person.get("name") or person.get("username") or person.get("client_id"))
 
 
 # -- get_document ------------------------------------------------------------------------------
@@ -190,85 +86,6 @@ async def get_document(ctx: ToolContext, args: GetDocumentArgs) -> Document:
         room = ctx.backend.find_room(result.room_id)
         result.collaborators = ctx.backend.collaborators(room)
     return result
-
-
-# -- create_document_session ------------------------------------------------------------------
-
-
-class CreateSessionArgs(BaseModel):
-    path: str = Field(description="The document, relative to the server root.")
-    file_type: str | None = Field(
-        None, description="notebook, markdown, code or text; detected from the name when omitted."
-    )
-    create: bool = Field(False, description="Create the file (empty) if it does not exist. Never overwrites.")
-
-
-class DocumentSession(BaseModel):
-    path: str
-    file_type: str
-    room_id: str
-    created: bool = Field(description="True if the file was created by this call.")
-    total_length: int
-    version: str
-    collaborators: list[dict[str, Any]]
-
-
-async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> DocumentSession:
-    """Open (or find) the collaboration room of a document, creating the file first if asked.
-
-    The type is detected from the name (and content) unless given. With create=true a missing
-    file is created empty (a notebook gets one empty cell); an existing file is never overwritten.
-    """
-    check_file_type(args.file_type)
-    api_path = ctx.backend.normalize_path(args.path)
-    created = False
-    if not api_path:
-        raise ToolError("The root folder is not a document; give a file path.")
-    if not await _exists(ctx, api_path):
-        if not args.create:
-            raise NotFound(f"No file at {args.path!r}. Pass create=true to create it.")
-        created = await _create_file(ctx, api_path, args.file_type)
-    ref = classify(ctx, api_path, args.file_type, args.path)
-    doc = await open_target(ctx, ref, None)
-    content = content_of(doc, ref)
-    if not ref.is_notebook:
-        remember(key_of(ctx, ref, None), content)
-    rid = room_id(ctx, ref)
-    return DocumentSession(
-        path=ref.path, file_type=ref.file_type, room_id=rid, created=created, total_length=len(content),
-        version=version_of(content), collaborators=ctx.backend.collaborators(ctx.backend.find_room(rid)),
-    )
-
-
-async def _exists(ctx: ToolContext, api_path: str) -> bool:
-    result = ctx.backend.contents_manager.file_exists(api_path)
-    return bool(await result if asyncio.iscoroutine(result) else result)
-
-
-async def _create_file(ctx: ToolContext, api_path: str, file_type: str | None) -> bool:
-    """Create a new, empty file through the ContentsManager (no room exists for it yet)."""
-    folder = posixpath.dirname(api_path)
-    if folder and not await _is_dir(ctx, folder):
-        raise ToolError(f"Folder {folder!r} does not exist; create the document in an existing folder.")
-    is_notebook = (file_type or type_from_name(api_path)) == "notebook"
-    if is_notebook and not api_path.endswith(".ipynb"):
-        raise ToolError(f"A notebook's name must end in .ipynb, not {api_path!r}.")
-    if file_type and file_type != "notebook" and api_path.endswith(".ipynb"):
-        raise ToolError(f"{api_path!r} ends in .ipynb, so it is a notebook, not a {file_type} file.")
-    if await _is_dir(ctx, api_path):
-        raise ToolError(f"{api_path!r} is a folder.")
-    if is_notebook:
-        import nbformat
-
-        nb = nbformat.v4.new_notebook()
-        nb.cells.append(nbformat.v4.new_code_cell(""))
-        model = {"type": "notebook", "content": nb}
-    else:
-        model = {"type": "file", "format": "text", "content": ""}
-    result = ctx.backend.contents_manager.save(model, api_path)
-    if asyncio.iscoroutine(result):
-        await result
-    return True
 
 
 # -- edits ------------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""Which documents exist: listing collaborable files without opening their rooms."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
+from collab_mcp_core import ToolError
+
+from .documents import DocumentRef, check_file_type, room_id, type_from_name
+
+MAX_WALK = 20_000  # files looked at per listing, so a huge tree cannot stall the server
+
+
+# -- list_documents ---------------------------------------------------------------------------
+
+
+class ListDocumentsArgs(BaseModel):
+    path: str = Field("", description="Folder to list, recursively (default: the server root).")
+    file_type: str | None = Field(None, description="Only this type: notebook, markdown, code or text.")
+    offset: int = Field(0, ge=0, description="Skip this many documents (paging; use next_offset).")
+    limit: int = Field(50, ge=1, le=500, description="Most documents to return.")
+
+
+class DocumentInfo(BaseModel):
+    path: str
+    file_type: str
+    size: int | None = Field(description="Size on disk in bytes (unsaved edits not counted).")
+    room_open: bool = Field(description="Whether a collaboration room is open for it right now.")
+    room_id: str | None
+    collaborators: list[str] = Field(description="Display names of the people and agents in its room.")
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+    total: int
+    offset: int
+    next_offset: int | None = Field(description="Pass as offset for the next page; null when this was the last.")
+
+
+async def walk_files(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
+    """Every file model under ``folder`` (depth first, sorted by path), without hidden files."""
+    manager = ctx.backend.contents_manager
+    files: list[dict[str, Any]] = []
+    pending = [folder]
+    while pending and len(files) < MAX_WALK:
+        current = pending.pop()
+        model = manager.get(current, content=True, type="directory")
+        if asyncio.iscoroutine(model):
+            model = await model
+        for child in model.get("content") or []:
+            if child["name"].startswith("."):
+                continue
+            if child["type"] == "directory":
+                pending.append(child["path"])
+            else:
+                files.append(child)
+    return sorted(files, key=lambda m: m["path"])
+
+
+async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentList:
+    """List collaborable documents (notebooks, markdown, code and text files) under a folder.
+
+    Each has its type, size, whether a collaboration room is open and who is in it. This
+    never opens rooms. Paged: pass next_offset as offset to get the next page.
+    """
+    check_file_type(args.file_type)
+    folder = ctx.backend.normalize_path(args.path)
+    if not await is_dir(ctx, folder):
+        raise ToolError(f"{args.path!r} is not a folder. Give a folder relative to the server root ('' for the root).")
+    matches = []
+    for model in await walk_files(ctx, folder):
+        file_type = type_from_name(model["path"])
+        if file_type is None or (args.file_type and file_type != args.file_type):
+            continue
+        matches.append((model, file_type))
+    page = matches[args.offset : args.offset + args.limit]
+    documents = []
+    for model, file_type in page:
+        ref = DocumentRef(model["path"], file_type)
+        room = ctx.backend.room_for(ref.path, ref.kind)
+        documents.append(
+            DocumentInfo(
+                path=ref.path, file_type=file_type, size=model.get("size"), room_open=room is not None,
+                room_id=room_id(ctx, ref, create=False) if room is not None else None,
+                collaborators=[_name(p) for p in ctx.backend.collaborators(room)],
+            )
+        )
+    end = args.offset + len(page)
+    return DocumentList(
+        documents=documents, total=len(matches), offset=args.offset, next_offset=end if end < len(matches) else None
+    )
+
+
+async def is_dir(ctx: ToolContext, api_path: str) -> bool:
+    result = ctx.backend.contents_manager.dir_exists(api_path)
+    return bool(await result if asyncio.iscoroutine(result) else result)
+
+
+def _name(person: dict[str, Any]) -> str:
+    return str(person.get("display_name") or person.get("name") or person.get("username") or person.get("client_id"))

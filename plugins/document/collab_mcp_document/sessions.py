@@ -1,0 +1,95 @@
+"""Opening a document's collaboration room, creating the file first when asked."""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
+from collab_mcp_core import NotFound, ToolError
+
+from .documents import check_file_type, classify, content_of, open_live, room_id, type_from_name, version_of
+from .listing import is_dir
+from .readings import key_of, remember
+
+
+# -- create_document_session ------------------------------------------------------------------
+
+
+class CreateSessionArgs(BaseModel):
+    path: str = Field(description="The document, relative to the server root.")
+    file_type: str | None = Field(
+        None, description="notebook, markdown, code or text; detected from the name when omitted."
+    )
+    create: bool = Field(False, description="Create the file (empty) if it does not exist. Never overwrites.")
+
+
+class DocumentSession(BaseModel):
+    path: str
+    file_type: str
+    room_id: str
+    created: bool = Field(description="True if the file was created by this call.")
+    total_length: int
+    version: str
+    collaborators: list[dict[str, Any]]
+
+
+async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> DocumentSession:
+    """Open (or find) the collaboration room of a document, creating the file first if asked.
+
+    The type is detected from the name (and content) unless given. With create=true a missing
+    file is created empty (a notebook gets one empty cell); an existing file is never overwritten.
+    """
+    check_file_type(args.file_type)
+    api_path = ctx.backend.normalize_path(args.path)
+    created = False
+    if not api_path:
+        raise ToolError("The root folder is not a document; give a file path.")
+    if not await _exists(ctx, api_path):
+        if not args.create:
+            raise NotFound(f"No file at {args.path!r}. Pass create=true to create it.")
+        created = await _create_file(ctx, api_path, args.file_type)
+    ref = classify(ctx, api_path, args.file_type, args.path)
+    doc = await open_live(ctx, ref)
+    content = content_of(doc, ref)
+    if not ref.is_notebook:
+        remember(key_of(ctx, ref, None), content)
+    rid = room_id(ctx, ref)
+    return DocumentSession(
+        path=ref.path, file_type=ref.file_type, room_id=rid, created=created, total_length=len(content),
+        version=version_of(content), collaborators=ctx.backend.collaborators(ctx.backend.find_room(rid)),
+    )
+
+
+async def _exists(ctx: ToolContext, api_path: str) -> bool:
+    result = ctx.backend.contents_manager.file_exists(api_path)
+    return bool(await result if asyncio.iscoroutine(result) else result)
+
+
+async def _create_file(ctx: ToolContext, api_path: str, file_type: str | None) -> bool:
+    """Create a new, empty file through the ContentsManager (no room exists for it yet)."""
+    folder = posixpath.dirname(api_path)
+    if folder and not await is_dir(ctx, folder):
+        raise ToolError(f"Folder {folder!r} does not exist; create the document in an existing folder.")
+    is_notebook = (file_type or type_from_name(api_path)) == "notebook"
+    if is_notebook and not api_path.endswith(".ipynb"):
+        raise ToolError(f"A notebook's name must end in .ipynb, not {api_path!r}.")
+    if file_type and file_type != "notebook" and api_path.endswith(".ipynb"):
+        raise ToolError(f"{api_path!r} ends in .ipynb, so it is a notebook, not a {file_type} file.")
+    if await is_dir(ctx, api_path):
+        raise ToolError(f"{api_path!r} is a folder.")
+    if is_notebook:
+        import nbformat
+
+        nb = nbformat.v4.new_notebook()
+        nb.cells.append(nbformat.v4.new_code_cell(""))
+        model = {"type": "notebook", "content": nb}
+    else:
+        model = {"type": "file", "format": "text", "content": ""}
+    result = ctx.backend.contents_manager.save(model, api_path)
+    if asyncio.iscoroutine(result):
+        await result
+    return True
