@@ -150,3 +150,15 @@ async def test_outputs_survive_the_room_closing_while_the_cell_runs(server):
         await call(mcp, "save_notebook", path=path)
         outputs = disk_cells(server.root, path)[0]["outputs"]
         assert ["".join(o["text"]) for o in outputs] == ["before\nafter\n"]
+
+
+async def test_an_edit_just_before_the_server_stops_is_saved(collab_server_factory):
+    # jupyter-server-ydoc stops rooms without saving; the pack saves open notebooks on the way out.
+    doomed = collab_server_factory("--Limits.rate_per_second=0", "--YDocExtension.document_save_delay=30")
+    path = write_notebook(doomed.root, "last_words.ipynb", [{"source": "one"}])
+    async with connect(doomed) as mcp:
+        inserted = await call(mcp, "insert_notebook_cell", path=path, content="two é😀")
+    doomed.stop()
+    on_disk = disk_cells(doomed.root, path)
+    assert ["".join(c["source"]) for c in on_disk] == ["one", "two é😀"]
+    assert on_disk[1]["id"] == inserted["cell_id"]
