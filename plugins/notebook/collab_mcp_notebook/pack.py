@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, execution, kernels, notebooks, resources, views
+from . import cells, execution, kernels, live, notebooks, resources, views
 from .config import NotebookPack
 from .events import NOTEBOOK_EVENTS
 
@@ -75,5 +75,6 @@ def host_started(host: Any) -> None:
 
 @hookimpl
 async def host_stopping(host: Any) -> None:
+    await live.save_open_notebooks(host)  # first: jupyter-server-ydoc is stopping its rooms meanwhile
     await resources.stop_watching(host)
     await execution.close_clients(host)

@@ -90,7 +90,6 @@ class NotebookWatcher:
         self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        await self.save_open_notebooks()
         for timer in self.timers.values():
             timer.cancel()
         if self.task is not None:
@@ -119,23 +118,6 @@ class NotebookWatcher:
                 cells = room.ydoc.get("cells", type=Array)
                 subscription = cells.observe_deep(lambda *_event, rid=room_id: self._changed(rid))
                 self.watched[room_id] = _Watched(room.ydoc, subscription, cells)
-
-    async def save_open_notebooks(self, timeout: float = 10.0) -> None:
-        """Save every open notebook room, before the server stops.
-
-        jupyter-server-ydoc stops rooms without saving, so an edit made inside
-        the save delay before shutdown would be lost. Its room stop cancels the
-        room's own save task, so these saves run as separate tasks (the file
-        write itself is shielded by the file loader).
-        """
-        rooms = self.host.backend.ydoc.ywebsocket_server.rooms
-        tasks = [
-            asyncio.create_task(room._maybe_save_document(None, save_now=True))  # noqa: SLF001 - no public API
-            for room_id, room in list(rooms.items())
-            if room_id.startswith(NOTEBOOK_ROOM_PREFIX)
-        ]
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
 
     def _forget(self, room_id: str) -> None:
         watched = self.watched.pop(room_id)
