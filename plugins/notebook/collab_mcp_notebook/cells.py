@@ -226,7 +226,8 @@ async def edit_notebook_cell(ctx: ToolContext, args: EditCellArgs) -> CellChange
         for start in reversed(starts):  # from the end, so earlier offsets stay valid
             splice(source, current, start, start + len(args.old), args.new)
     result = _change(nb, api_path, index, ycell, args.old != args.new)
-    await ctx.emit(CellUpdated(path=api_path, cell_id=args.cell_id, index=index, change="source"))
+    if result.changed:
+        await ctx.emit(CellUpdated(path=api_path, cell_id=args.cell_id, index=index, change="source"))
     return result
 
 
