@@ -90,12 +90,13 @@ def ensure_peer_venv(peer: str) -> Path:
     if uv:
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
         subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *PEER_REQUIREMENTS[peer]], check=True)
+        freeze = [uv, "pip", "freeze", "--python", str(python)]
     else:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_REQUIREMENTS[peer]], check=True)
-    marker.write_text(subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True).stdout
-                      if not uv else subprocess.run([uv, "pip", "freeze", "--python", str(python)],
-                                                    capture_output=True, text=True).stdout)
+        freeze = [str(python), "-m", "pip", "freeze"]
+    # The marker records what was installed (and that the install finished).
+    marker.write_text(subprocess.run(freeze, capture_output=True, text=True, check=True).stdout)
     return python
 
 
