@@ -107,6 +107,8 @@ class CollabMCP(ExtensionApp):
             await self.host.backend.close_idle_rooms(self.room_idle_timeout)
 
     async def stop_extension(self) -> None:
+        if not hasattr(self, "host"):
+            return  # loading failed; nothing was started
         await self.host.packs.notify("host_stopping", host=self.host)
         for task in (self._room_closer, self._manager_task):
             if task is not None:

@@ -82,6 +82,9 @@ def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
         print(f"collab-mcp: --root-dir {root} is not a folder", file=sys.stderr)
         return 2
     token = args.token if args.token is not None else secrets.token_urlsafe(24)
+    # A token the user chose is never echoed (stdout often ends up in logs);
+    # a generated one must be shown, or nobody could connect.
+    shown = "<the token given with --token>" if args.token is not None else token
     port = args.port or free_port(args.ip)
     config = Config()
     config.ServerApp.jpserver_extensions = EXTENSIONS
@@ -92,6 +95,9 @@ def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     app.initialize(
         argv=[f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}", f"--ServerApp.ip={args.ip}", *passthrough]
     )
+    if "collab_mcp" not in app.web_app.settings:
+        print("collab-mcp: the extension failed to load; the server log above says why", file=sys.stderr)
+        return 1
 
     def banner() -> None:
         host = f"[{app.ip}]" if ":" in app.ip else app.ip
@@ -100,10 +106,10 @@ def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
             "\ncollab-mcp is serving\n"
             f"  folder:  {root}\n"
             f"  MCP URL: {url}\n"
-            f"  token:   {token}\n"
-            f"  JupyterLab (if installed): http://{host}:{app.port}{app.base_url}lab?token={token}\n"
+            f"  token:   {shown}\n"
+            f"  JupyterLab (if installed): http://{host}:{app.port}{app.base_url}lab?token={shown}\n"
             "  MCP client configuration (Streamable HTTP):\n"
-            + json.dumps(client_config(url, token), indent=2)
+            + json.dumps(client_config(url, shown), indent=2)
             + "\n",
             flush=True,
         )

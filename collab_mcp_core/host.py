@@ -9,6 +9,7 @@ or resources change.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -58,6 +59,7 @@ class ToolContext:
     identity: Identity
     session_id: str | None = None
     request_context: ServerRequestContext | None = field(default=None, repr=False)
+    path: str | None = None  # the call's document path, normalized, once the host checked it
 
     @property
     def backend(self) -> LocalBackend:
@@ -187,10 +189,13 @@ class Host:
             names = ", ".join(sorted(self.registry.tools)) or "none"
             return _error_result(f"Unknown tool {params.name!r}. Available tools: {names}.")
         started = time.monotonic()
-        path = (params.arguments or {}).get("path")
-        path = path if isinstance(path, str) else None
+        raw_path = (params.arguments or {}).get(tool.path_arg) if tool.path_arg else None
+        path = raw_path if isinstance(raw_path, str) else None  # for events, until normalized
         try:
             args = _validate(tool.input_model, params.arguments or {}, tool.name)
+            if path is not None:
+                # Authorize what the tool will touch: "./secret/x" is "secret/x".
+                path = tool_ctx.path = self.backend.normalize_path(path)
             await self.check_permission(tool_ctx.identity, tool.permission, path, tool.name, tool_ctx.handler)
             output = await self.packs.call_tool(ToolCall(tool=tool, args=args, ctx=tool_ctx))
         except ToolError as err:
@@ -248,7 +253,15 @@ class Host:
         tool_ctx = self._context(ctx)
         resources: list[types.Resource] = []
         for template in self.registry.resources.values():
-            resources.extend(await template.list(tool_ctx))
+            for resource in await template.list(tool_ctx):
+                path = str(resource.uri).partition("://")[2]
+                try:  # list only what the caller may read
+                    await self.check_permission(
+                        tool_ctx.identity, template.permission, path, "resources/list", tool_ctx.handler
+                    )
+                except PermissionDenied:
+                    continue
+                resources.append(resource)
         return types.ListResourcesResult(resources=resources)
 
     async def _list_resource_templates(self, ctx: ServerRequestContext, params: Any) -> types.ListResourceTemplatesResult:
@@ -275,14 +288,20 @@ class Host:
         uri = str(params.uri)
         template, path = self._template_for(uri)
         try:
+            path = self.backend.normalize_path(path)
             await self.check_permission(
                 tool_ctx.identity, template.permission, path, f"resources/read {uri}", tool_ctx.handler
             )
-            text = await template.read(tool_ctx, uri)
+            content = await template.read(tool_ctx, uri)
         except ToolError as err:
             raise MCPError(types.INVALID_PARAMS, err.message) from None
+        if isinstance(content, bytes):
+            blob = base64.b64encode(content).decode("ascii")
+            return types.ReadResourceResult(
+                contents=[types.BlobResourceContents(uri=uri, mime_type=template.mime_type, blob=blob)]
+            )
         return types.ReadResourceResult(
-            contents=[types.TextResourceContents(uri=uri, mime_type=template.mime_type, text=text)]
+            contents=[types.TextResourceContents(uri=uri, mime_type=template.mime_type, text=content)]
         )
 
     async def _subscribe(self, ctx: ServerRequestContext, params: types.SubscribeRequestParams) -> types.EmptyResult:
@@ -343,6 +362,15 @@ def _with_list_changed(get_capabilities: Any, legacy: types.ServerCapabilities) 
 
 
 def _validate(model: type[BaseModel], arguments: dict[str, Any], tool: str) -> BaseModel:
+    known = {f.alias or name for name, f in model.model_fields.items()} | set(model.model_fields)
+    unknown = sorted(set(arguments) - known)
+    if unknown:
+        # A misspelt argument silently ignored is a wrong call that looks right.
+        raise ToolError(
+            f"Invalid arguments for {tool!r}: unknown argument(s) {', '.join(unknown)}. "
+            f"Valid arguments: {', '.join(sorted(model.model_fields)) or 'none'}.",
+            fields=unknown,
+        )
     try:
         return model.model_validate(arguments)
     except ValidationError as err:

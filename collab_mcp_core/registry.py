@@ -48,6 +48,7 @@ class Tool:
     permission: str
     pack: str
     annotations: types.ToolAnnotations
+    path_arg: str | None = "path"  # the argument naming the document, checked per path
 
     def to_mcp(self) -> types.Tool:
         return types.Tool(
@@ -82,7 +83,8 @@ class ToolCall:
 
     @property
     def path(self) -> str | None:
-        return getattr(self.args, "path", None)
+        """The document path the call names (normalized), if any."""
+        return self.ctx.path
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class ResourceTemplate:
     """A family of MCP resources under one URI scheme, e.g. ``notebook://{path}``.
 
     ``list`` yields the concrete resources (it must not open rooms); ``read``
-    returns the text of one URI. Packs call ``host.resource_updated(uri)`` when
+    returns the content of one URI: text, or bytes for binary content. Packs call ``host.resource_updated(uri)`` when
     a resource changes, and subscribed clients are told.
     """
 
@@ -99,7 +101,7 @@ class ResourceTemplate:
     description: str
     mime_type: str
     list: Callable[[ToolContext], Awaitable[list[types.Resource]]]
-    read: Callable[[ToolContext, str], Awaitable[str]]
+    read: Callable[[ToolContext, str], Awaitable[str | bytes]]
     permission: str = "read"
     pack: str = ""
 
@@ -129,8 +131,13 @@ class ToolRegistry:
         idempotent: bool | None = None,
         open_world: bool = False,
         output: type[BaseModel] | None = None,
+        path_arg: str | None = "path",
     ) -> Tool:
-        """Register ``func`` as a tool. ``read_only`` defaults to ``permission == "read"``."""
+        """Register ``func`` as a tool. ``read_only`` defaults to ``permission == "read"``.
+
+        ``path_arg`` names the argument that holds the document path (``path`` by
+        default); the host normalizes it and checks the permission on it.
+        """
         name = name or func.__name__
         if name in self.tools:
             raise RegistrationError(
@@ -150,6 +157,7 @@ class ToolRegistry:
             output_model=output_model,
             permission=permission,
             pack=pack,
+            path_arg=path_arg,
             annotations=types.ToolAnnotations(
                 title=title,
                 read_only_hint=read_only,

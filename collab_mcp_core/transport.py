@@ -159,8 +159,9 @@ class MCPHandler(JupyterHandler):
         self._identity = await self.host.packs.identify_request(self, self.host)
         if self._identity is None:
             self._unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
-        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            JupyterHandler.check_xsrf_cookie(self)  # a no-op for token-authenticated requests
+        if self._identity.provider == "jupyter" and self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            # Only a login cookie can be ridden cross-site; header credentials cannot.
+            JupyterHandler.check_xsrf_cookie(self)
 
     def _unauthorized(self, message: str) -> None:
         raise web.HTTPError(401, message)  # write_error adds WWW-Authenticate

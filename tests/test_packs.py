@@ -185,3 +185,20 @@ async def test_jupyters_authorizer_decides_when_packs_abstain(collab_server_fact
         error = await call_error(session, "append_text", path="ro.txt", text="two\n")
     assert "Permission denied" in error and "'write'" in error and "append_text" in error
     assert (server.root / "ro.txt").read_text() == "one\n"
+
+
+async def test_unknown_arguments_are_refused_naming_the_valid_ones(server):
+    (server.root / "u.txt").write_text("")
+    async with connect(server) as session:
+        error = await call_error(session, "append_text", path="u.txt", text="x", tmes=2)
+    assert "unknown argument(s) tmes" in error and "times" in error
+    assert (server.root / "u.txt").read_text() == ""
+
+
+async def test_authorization_sees_the_normalized_path(server):
+    (server.root / "secret").mkdir(exist_ok=True)
+    (server.root / "secret" / "n.txt").write_text("hidden words\n")
+    async with connect(server) as session:
+        for sneaky in ("./secret/n.txt", "secret//n.txt", "%73ecret/n.txt"):
+            error = await call_error(session, "word_count", path=sneaky)
+            assert "Permission denied" in error, sneaky

@@ -23,18 +23,19 @@ from .resources import AWARENESS, uri_of
 def register_tools(register: Any) -> None:
     # Awareness tools need only read access to a document: they change who is shown
     # where, never the document itself. Those that publish are not read-only hints.
-    register(presence.get_online_users, permission="read", title="Who is online")
-    register(presence.get_user_presence, permission="read", title="A user's presence")
+    # Their document argument is document_path: the host checks the permission on it.
+    register(presence.get_online_users, permission="read", path_arg="document_path", title="Who is online")
+    register(presence.get_user_presence, permission="read", path_arg="document_path", title="A user's presence")
     register(presence.set_user_presence, permission="read", read_only=False, idempotent=True, title="Set my presence")
-    register(sessions.get_active_sessions, permission="read", title="Open collaboration sessions")
+    register(sessions.get_active_sessions, permission="read", path_arg="document_path", title="Open collaboration sessions")
     register(sessions.join_session, permission="read", read_only=False, idempotent=True, title="Join a session")
     register(sessions.leave_session, permission="read", read_only=False, idempotent=False, title="Leave a session")
-    register(cursors.get_user_cursors, permission="read", title="Collaborators' cursors")
+    register(cursors.get_user_cursors, permission="read", path_arg="document_path", title="Collaborators' cursors")
     register(
-        cursors.update_cursor_position, permission="read", read_only=False, idempotent=True, title="Move my cursor"
+        cursors.update_cursor_position, permission="read", path_arg="document_path", read_only=False, idempotent=True, title="Move my cursor"
     )
-    register(activity.get_user_activity, permission="read", title="Recent activity")
-    register(activity.broadcast_user_activity, permission="read", read_only=False, title="Announce an activity")
+    register(activity.get_user_activity, permission="read", path_arg="document_path", title="Recent activity")
+    register(activity.broadcast_user_activity, permission="read", path_arg="document_path", read_only=False, title="Announce an activity")
 
 
 @hookimpl
@@ -83,7 +84,10 @@ async def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
 @hookimpl
 async def on_event(event: Any, host: Any) -> None:
     hub = hub_for(host)
-    hub.activity.add(event)
+    # Calls of this pack's own tools are told by their own events (presence_changed,
+    # user_activity); logging the calls too would bury them.
+    if getattr(event, "pack", None) != "awareness":
+        hub.activity.add(event)
     if event.actor:
         hub.touch_user(event.actor)
         if host.configurable(AwarenessPack).follow_edits:

@@ -44,6 +44,7 @@ async def test_joins_leaves_and_announcements_are_activity(server, events_log):
                                    metadata={"cells": 3, "note": "héllo 😀"})
             assert announced["activity_type"] == "analysis_started" and announced["path"] == path
             await call(mcp, "broadcast_user_activity", activity_type="elsewhere", description="x", document_path=other)
+            await call(mcp, "word_count", path=path)  # another pack's tool: a tool_called entry
             await call(mcp, "leave_session", session_id=session_id)
         await asyncio.sleep(0.3)
 
@@ -63,6 +64,8 @@ async def test_joins_leaves_and_announcements_are_activity(server, events_log):
         everything = await call(mcp, "get_user_activity", limit=100)
         types_seen = {e["activity_type"] for e in everything["entries"]}
         assert {"tool_called", "presence_changed", "analysis_started", "elsewhere"} <= types_seen
+        called = [e for e in everything["entries"] if e["activity_type"] == "tool_called"]
+        assert [e["details"]["tool"] for e in called] == ["word_count"]  # this pack's own calls are not noise
         status = next(e for e in everything["entries"] if e["details"].get("change") == "status")
         assert "busy" in status["description"] and "cleaning data" in status["description"]
         assert len((await call(mcp, "get_user_activity", limit=2))["entries"]) == 2
