@@ -14,13 +14,14 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pycrdt import Map
 from pydantic import BaseModel, Field
 
 from collab_mcp_core import NotFound, ToolError
 from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
-from .live import notebook_path
+from .live import notebook_path, open_notebook
 
 if TYPE_CHECKING:
     from collab_mcp_core.host import Host
@@ -123,13 +124,23 @@ def kernel_alive_state(ctx: ToolContext, kernel_id: str) -> str:
 
 
 def check_kernel_name(ctx: ToolContext, kernel_name: str | None) -> str:
-    """A valid kernel spec name: the one asked for, the configured one, or the server's default."""
+    """A valid kernel spec name: the one asked for (or the notebook's), the configured one, or the default."""
     km = ctx.backend.kernel_manager
     name = kernel_name or ctx.config(NotebookPack).kernel_name or km.default_kernel_name
     specs = km.kernel_spec_manager.find_kernel_specs()
     if name not in specs:
         raise ToolError(f"Unknown kernel {name!r}. Installed kernels: {', '.join(sorted(specs)) or 'none'}.")
     return name
+
+
+async def _notebook_kernel(ctx: ToolContext, api_path: str) -> str | None:
+    """The kernel the notebook's metadata names, when it is installed (as JupyterLab picks it)."""
+    nb = await open_notebook(ctx, api_path)
+    metadata = nb.ydoc.get("meta", type=Map).get("metadata")
+    spec = (metadata.to_py() if hasattr(metadata, "to_py") else metadata or {}).get("kernelspec") or {}
+    name = spec.get("name")
+    installed = ctx.backend.kernel_manager.kernel_spec_manager.find_kernel_specs()
+    return name if name in installed else None
 
 
 async def ensure_session(
@@ -157,7 +168,7 @@ async def ensure_session(
             )
         await restart(ctx, kernel_id)
         return session, True
-    name = check_kernel_name(ctx, kernel_name)
+    name = check_kernel_name(ctx, kernel_name or await _notebook_kernel(ctx, api_path))
     session = await ctx.backend.session_manager.create_session(
         path=api_path, name=posixpath.basename(api_path), type="notebook", kernel_name=name
     )

@@ -215,3 +215,18 @@ async def test_timeout_never_interrupts_someone_elses_run(collab_server):
         )
         after = await call(mcp, "execute_code", path=path, code="1")  # the kernel lock was released
         assert after["status"] == "ok"
+
+
+async def test_the_notebooks_own_kernelspec_is_used_when_installed(collab_server):
+    import json
+
+    for name, kernel in (("named.ipynb", "python3"), ("foreign.ipynb", "julia-1.9")):
+        write_notebook(collab_server.root, name, [{"source": "1"}])
+        nb = json.loads((collab_server.root / name).read_text())
+        nb["metadata"]["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "?"}
+        (collab_server.root / name).write_text(json.dumps(nb))
+    async with connect(collab_server) as mcp:
+        named = await call(mcp, "create_notebook_session", path="named.ipynb")
+        assert named["kernel_name"] == "python3"
+        foreign = await call(mcp, "execute_code", path="foreign.ipynb", code="2")  # not installed: the default
+        assert foreign["status"] == "ok" and foreign["outputs"][0]["text"] == "2"
