@@ -84,6 +84,7 @@ class NotebookWatcher:
         self.debounce = host.configurable(NotebookPack).resource_debounce
         self.watched: dict[str, _Watched] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.pending: set[asyncio.Task] = set()
         self.task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -130,7 +131,12 @@ class NotebookWatcher:
         if timer is not None:
             timer.cancel()
         loop = asyncio.get_running_loop()
-        self.timers[room_id] = loop.call_later(self.debounce, lambda: loop.create_task(self._notify(room_id)))
+        self.timers[room_id] = loop.call_later(self.debounce, self._fire, room_id)
+
+    def _fire(self, room_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._notify(room_id))
+        self.pending.add(task)  # a reference, so the task is not garbage-collected before it runs
+        task.add_done_callback(self.pending.discard)
 
     async def _notify(self, room_id: str) -> None:
         self.timers.pop(room_id, None)
