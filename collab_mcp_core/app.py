@@ -49,6 +49,12 @@ class CollabMCP(ExtensionApp):
         256, help="Events kept per session for clients resuming with Last-Event-ID."
     ).tag(config=True)
 
+    history_in_data_dir = Bool(
+        True,
+        help="Keep every room's update store (document history) in the server's data directory, "
+        "unless SQLiteYStore.db_path is set. Off: jupyter-server-ydoc's defaults (rooms agents open "
+        "then write .jupyter_ystore.db in the working directory).",
+    ).tag(config=True)
     room_idle_timeout = Float(
         300.0,
         help="Seconds after which a room an agent opened, with nobody else in it, is saved and closed.",
@@ -98,6 +104,9 @@ class CollabMCP(ExtensionApp):
 
         self._manager_task = asyncio.create_task(run_manager(), name="collab-mcp sessions")
         self._room_closer = asyncio.create_task(self._close_idle_rooms(), name="collab-mcp room closer")
+        if self.history_in_data_dir:
+            store = self.host.backend.bind_update_store()
+            self.log.info("collab-mcp: document history is stored in %s", store)
         await started.wait()
         await self.host.packs.notify("host_started", host=self.host)
 
@@ -109,6 +118,7 @@ class CollabMCP(ExtensionApp):
     async def stop_extension(self) -> None:
         if not hasattr(self, "host"):
             return  # loading failed; nothing was started
+        await self.host.backend.save_open_rooms()
         await self.host.packs.notify("host_stopping", host=self.host)
         for task in (self._room_closer, self._manager_task):
             if task is not None:

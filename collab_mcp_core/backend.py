@@ -10,6 +10,7 @@ people's edits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import posixpath
 import time
@@ -37,6 +38,10 @@ JUPYTER_PERMISSIONS = {
 
 NOTEBOOK = ("json", "notebook")
 TEXT_FILE = ("text", "file")
+
+ROOM_READY_TIMEOUT = 5.0  # seconds to wait for a new room to start observing its document
+SAVE_ON_STOP_TIMEOUT = 5.0
+STORE_FILE = os.path.join("collab_mcp", "jupyter_ystore.db")  # under the server's data directory
 
 
 class LocalBackend:
@@ -157,9 +162,24 @@ class LocalBackend:
         room = self.room_for(api_path, kind)
         if room is not None:
             self._agent_rooms[room.room_id] = time.monotonic()
-        if room is not None and getattr(room, "_document_load_progressively", False):
-            await room._document_progressively_loaded  # noqa: SLF001 - wait until the content is in
+            if getattr(room, "_document_load_progressively", False):
+                await room._document_progressively_loaded  # noqa: SLF001 - wait until the content is in
+            # A room made by get_document(create=True) subscribes to its document in a task
+            # that has not run yet: an edit made before that reaches neither the people in
+            # the room nor the update store (history). Wait until the room observes it.
+            observed = getattr(room, "ydoc_observed", None)
+            if observed is not None and not observed.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(observed.wait(), ROOM_READY_TIMEOUT)
         return doc
+
+    @staticmethod
+    def text_of(doc: YBaseDoc) -> Any:
+        """The pycrdt ``Text`` of a text document (jupyter_ydoc keeps it private).
+
+        pycrdt indexes it in UTF-8 bytes: edit it with :mod:`collab_mcp_core.text`.
+        """
+        return doc._ysource  # noqa: SLF001 - jupyter_ydoc has no public accessor
 
     def collaborators(self, room: Any) -> list[dict[str, Any]]:
         """The users in a room's awareness (humans in JupyterLab, and agents)."""
@@ -184,6 +204,77 @@ class LocalBackend:
                 return
             await asyncio.sleep(0.02)  # the room is applying an update; try again
         raise ToolError(f"Could not save {api_path!r}: the room stayed busy.")
+
+    async def save_open_rooms(self) -> None:
+        """Write every open room's document to disk now (the server is stopping).
+
+        A room saves a moment after the last change and cancels that pending save
+        when it stops, so an edit made just before shutdown would never reach the
+        disk. This uses the room's own file loader, which refuses to overwrite
+        out-of-band changes.
+        """
+        ext = self.settings.get("jupyter_server_ydoc")
+        rooms = list(ext.ywebsocket_server.rooms.values()) if ext is not None else []
+
+        async def save(room: Any) -> None:
+            loader, document = getattr(room, "_file", None), getattr(room, "_document", None)
+            if loader is None or document is None or not room.ready:
+                return  # not a document room, or never loaded
+            try:
+                content = await document.aget()
+                await loader.maybe_save_content({"format": room.file_format, "type": room.file_type, "content": content})
+            except Exception:
+                self.serverapp.log.warning("collab-mcp could not save %s while stopping", room.room_id, exc_info=True)
+
+        if rooms:
+            try:
+                await asyncio.wait_for(asyncio.gather(*(save(r) for r in rooms)), SAVE_ON_STOP_TIMEOUT)
+            except TimeoutError:
+                self.serverapp.log.warning("collab-mcp: some documents were not saved within %ss", SAVE_ON_STOP_TIMEOUT)
+
+    def bind_update_store(self) -> str | None:
+        """Keep every room's history in one store under the server's data directory.
+
+        jupyter-server-ydoc builds a room's update store in two ways: rooms opened
+        by a browser get the server's config (``c.SQLiteYStore.db_path`` applies),
+        rooms opened with ``get_document(create=True)`` (agents) get no config and
+        write ``.jupyter_ystore.db`` in the process's working directory. Unless
+        the operator set ``SQLiteYStore.db_path``, point it at the data directory
+        and make both paths use the config. Returns the store's database path.
+        """
+        ext = self.settings.get("jupyter_server_ydoc")
+        if ext is None:
+            return None
+        base = ext.ystore_class
+        config = ext.config  # the Config object the websocket handlers' store factory holds too
+        if not getattr(base, "_collab_mcp_configured", False):
+            if hasattr(base, "db_path"):  # an SQLite store, the default
+                configured = any("db_path" in (config.get(cls.__name__) or {}) for cls in base.__mro__)
+                if not configured:
+                    db_path = os.path.join(self.serverapp.data_dir, STORE_FILE)
+                    os.makedirs(os.path.dirname(db_path), exist_ok=True)
+                    config.SQLiteYStore.db_path = db_path
+
+            class ConfiguredYStore(base):  # type: ignore[misc, valid-type]
+                """The server's store class, always built with the server's config."""
+
+                _collab_mcp_configured = True
+
+                def __init__(self, *args: Any, **kwargs: Any) -> None:
+                    kwargs.setdefault("config", config)
+                    super().__init__(*args, **kwargs)
+
+            ext.ystore_class = ConfiguredYStore
+        return self.update_store_path()
+
+    def update_store_path(self) -> str | None:
+        """The database file new rooms keep their history in (None if not SQLite)."""
+        ext = self.settings.get("jupyter_server_ydoc")
+        try:
+            db_path = getattr(ext.ystore_class(path="collab-mcp-probe"), "db_path", None)
+        except Exception:
+            return None
+        return os.path.abspath(db_path) if db_path else None
 
     async def close_idle_rooms(self, idle_seconds: float) -> list[str]:
         """Save and close rooms agents opened, once no websocket client is in them

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Float, Int
 from traitlets.config import Configurable
 
 
@@ -21,12 +21,3 @@ class DocumentPack(Configurable):
         0.5, help="Seconds a document must be quiet before subscribers of document://<path> hear it changed."
     ).tag(config=True)
     max_history_limit = Int(200, help="Most versions get_document_history returns.").tag(config=True)
-    store_history_under_data_dir = Bool(
-        True,
-        help="Keep the collaboration update store (document history) in the server's data directory "
-        "instead of the process's working directory, for every room (jupyter-server-ydoc's own "
-        "get_document path ignores SQLiteYStore.db_path). Ignored when SQLiteYStore.db_path is configured.",
-    ).tag(config=True)
-    store_file_name = Unicode(
-        "collab_mcp/jupyter_ystore.db", help="The store's path under the server's data directory."
-    ).tag(config=True)

@@ -7,9 +7,7 @@ too). Edits always go to the live document of the room, never to the disk.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
-import contextlib
 import hashlib
 import json
 import mimetypes
@@ -18,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from collab_mcp_core import Conflict, ToolError
+from collab_mcp_core.backend import LocalBackend
 
 from .authors import author_log
 
@@ -40,7 +39,6 @@ CODE_SUFFIXES = (
 )
 PLAIN_SUFFIXES = (".txt", ".csv", ".tsv", ".log", ".text", ".env.example")
 SNIFF_BYTES = 8192
-ROOM_READY_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -126,14 +124,7 @@ async def open_live(ctx: ToolContext, ref: DocumentRef) -> YBaseDoc:
     doc = await ctx.backend.open_document(ref.path, ref.kind)
     rid = room_id(ctx, ref)
     room = ctx.backend.find_room(rid)
-    if room is not None:
-        # A room opened by get_document(create=True) subscribes to its document in a task that
-        # has not run yet when get_document returns: an edit made before that reaches neither
-        # the clients nor the update store (history). Wait until the room observes its document.
-        observed = getattr(room, "ydoc_observed", None)
-        if observed is not None and not observed.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(observed.wait(), ROOM_READY_TIMEOUT)
+    if room is not None:  # the backend waited until the room observes its document
         log = author_log()
         if log is not None:
             log.watch(rid, room)
@@ -145,8 +136,8 @@ def room_id(ctx: ToolContext, ref: DocumentRef, *, create: bool = True) -> str |
 
 
 def text_of(doc: YBaseDoc) -> Any:
-    """The pycrdt ``Text`` of a text document (jupyter_ydoc keeps it in ``_ysource``)."""
-    return doc._ysource  # noqa: SLF001 - jupyter_ydoc exposes no public accessor for the Text
+    """The pycrdt ``Text`` of a text document."""
+    return LocalBackend.text_of(doc)
 
 
 def content_of(doc: YBaseDoc, ref: DocumentRef) -> str:

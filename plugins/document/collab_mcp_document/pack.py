@@ -11,8 +11,6 @@ from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
 from .readings import forget_session
-from .saving import save_open_text_rooms
-from .store import bind_store_to_server_config
 
 
 @hookimpl
@@ -50,8 +48,8 @@ def register_resources(register: Any) -> None:
 
 @hookimpl
 def host_started(host: Any) -> None:
-    db_path = bind_store_to_server_config(host)
-    open_author_log(db_path, host.backend.serverapp.data_dir)
+    # The host has already put the update store under the server's data directory.
+    open_author_log(host.backend.update_store_path(), host.backend.serverapp.data_dir)
     resources.start_watching(host)
 
 
@@ -62,6 +60,5 @@ def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
 
 @hookimpl
 async def host_stopping(host: Any) -> None:
-    await save_open_text_rooms(host)
-    await resources.stop_watching(host)
+    await resources.stop_watching(host)  # the host saves every open room itself
     close_author_log()
