@@ -178,8 +178,28 @@ def collab_server(collab_server_factory: Callable[..., CollabServer]) -> CollabS
 @pytest.fixture
 async def mcp_session(collab_server: CollabServer) -> AsyncIterator[Any]:
     """An initialized MCP ClientSession (2025-11-25) on ``collab_server``."""
-    async with connect(collab_server) as session:
-        yield session
+    # The client's cancel scopes must be entered and left by one task, and pytest
+    # may run a fixture's setup and teardown in different tasks: hold the
+    # connection in a task of its own.
+    ready: asyncio.Future = asyncio.get_running_loop().create_future()
+    done = asyncio.Event()
+
+    async def hold() -> None:
+        try:
+            async with connect(collab_server) as session:
+                ready.set_result(session)
+                await done.wait()
+        except BaseException as err:
+            if not ready.done():
+                ready.set_exception(err)
+            raise
+
+    holder = asyncio.create_task(hold())
+    try:
+        yield await ready
+    finally:
+        done.set()
+        await holder
 
 
 # -- MCP clients ----------------------------------------------------------------------------
