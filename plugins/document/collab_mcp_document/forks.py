@@ -25,7 +25,7 @@ from collab_mcp_core import NotFound, ToolError
 from .authors import agent_transaction
 from .documents import DocumentRef, content_of, open_live, resolve, room_id, version_of
 from .events import DocumentForkDiscarded, DocumentForked, DocumentForkMerged
-from .positions import change_summary
+from collab_mcp_core.text import change_summary
 from .readings import key_of, remember
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from .authors import agent_transaction, author_log, update_key
 from .config import DocumentPack
 from .documents import DocumentRef, check_version, content_of, open_live, resolve, room_id, text_of, version_of
 from .events import DocumentRestored
-from .positions import apply_splices, change_summary, minimal_splices
+from collab_mcp_core.text import apply_splices, change_summary, minimal_splices
 from .readings import key_of, remember
 
 

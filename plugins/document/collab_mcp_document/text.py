@@ -12,15 +12,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
 from collab_mcp_core import ToolError
+from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
+from collab_mcp_core.text import Splice, apply_splices, apply_to_string, minimal_splices
 
 from .authors import agent_transaction
 from .config import DocumentPack
 from .documents import check_version, content_of, require_text, resolve, room_id, text_of, version_of
 from .events import DocumentChanged
 from .forks import open_target
-from .positions import Splice, apply_splices, apply_to_string, check_range, minimal_splices, rebase
+from .positions import check_range, rebase
 from .readings import key_of, last_seen, remember
 
 CHARACTERS = (

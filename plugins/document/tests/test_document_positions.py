@@ -8,7 +8,8 @@ import pycrdt
 import pytest
 
 from collab_mcp_core import ToolError
-from collab_mcp_document.positions import Splice, apply_splices, byte_offset, check_range, minimal_splices
+from collab_mcp_core.text import Splice, apply_splices, byte_offset, minimal_splices
+from collab_mcp_document.positions import check_range
 
 ALPHABET = "ab \néü日本🎉👩‍💻x"
 
@@ -58,7 +59,8 @@ def test_check_range() -> None:
 
 
 def test_rebase_moves_our_edits_over_theirs() -> None:
-    from collab_mcp_document.positions import apply_to_string, rebase
+    from collab_mcp_core.text import apply_to_string
+    from collab_mcp_document.positions import rebase
 
     base = "héllo wörld 🎉 end"
     theirs_text = "Dear " + base.replace("end", "END!")
@@ -70,7 +72,8 @@ def test_rebase_moves_our_edits_over_theirs() -> None:
 
 def test_rebase_same_point_inserts_keep_both_and_overlaps_conflict() -> None:
     from collab_mcp_core import Conflict
-    from collab_mcp_document.positions import apply_to_string, rebase
+    from collab_mcp_core.text import apply_to_string
+    from collab_mcp_document.positions import rebase
 
     base = "abc"
     assert apply_to_string("abXc", rebase([Splice(2, 0, "Y")], [Splice(2, 0, "X")])) == "abXYc"
