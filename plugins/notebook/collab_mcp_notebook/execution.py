@@ -63,11 +63,14 @@ class Outputs:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
         self.execution_count: int | None = None
+        self.displays: dict[str, list[int]] = {}  # display_id -> indices of the outputs showing it
         self._clear_pending = False
 
-    def add(self, output: dict[str, Any]) -> None:
+    def add(self, output: dict[str, Any], display_id: str | None = None) -> None:
         if self._clear_pending:
             self.clear()
+        if display_id:
+            self.displays.setdefault(display_id, []).append(len(self.items))
         last = self.items[-1] if self.items else None
         if (
             output["output_type"] == "stream"
@@ -85,6 +88,14 @@ class Outputs:
             return
         self._clear_pending = False
         self.items = []
+        self.displays = {}
+
+    def update(self, display_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> list[int]:
+        """Replace what every output of ``display_id`` shows; the indices it changed."""
+        indices = [i for i in self.displays.get(display_id, []) if i < len(self.items)]
+        for i in indices:
+            self.items[i] = {**self.items[i], "data": data, "metadata": metadata}
+        return indices
 
     def set_count(self, count: int | None) -> None:
         self.execution_count = count
@@ -94,6 +105,22 @@ class Outputs:
 
     async def finish(self) -> None:
         """The run ended (also after a timeout or an error)."""
+
+    async def emit(self, output: dict[str, Any], display_id: str | None = None) -> None:
+        """A new output arrived."""
+        raise NotImplementedError
+
+    async def update_display(self, display_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> None:
+        """The outputs showing ``display_id`` change what they show."""
+        raise NotImplementedError
+
+    async def clear_outputs(self, wait: bool) -> None:
+        """Clear the outputs now, or (``wait``) when the next output arrives."""
+        raise NotImplementedError
+
+    async def count(self, count: int | None) -> None:
+        """The execution count the kernel gave this run."""
+        raise NotImplementedError
 
 
 class CellOutputs(Outputs):
@@ -144,7 +171,7 @@ class CellOutputs(Outputs):
 
         await self._write(end)
 
-    async def emit(self, output: dict[str, Any]) -> None:
+    async def emit(self, output: dict[str, Any], display_id: str | None = None) -> None:
         pending_clear = self._clear_pending
         merged_stream = (
             output["output_type"] == "stream"
@@ -153,7 +180,7 @@ class CellOutputs(Outputs):
             and self.items[-1]["output_type"] == "stream"
             and self.items[-1]["name"] == output["name"]
         )
-        self.add(output)
+        self.add(output, display_id)
 
         def write(nb: Any, ycell: Any) -> None:
             youtputs = ycell["outputs"]
@@ -173,6 +200,19 @@ class CellOutputs(Outputs):
         if not wait:
             await self._write(lambda nb, ycell: ycell["outputs"].clear())
 
+    async def update_display(self, display_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> None:
+        indices = self.update(display_id, data, metadata)
+
+        def write(nb: Any, ycell: Any) -> None:
+            youtputs = ycell["outputs"]
+            for i in indices:
+                if i < len(youtputs):
+                    youtputs[i]["data"] = data
+                    youtputs[i]["metadata"] = metadata
+
+        if indices:
+            await self._write(write)
+
     async def count(self, count: int | None) -> None:
         self.set_count(count)
 
@@ -185,8 +225,11 @@ class CellOutputs(Outputs):
 class ReturnedOutputs(Outputs):
     """Outputs of code run without a cell: only returned."""
 
-    async def emit(self, output: dict[str, Any]) -> None:
-        self.add(output)
+    async def emit(self, output: dict[str, Any], display_id: str | None = None) -> None:
+        self.add(output, display_id)
+
+    async def update_display(self, display_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> None:
+        self.update(display_id, data, metadata)
 
     async def clear_outputs(self, wait: bool) -> None:
         self.clear(wait)
@@ -392,8 +435,12 @@ class KernelRun:
                 await self.outputs.count(content.get("execution_count"))
             elif kind == "clear_output":
                 await self.outputs.clear_outputs(bool(content.get("wait")))
+            elif kind == "update_display_data":
+                display_id = (content.get("transient") or {}).get("display_id")
+                if display_id:
+                    await self.outputs.update_display(display_id, content.get("data", {}), content.get("metadata", {}))
             elif kind in OUTPUT_TYPES:
-                await self.outputs.emit(_as_output(kind, content))
+                await self.outputs.emit(_as_output(kind, content), (content.get("transient") or {}).get("display_id"))
                 self.sent += 1
                 await self._progress(f"{self.sent} output(s) so far; latest: {kind}")
 

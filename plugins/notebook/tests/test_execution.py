@@ -230,3 +230,21 @@ async def test_the_notebooks_own_kernelspec_is_used_when_installed(collab_server
         assert named["kernel_name"] == "python3"
         foreign = await call(mcp, "execute_code", path="foreign.ipynb", code="2")  # not installed: the default
         assert foreign["status"] == "ok" and foreign["outputs"][0]["text"] == "2"
+
+
+async def test_display_updates_replace_the_displayed_output(collab_server):
+    code = (
+        "from IPython.display import display\nimport time\n"
+        "handle = display('first', display_id=True)\ntime.sleep(0.3)\nhandle.update('second')\nprint('done')"
+    )
+    path = write_notebook(collab_server.root, "display.ipynb", [{"source": code}])
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        cell_id = cells_of(ada)[0]["id"]
+        data = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        assert [(o["output_type"], o["text"]) for o in data["outputs"]] == [
+            ("display_data", "'second'"),
+            ("stream", "done\n"),
+        ]
+        await ada.wait_for(lambda: cells_of(ada)[0].get("execution_state") == "idle", what="the end of the run")
+        outputs = cells_of(ada)[0]["outputs"]
+        assert outputs[0]["data"]["text/plain"] == "'second'" and len(outputs) == 2
