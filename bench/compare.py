@@ -28,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from collab_mcp_core.testing import connect  # noqa: E402
+import servers
+from peers import ADAPTERS
+from workload import Sizes, StepResult, step_edit, step_execute, step_read
 
-import servers  # noqa: E402
-from peers import ADAPTERS  # noqa: E402
-from workload import Sizes, StepResult, step_edit, step_execute, step_read  # noqa: E402
+from collab_mcp_core.testing import connect
 
 STEPS = ("read", "edit", "execute", "live")
 # Operation rows in the order they are printed, with the step that produces them.
@@ -82,7 +82,7 @@ async def run(args: argparse.Namespace) -> None:
     print(f"# compare: {sizes}, {args.rounds} rounds, servers {args.servers}")
     print(f"# collab-mcp reads {args.read_page} cells per get_notebook call (its read time is the sum of the pages)")
     print(f"# host: {platform.node()}, {platform.python_version()}, load average "
-          f"{open('/proc/loadavg').read().split()[:3]} at start (the machine is shared)")
+          f"{servers.load_average()} at start (the machine is shared)")
     started: dict[str, servers.Server] = {}
     results: dict[tuple[str, str], list[StepResult]] = {}
     t0 = time.monotonic()
@@ -114,7 +114,7 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         for server in started.values():
             server.stop()
-    print(f"\n# {time.monotonic() - t0:.0f} s; load average at end {open('/proc/loadavg').read().split()[:3]}")
+    print(f"\n# {time.monotonic() - t0:.0f} s; load average at end {servers.load_average()}")
     report(args, results, memory)
     if args.keep:
         print(f"# folders kept under {base}")

@@ -31,11 +31,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from collab_mcp_core.testing import connect, join_room  # noqa: E402
+import servers
+from compare import percentile
+from workload import base_cells, write_notebook
 
-import servers  # noqa: E402
-from compare import percentile  # noqa: E402
-from workload import base_cells, write_notebook  # noqa: E402
+from collab_mcp_core.testing import connect, join_room
 
 PATH = "load.ipynb"
 
@@ -152,7 +152,7 @@ async def run(args: argparse.Namespace) -> int:
     server = servers.start("collab-mcp", base)
     print(f"# load: {args.agents} agents + {args.humans} people on one notebook for {args.duration:g} s; "
           f"collab-mcp {servers.peer_version('collab-mcp')} ({' '.join(servers.COLLAB_ARGS)}), pid {server.pid}")
-    print(f"# load average at start {open('/proc/loadavg').read().split()[:3]} (2-core machine shared with others)")
+    print(f"# load average at start {servers.load_average()} (2-core machine shared with others)")
     problems: list[str] = []
     try:
         write_notebook(server.root / PATH, base_cells(args.base_cells, "load"))

@@ -107,7 +107,7 @@ def peer_version(name: str) -> str:
         return version("collab-mcp")
     python = CACHE / name / "bin" / "python"
     out = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     return out.stdout.strip() or "?"
 
 
@@ -167,6 +167,11 @@ def start(name: str, base: Path, extra_args: tuple[str, ...] = ()) -> Server:
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"{name} did not answer within {READY_TIMEOUT}s:\n{log_path.read_text()[-4000:]}")
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (the machine is shared: print them beside the figures)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 # -- memory (no psutil: /proc) -----------------------------------------------------------------

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collab_mcp_core.testing import join_room
-
 from peers import Adapter, Cell, call, result_text
 from servers import Server
+
+from collab_mcp_core.testing import join_room
 
 
 @dataclass
