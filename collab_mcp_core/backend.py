@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import posixpath
 import time
@@ -79,8 +80,9 @@ class LocalBackend:
     def session_manager(self) -> Any:
         return self.serverapp.session_manager
 
-    @property
+    @functools.cached_property
     def root_dir(self) -> str:
+        """The server root, symlinks resolved (once: it does not change while serving)."""
         return os.path.realpath(self.contents_manager.root_dir)
 
     # -- paths ---------------------------------------------------------------------------
