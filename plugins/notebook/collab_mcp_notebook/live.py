@@ -11,6 +11,8 @@ import asyncio
 import hashlib
 from typing import TYPE_CHECKING
 
+from tornado.web import HTTPError
+
 from collab_mcp_core import Conflict, NotFound, ToolError
 
 if TYPE_CHECKING:
@@ -30,7 +32,10 @@ async def notebook_path(ctx: ToolContext, path: str) -> str:
 
 async def open_notebook(ctx: ToolContext, api_path: str) -> YNotebook:
     """The LIVE notebook of the room, opened on demand (the host closes rooms agents left idle)."""
-    return await ctx.backend.open_document(api_path, NOTEBOOK)  # type: ignore[return-value]
+    try:
+        return await ctx.backend.open_document(api_path, NOTEBOOK)  # type: ignore[return-value]
+    except HTTPError as err:  # the ContentsManager could not read the file as a notebook
+        raise ToolError(f"{api_path!r} could not be opened as a notebook: {err.log_message or err}.") from None
 
 
 def origin(ctx: ToolContext) -> str:

@@ -239,6 +239,7 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
         path = write_notebook(root, "bad.ipynb", [{"source": "keep = 1"}, {"cell_type": "markdown", "source": "m"}])
         (root / "plain.txt").write_text("text")
         (root / ".secret.ipynb").write_text(json.dumps({"cells": []}))
+        (root / "corrupt.ipynb").write_text("{not json")
         async with join_room(collab_server, path) as ada:
             before = cells_of(ada)
             version = (await call(mcp_session, "get_notebook", path=path))["document_version"]
@@ -249,6 +250,7 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
                 ("get_notebook", {"path": "/etc/passwd"}, "absolute"),
                 ("get_notebook", {"path": ".secret.ipynb"}, "hidden"),
                 ("get_notebook", {"path": "plain.txt"}, "not a notebook"),
+                ("get_notebook", {"path": "corrupt.ipynb"}, "could not be opened as a notebook"),
                 ("read_notebook_cell", {"path": path, "cell_id": "nope"}, "No cell with id 'nope'"),
                 ("read_notebook_cell", {"path": path, "index": 5}, "out of range"),
                 ("insert_notebook_cell", {"path": path, "content": "x", "position": 9}, "out of range"),
