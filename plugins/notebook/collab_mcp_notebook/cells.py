@@ -14,7 +14,7 @@ from uuid import uuid4
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolError, ToolOutput
+from collab_mcp_core import Conflict, ToolError, ToolOutput
 from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
@@ -24,11 +24,14 @@ from .live import (
     check_expected,
     document_version,
     find_cell,
+    last_seen_source,
     notebook_path,
     open_notebook,
     origin,
+    remember_source,
     source_hash,
 )
+from .merge import rebase
 from .outputs import OutputBudget
 from .text import replace_minimal, splice
 from .views import cell_view
@@ -59,6 +62,9 @@ class CellChange(BaseModel):
     cell_type: str
     source_hash: str | None = None
     changed: bool = Field(True, description="False when the document already held what was asked.")
+    merged: bool = Field(
+        False, description="True when edits people made since you read the cell were kept around your change."
+    )
     cell_count: int
     document_version: str
 
@@ -109,6 +115,7 @@ async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput
     index, ycell = find_cell(nb, args.cell_id, None if args.cell_id is not None else args.index)
     budget = OutputBudget.from_config(ctx.config(NotebookPack)) if args.include_outputs else None
     view = cell_view(ycell, index, budget)
+    remember_source(ctx, api_path, view.cell_id, view.source)
     if budget is not None:
         budget.fit(view.outputs or [])
     return ToolOutput(structured=view, extra=list(budget.images) if budget else [])
@@ -139,6 +146,7 @@ async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> CellCh
     with nb.ydoc.transaction(origin=origin(ctx)):
         nb.ycells.insert(index, ycell)
     result = _change(nb, api_path, index, ycell)
+    remember_source(ctx, api_path, result.cell_id, args.content)
     await ctx.emit(CellInserted(path=api_path, cell_id=result.cell_id, index=index, cell_type=args.cell_type))
     return result
 
@@ -158,9 +166,11 @@ class UpdateCellArgs(BaseModel):
 async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellChange:
     """Replace a cell's source (and optionally its type) in the live notebook.
 
-    Only the characters that differ are changed, in place, so a person typing elsewhere in the same cell
-    keeps their text. Pass expected_source or expected_hash (from your last read) to be refused instead
-    of overwriting someone's newer edit. Changing the type replaces the cell (same id; outputs dropped).
+    Only the characters that differ are changed, in place. If people edited other parts of the cell
+    since you last read it, their edits are kept around your change (merged=true); if they edited the
+    same part, the call is refused so you can read again. Pass expected_source or expected_hash (from
+    your last read) to be refused on any change instead. Changing the type replaces the cell (same id;
+    outputs dropped).
     """
     api_path = await notebook_path(ctx, args.path)
     if args.cell_type is not None:
@@ -169,6 +179,19 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellCh
     index, ycell = find_cell(nb, args.cell_id)
     check_expected(ycell, args.expected_source, args.expected_hash)
     retype = args.cell_type is not None and args.cell_type != ycell.get("cell_type")
+    source = ycell["source"]  # a local reference: re-assigning the key would empty the Text
+    current = str(source)
+    edits = None
+    if not retype and args.expected_source is None and args.expected_hash is None:
+        base = last_seen_source(ctx, api_path, args.cell_id)
+        if base is not None and base != current:  # people changed the cell since this caller saw it
+            edits = rebase(base, args.content, current)
+            if edits is None:
+                raise Conflict(
+                    f"Cell {args.cell_id!r} changed since you read it, in the part you are changing. Its source "
+                    f"is now:\n{current}\nRead it again and retry on top of it.",
+                    source_hash=source_hash(current),
+                )
     with nb.ydoc.transaction(origin=origin(ctx)):
         if retype:
             metadata = ycell["metadata"].to_py() if "metadata" in ycell else {}
@@ -176,10 +199,15 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellCh
             del nb.ycells[index]
             nb.ycells.insert(index, replacement)
             ycell, changed = replacement, True
+        elif edits is not None:
+            for start, end, text in sorted(edits, reverse=True):  # from the end: earlier offsets stay valid
+                splice(source, current, start, end, text)
+            changed = bool(edits)
         else:
-            source = ycell["source"]  # a local reference: re-assigning the key would empty the Text
             changed = replace_minimal(source, args.content)
     result = _change(nb, api_path, index, ycell, changed)
+    result.merged = edits is not None
+    remember_source(ctx, api_path, args.cell_id, args.content)  # what the caller knows: its own text
     if changed:
         await ctx.emit(
             CellUpdated(path=api_path, cell_id=args.cell_id, index=index, change="cell_type" if retype else "source")
@@ -226,6 +254,10 @@ async def edit_notebook_cell(ctx: ToolContext, args: EditCellArgs) -> CellChange
         for start in reversed(starts):  # from the end, so earlier offsets stay valid
             splice(source, current, start, start + len(args.old), args.new)
     result = _change(nb, api_path, index, ycell, args.old != args.new)
+    base = last_seen_source(ctx, api_path, args.cell_id)
+    if base is not None and (args.replace_all or base.count(args.old) == 1):
+        # The caller's view of the cell, with its own replacement: not what others typed meanwhile.
+        remember_source(ctx, api_path, args.cell_id, base.replace(args.old, args.new))
     if result.changed:
         await ctx.emit(CellUpdated(path=api_path, cell_id=args.cell_id, index=index, change="source"))
     return result

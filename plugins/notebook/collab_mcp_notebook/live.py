@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import weakref
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from tornado.web import HTTPError
@@ -130,3 +132,26 @@ async def save_open_notebooks(host: Host, timeout: float = 10.0) -> None:
     ]
     if tasks:
         await asyncio.wait(tasks, timeout=timeout)
+
+
+# What each caller last saw of each cell: the base for merging its rewrites with people's edits since.
+_SEEN_LIMIT = 20_000
+_seen: weakref.WeakKeyDictionary[Host, OrderedDict[tuple[str, str, str], str]] = weakref.WeakKeyDictionary()
+
+
+def _seen_key(ctx: ToolContext, api_path: str, cell_id: str) -> tuple[str, str, str]:
+    return (ctx.session_id or ctx.identity.username, api_path, cell_id)
+
+
+def remember_source(ctx: ToolContext, api_path: str, cell_id: str, source: str) -> None:
+    """Record the source the caller has now seen (read it, or wrote it)."""
+    seen = _seen.setdefault(ctx.host, OrderedDict())
+    key = _seen_key(ctx, api_path, cell_id)
+    seen[key] = source
+    seen.move_to_end(key)
+    while len(seen) > _SEEN_LIMIT:
+        seen.popitem(last=False)
+
+
+def last_seen_source(ctx: ToolContext, api_path: str, cell_id: str) -> str | None:
+    return _seen.get(ctx.host, {}).get(_seen_key(ctx, api_path, cell_id))

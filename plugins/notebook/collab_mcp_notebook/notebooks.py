@@ -14,7 +14,7 @@ from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
 from .kernels import check_kernel_name, ensure_session, kernel_alive_state
-from .live import NOTEBOOK, document_version, notebook_path, open_notebook
+from .live import NOTEBOOK, document_version, notebook_path, open_notebook, remember_source
 from .outputs import OutputBudget
 from .views import CellView, CollaborationState, Collaborator, cell_view, collaboration_state, collaborators
 
@@ -132,6 +132,8 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
         cells = [cell_view(ycells[i], i, budget) for i in range(args.start, end)]
     if budget is not None:
         budget.fit([o for c in cells for o in c.outputs or []])
+    for cell in cells:
+        remember_source(ctx, api_path, cell.cell_id, cell.source)
     view = NotebookView(
         path=api_path,
         cell_count=n,

@@ -331,3 +331,32 @@ async def test_old_format_notebooks_say_their_ids_are_not_stored(collab_server):
         assert "nbformat 4.4" in view["note"] and view["cells"][0]["cell_id"]
         fresh = await call(mcp_session, "get_notebook", path="get.ipynb")
         assert fresh["note"] is None
+
+
+async def test_update_keeps_what_people_typed_since_the_agent_read(collab_server):
+    path = write_notebook(collab_server.root, "merge.ipynb", [{"source": "a = 1\nb = 2\n"}])
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        read = await call(mcp, "read_notebook_cell", path=path, index=0)
+        text = ada.notebook.ycells[0]["source"]
+        text += "c = 'é😀'\n"  # a person adds a line after the agent read the cell
+        server_sees = lambda: call(mcp, "get_notebook", path=path, include_outputs=False)  # noqa: E731
+        await asyncio.sleep(0.3)
+        updated = await call(mcp, "update_notebook_cell", path=path, cell_id=read["cell_id"], content="a = 10\nb = 2\n")
+        assert updated["merged"] is True
+        await ada.wait_for(lambda: sources(ada) == ["a = 10\nb = 2\nc = 'é😀'\n"], what="the merged update")
+
+        # The person changes the very line the agent rewrites next: refused, nothing changes.
+        text = ada.notebook.ycells[0]["source"]
+        del text[4:6]  # 'a = 10' -> 'a = '
+        text.insert(4, "5")
+        await asyncio.sleep(0.3)
+        err = await call_error(
+            mcp, "update_notebook_cell", path=path, cell_id=read["cell_id"], content="a = 11\nb = 2\n"
+        )
+        assert "in the part you are changing" in err and "a = 5" in err
+        await asyncio.sleep(0.2)
+        assert sources(ada) == ["a = 5\nb = 2\nc = 'é😀'\n"]
+        assert (await server_sees())["cells"][0]["source"] == "a = 5\nb = 2\nc = 'é😀'\n"
+        # Having read it again, the agent's rewrite applies as asked.
+        await call(mcp, "update_notebook_cell", path=path, cell_id=read["cell_id"], content="a = 11\n")
+        await ada.wait_for(lambda: sources(ada) == ["a = 11\n"], what="the update after a fresh read")
