@@ -155,3 +155,11 @@ def remember_source(ctx: ToolContext, api_path: str, cell_id: str, source: str) 
 
 def last_seen_source(ctx: ToolContext, api_path: str, cell_id: str) -> str | None:
     return _seen.get(ctx.host, {}).get(_seen_key(ctx, api_path, cell_id))
+
+
+def forget_session(host: Host, session_id: str) -> None:
+    """Drop what a closed MCP session had seen."""
+    seen = _seen.get(host)
+    if seen:
+        for key in [k for k in seen if k[0] == session_id]:
+            del seen[key]

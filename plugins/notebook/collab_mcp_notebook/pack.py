@@ -78,3 +78,8 @@ async def host_stopping(host: Any) -> None:
     await live.save_open_notebooks(host)  # first: jupyter-server-ydoc is stopping its rooms meanwhile
     await resources.stop_watching(host)
     await execution.close_clients(host)
+
+
+@hookimpl
+def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
+    live.forget_session(host, session_id)
