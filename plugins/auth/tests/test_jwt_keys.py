@@ -178,10 +178,11 @@ def test_scope_grammar():
 
 
 async def test_a_server_with_mixed_algorithms_refuses_to_serve_mcp(collab_server_factory):
-    server = collab_server_factory(config_py='c.JWTAuth.enabled = True\nc.JWTAuth.algorithms = ["HS256", "RS256"]\n')
-    answer = await post_initialize(server.mcp_url, server.headers)
-    assert answer.status_code == 404  # the extension did not load: nothing is served, not something insecure
-    assert "JWTAuth.algorithms mixes HMAC and public-key algorithms" in server.log_text()
+    # The extension does not load, and `collab-mcp serve` then exits rather than serve without MCP.
+    with pytest.raises(RuntimeError) as failure:
+        collab_server_factory(config_py='c.JWTAuth.enabled = True\nc.JWTAuth.algorithms = ["HS256", "RS256"]\n')
+    assert "JWTAuth.algorithms mixes HMAC and public-key algorithms" in str(failure.value)
+    assert "the extension failed to load" in str(failure.value)
 
 
 async def test_remote_access_needs_a_configured_audience(start_jwt_server, rsa_key, tmp_path):

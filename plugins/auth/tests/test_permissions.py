@@ -101,19 +101,21 @@ async def test_folder_scoped_identity_stays_in_its_folder(server, rsa_key):
         assert (await call(session, "probe_write", path="notebooks/a.txt"))["path"] == "notebooks/a.txt"
         assert (await call(session, "word_count", path="notebooks/a.txt"))["words"] == 3
         assert (await call(session, "probe_write", path="./notebooks//a.txt"))["path"] == "notebooks/a.txt"
-        for outside in (
-            "top.txt",
-            "notebooks2/b.txt",
+        for outside in ("top.txt", "notebooks2/b.txt", ""):
+            error = await call_error(session, "word_count", path=outside)
+            assert "Permission denied" in error and "'read' permission" in error, (outside, error)
+        # Paths that climb, are absolute or lead out through a symlink are refused as paths,
+        # before any permission is weighed.
+        for climbing in (
+            "escape.txt",
             "notebooks/../top.txt",
             "notebooks/%2e%2e/top.txt",
             "notebooks/%2E%2E/top.txt",
             "notebooks\\..\\top.txt",
             "/notebooks/../top.txt",
-            "",
-            "escape.txt",
         ):
-            error = await call_error(session, "word_count", path=outside)
-            assert "Permission denied" in error and "'read' permission" in error, (outside, error)
+            error = await call_error(session, "word_count", path=climbing)
+            assert "server root" in error or "is absolute" in error, (climbing, error)
         # No path at all means "everywhere": a folder-limited identity must name its folder.
         assert "Permission denied" in await call_error(session, "list_documents")
         assert "Permission denied" in await call_error(session, "probe_execute", path="notebooks/a.txt")
