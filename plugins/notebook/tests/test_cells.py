@@ -189,7 +189,12 @@ async def test_concurrent_edits_in_one_cell_both_survive(collab_server):
             await asyncio.gather(human_types(), agent_edits())
             expected = f"x = 7\n# agent line\n# human line\n{typed}"
             await ada.wait_for(lambda: sources(ada)[0] == expected, what="both sets of edits")
-            server_view = await call(mcp_session, "read_notebook_cell", path=path, cell_id=cell_id)
+            # The collaborator's last keystrokes may still be on their way to the server: poll it.
+            for _ in range(100):
+                server_view = await call(mcp_session, "read_notebook_cell", path=path, cell_id=cell_id)
+                if server_view["source"] == expected:
+                    break
+                await asyncio.sleep(0.05)
             assert server_view["source"] == expected
 
 
