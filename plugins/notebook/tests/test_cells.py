@@ -9,6 +9,18 @@ import json
 from collab_mcp_core.testing import call, call_error, connect, join_room
 from collab_mcp_notebook.testing import cells_of, disk_cells, sources, write_notebook
 
+
+async def server_has(server, path: str, index: int, source: str) -> None:
+    """Wait until the server's document holds ``source`` in cell ``index`` (read by a separate MCP session,
+    so the agent under test keeps its own view of the cell)."""
+    async with connect(server) as observer:
+        for _ in range(200):
+            if (await call(observer, "read_notebook_cell", path=path, index=index))["source"] == source:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"the server never had {source!r} in cell {index} of {path}")
+
+
 USER = {"username": "ada", "name": "Ada", "display_name": "Ada Lovelace", "initials": "AL", "color": "#f00"}
 
 
@@ -27,9 +39,12 @@ async def test_list_notebooks_opens_no_room_and_shows_collaborators(collab_serve
 
         async with join_room(collab_server, "listing/a.ipynb") as ada:
             await ada.set_awareness({"user": USER})
-            await asyncio.sleep(0.3)
-            listed = await call(mcp_session, "list_notebooks", path="listing", limit=1)
-            entry = listed["notebooks"][0]
+            for _ in range(100):  # until the awareness update reached the server
+                listed = await call(mcp_session, "list_notebooks", path="listing", limit=1)
+                entry = listed["notebooks"][0]
+                if entry["collaborators"]:
+                    break
+                await asyncio.sleep(0.05)
             assert entry["room_open"] and [c["username"] for c in entry["collaborators"]] == ["ada"]
             assert listed["next_start"] == 1 and listed["total"] == 2
 
@@ -205,7 +220,7 @@ async def test_stale_expected_source_is_refused(collab_server):
             read = await call(mcp_session, "read_notebook_cell", path=path, index=0)
             text = ada.notebook.ycells[0]["source"]
             text += "  # human"
-            await asyncio.sleep(0.3)
+            await server_has(collab_server, path, 0, "v = 1  # human")
             err = await call_error(
                 mcp_session,
                 "update_notebook_cell",
@@ -345,7 +360,7 @@ async def test_update_keeps_what_people_typed_since_the_agent_read(collab_server
         text = ada.notebook.ycells[0]["source"]
         text += "c = 'é😀'\n"  # a person adds a line after the agent read the cell
         server_sees = lambda: call(mcp, "get_notebook", path=path, include_outputs=False)  # noqa: E731
-        await asyncio.sleep(0.3)
+        await server_has(collab_server, path, 0, "a = 1\nb = 2\nc = 'é😀'\n")
         updated = await call(mcp, "update_notebook_cell", path=path, cell_id=read["cell_id"], content="a = 10\nb = 2\n")
         assert updated["merged"] is True
         await ada.wait_for(lambda: sources(ada) == ["a = 10\nb = 2\nc = 'é😀'\n"], what="the merged update")
@@ -354,7 +369,7 @@ async def test_update_keeps_what_people_typed_since_the_agent_read(collab_server
         text = ada.notebook.ycells[0]["source"]
         del text[4:6]  # 'a = 10' -> 'a = '
         text.insert(4, "5")
-        await asyncio.sleep(0.3)
+        await server_has(collab_server, path, 0, "a = 5\nb = 2\nc = 'é😀'\n")
         err = await call_error(
             mcp, "update_notebook_cell", path=path, cell_id=read["cell_id"], content="a = 11\nb = 2\n"
         )
