@@ -48,6 +48,19 @@ class CollabServer:
     data_dir: Path
     extra_args: tuple[str, ...] = ()
     ip: str = "127.0.0.1"
+    events_path: Path | None = None
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """What reached Jupyter's event bus so far (each record has ``__schema__``).
+
+        ``event_type`` keeps collab-mcp events of that type (``tool_called``...).
+        """
+        if self.events_path is None or not self.events_path.exists():
+            return []
+        records = [json.loads(line) for line in self.events_path.read_text().splitlines() if line.strip()]
+        if event_type is None:
+            return records
+        return [r for r in records if r.get("__schema__") == f"https://collab-mcp.jupyter.org/events/{event_type}"]
 
     @property
     def url(self) -> str:
@@ -86,13 +99,15 @@ def start_server(
     """Start ``collab-mcp serve`` on a temporary root and wait until it answers.
 
     ``config_py`` becomes the server's ``jupyter_server_config.py`` (for settings
-    that are not plain values, such as event log handlers).
+    that are not plain values). Everything that reaches Jupyter's event bus is
+    recorded; read it with :meth:`CollabServer.events`.
     """
     root, home = base / "root", base / "home"
     for folder in (root, home / "config", home / "data", home / "runtime", home / "cwd"):
         folder.mkdir(parents=True, exist_ok=True)
-    if config_py:
-        (home / "config" / "jupyter_server_config.py").write_text(config_py)
+    events_path = base / "events.jsonl"
+    record_events = f"import logging\nc.EventLogger.handlers = [logging.FileHandler({str(events_path)!r})]\n"
+    (home / "config" / "jupyter_server_config.py").write_text(record_events + config_py)
     token = token if token is not None else secrets.token_hex(16)
     full_env = {
         **os.environ,
@@ -108,6 +123,7 @@ def start_server(
     # and we try again on another port.
     for _attempt in range(5):
         server = _launch(base, root, home, token, full_env, extra_args)
+        server.events_path = events_path
         try:
             _wait_until_ready(server)
             return server

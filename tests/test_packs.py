@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,14 +19,8 @@ ENV = {"PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "
 
 
 @pytest.fixture(scope="module")
-def events_log(tmp_path_factory):
-    return tmp_path_factory.mktemp("events") / "events.jsonl"
-
-
-@pytest.fixture(scope="module")
-def server(collab_server_factory, events_log):
-    config = f"import logging\nc.EventLogger.handlers = [logging.FileHandler({str(events_log)!r})]\n"
-    return collab_server_factory(SAMPLE, env=ENV, config_py=config)
+def server(collab_server_factory):
+    return collab_server_factory(SAMPLE, env=ENV)
 
 
 async def tool_names(server) -> set[str]:
@@ -145,16 +138,16 @@ async def test_tool_list_changed_is_sent_to_connected_sessions(collab_server_fac
         assert "bonus_tool" in {t.name for t in (await watcher.list_tools()).tools}
 
 
-async def test_events_reach_jupyters_event_bus_with_their_schema(server, events_log):
+async def test_events_reach_jupyters_event_bus_with_their_schema(server):
     (server.root / "e.txt").write_text("one\n")
     async with connect(server) as session:
         await call(session, "word_count", path="e.txt")
         await call_error(session, "word_count", path="missing.txt")
     deadline = anyio.current_time() + 10
     while anyio.current_time() < deadline:
-        records = [json.loads(line) for line in events_log.read_text().splitlines() if line.strip()]
-        called = [r for r in records if r.get("__schema__", "").endswith("/tool_called") and r.get("path") == "e.txt"]
-        failed = [r for r in records if r.get("__schema__", "").endswith("/tool_failed") and r.get("path") == "missing.txt"]
+        records = server.events()
+        called = [r for r in server.events("tool_called") if r.get("path") == "e.txt"]
+        failed = [r for r in server.events("tool_failed") if r.get("path") == "missing.txt"]
         if called and failed:
             break
         await anyio.sleep(0.1)
@@ -163,7 +156,7 @@ async def test_events_reach_jupyters_event_bus_with_their_schema(server, events_
     assert str(called[0]["__schema_version__"]) == "1"
     assert called[0]["pack"] == "hello" and called[0]["tool"] == "word_count"
     assert failed[0]["code"] == "not_found"
-    assert server.token not in events_log.read_text()
+    assert server.token not in server.events_path.read_text()
 
 
 READ_ONLY_AUTHORIZER = '''

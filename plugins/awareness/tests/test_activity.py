@@ -15,14 +15,8 @@ ADA = {"username": "ada", "name": "Ada", "display_name": "Ada Lovelace", "initia
 
 
 @pytest.fixture(scope="module")
-def events_log(tmp_path_factory):
-    return tmp_path_factory.mktemp("events") / "events.jsonl"
-
-
-@pytest.fixture(scope="module")
-def server(collab_server_factory, events_log):
-    config = f"import logging\nc.EventLogger.handlers = [logging.FileHandler({str(events_log)!r})]\n"
-    return collab_server_factory(config_py=config)
+def server(collab_server_factory):
+    return collab_server_factory()
 
 
 def write_notebook(root, name: str) -> str:
@@ -30,7 +24,7 @@ def write_notebook(root, name: str) -> str:
     return name
 
 
-async def test_joins_leaves_and_announcements_are_activity(server, events_log):
+async def test_joins_leaves_and_announcements_are_activity(server):
     path = write_notebook(server.root, "activity.ipynb")
     other = write_notebook(server.root, "other.ipynb")
     async with connect(server) as mcp:
@@ -73,7 +67,7 @@ async def test_joins_leaves_and_announcements_are_activity(server, events_log):
     # The announcement and the presence changes reached Jupyter's event bus with their schemas.
     with anyio.fail_after(10):
         while True:
-            records = [json.loads(line) for line in events_log.read_text().splitlines() if line.strip()]
+            records = server.events()
             schemas = {r.get("__schema__", "").rsplit("/", 1)[-1] for r in records}
             if {"user_activity", "presence_changed"} <= schemas:
                 break

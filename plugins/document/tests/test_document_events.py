@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import mcp_types as types
 import pytest
@@ -12,21 +11,12 @@ from collab_mcp_core.testing import call, connect, join_room
 
 
 @pytest.fixture(scope="module")
-def events_log(tmp_path_factory):
-    return tmp_path_factory.mktemp("events") / "events.jsonl"
+def server(collab_server_factory):
+    return collab_server_factory("--DocumentPack.resource_debounce=0.3")
 
 
-@pytest.fixture(scope="module")
-def server(collab_server_factory, events_log):
-    config = f"import logging\nc.EventLogger.handlers = [logging.FileHandler({str(events_log)!r})]\n"
-    return collab_server_factory("--DocumentPack.resource_debounce=0.3", config_py=config)
-
-
-def events(log_path, kind: str, path: str) -> list[dict]:
-    if not log_path.exists():
-        return []
-    found = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-    return [e for e in found if e.get("__schema__", "").endswith("/" + kind) and e.get("path") == path]
+def events(server, kind: str, path: str) -> list[dict]:
+    return [e for e in server.events(kind) if e.get("path") == path]
 
 
 async def test_resources_list_read_and_notify_subscribers(server) -> None:
@@ -63,7 +53,7 @@ async def test_resources_list_read_and_notify_subscribers(server) -> None:
         assert (await mcp.read_resource(uri)).contents[0].text == "# Wätched\ntyped ✓\nby the agent"
 
 
-async def test_every_change_emits_an_event_with_its_author(server, events_log) -> None:
+async def test_every_change_emits_an_event_with_its_author(server) -> None:
     path = "evented.txt"
     (server.root / path).write_text("start\n", encoding="utf-8")
     async with connect(server) as mcp:
@@ -77,16 +67,16 @@ async def test_every_change_emits_an_event_with_its_author(server, events_log) -
         history = await call(mcp, "get_document_history", path=path, limit=50)
         await call(mcp, "restore_document_version", path=path, version_id=history["versions"][-1]["version_id"])
 
-    changed = events(events_log, "document_changed", path)
+    changed = events(server, "document_changed", path)
     assert [(e["operation"], e["fork_id"]) for e in changed] == [
         ("insert", None), ("delete", None), ("insert", fork["fork_id"])
     ]
     assert changed[0]["version"] == inserted["version"] and changed[0]["characters_added"] == 1
     actors = {e["actor"] for e in changed}
     assert len(actors) == 1 and None not in actors
-    forked = events(events_log, "document_forked", path)
+    forked = events(server, "document_forked", path)
     assert [e["fork_id"] for e in forked] == [fork["fork_id"], dropped["fork_id"]] and forked[0]["title"] == "draft"
-    assert [e["fork_id"] for e in events(events_log, "document_fork_merged", path)] == [fork["fork_id"]]
-    assert [e["fork_id"] for e in events(events_log, "document_fork_discarded", path)] == [dropped["fork_id"]]
-    restored = events(events_log, "document_restored", path)
+    assert [e["fork_id"] for e in events(server, "document_fork_merged", path)] == [fork["fork_id"]]
+    assert [e["fork_id"] for e in events(server, "document_fork_discarded", path)] == [dropped["fork_id"]]
+    restored = events(server, "document_restored", path)
     assert len(restored) == 1 and restored[0]["actor"] in actors
