@@ -31,10 +31,12 @@ class LimitExceeded(ToolError):
 class Limits(Configurable):
     """Rate, size and concurrency limits of tool calls (``c.Limits.rate_per_second = 5``)."""
 
-    rate_per_second = Float(10.0, help="Sustained tool calls per second per identity (0: no rate limit).").tag(
+    # Generous by default: every agent using the server token is one identity, and
+    # an agent editing cell by cell makes dozens of calls a second.
+    rate_per_second = Float(100.0, help="Sustained tool calls per second per identity (0: no rate limit).").tag(
         config=True
     )
-    burst = Int(30, help="Tool calls an identity may make at once before the rate applies.").tag(config=True)
+    burst = Int(200, help="Tool calls an identity may make at once before the rate applies.").tag(config=True)
     max_content_chars = Int(
         5_000_000, help="Largest string argument (document or cell content), in characters (0: no limit)."
     ).tag(config=True)

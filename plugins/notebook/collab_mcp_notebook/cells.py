@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from collab_mcp_core import Conflict, ToolError, ToolOutput
 from collab_mcp_core.host import ToolContext
+from collab_mcp_core.text import Splice, apply_splices, replace_text
 
 from .config import NotebookPack
 from .events import CellDeleted, CellInserted, CellMoved, CellUpdated
@@ -33,7 +34,6 @@ from .live import (
 )
 from .merge import rebase
 from .outputs import OutputBudget
-from .text import replace_minimal, splice
 from .views import cell_view
 
 if TYPE_CHECKING:
@@ -200,11 +200,10 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellCh
             nb.ycells.insert(index, replacement)
             ycell, changed = replacement, True
         elif edits is not None:
-            for start, end, text in sorted(edits, reverse=True):  # from the end: earlier offsets stay valid
-                splice(source, current, start, end, text)
+            apply_splices(source, current, [Splice(start, end - start, text) for start, end, text in edits])
             changed = bool(edits)
         else:
-            changed = replace_minimal(source, args.content)
+            changed = replace_text(source, args.content)
     result = _change(nb, api_path, index, ycell, changed)
     result.merged = edits is not None
     remember_source(ctx, api_path, args.cell_id, args.content)  # what the caller knows: its own text
@@ -251,8 +250,7 @@ async def edit_notebook_cell(ctx: ToolContext, args: EditCellArgs) -> CellChange
             "text so it occurs once, or pass replace_all=true."
         )
     with nb.ydoc.transaction(origin=origin(ctx)):
-        for start in reversed(starts):  # from the end, so earlier offsets stay valid
-            splice(source, current, start, start + len(args.old), args.new)
+        apply_splices(source, current, [Splice(start, len(args.old), args.new) for start in starts])
     result = _change(nb, api_path, index, ycell, args.old != args.new)
     base = last_seen_source(ctx, api_path, args.cell_id)
     if base is not None and (args.replace_all or base.count(args.old) == 1):

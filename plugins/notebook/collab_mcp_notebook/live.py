@@ -7,7 +7,6 @@ can be cleaned up between calls.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import weakref
 from collections import OrderedDict
@@ -113,25 +112,6 @@ def check_expected(ycell: Map, expected_source: str | None, expected_hash: str |
             f"{source_hash(current)!r}, not {expected_hash!r}. Read the cell again and retry.",
             source_hash=source_hash(current),
         )
-
-
-async def save_open_notebooks(host: Host, timeout: float = 10.0) -> None:
-    """Save every open notebook room before the server stops.
-
-    jupyter-server-ydoc stops rooms without saving, so an edit made inside the
-    save delay before shutdown would be lost. Its room stop cancels the room's
-    own save task, so these saves run as separate tasks (the file write itself
-    is shielded by the file loader).
-    """
-    rooms = host.backend.ydoc.ywebsocket_server.rooms
-    prefix = f"{NOTEBOOK[0]}:{NOTEBOOK[1]}:"
-    tasks = [
-        asyncio.create_task(room._maybe_save_document(None, save_now=True))  # noqa: SLF001 - no public API
-        for room_id, room in list(rooms.items())
-        if room_id.startswith(prefix)
-    ]
-    if tasks:
-        await asyncio.wait(tasks, timeout=timeout)
 
 
 # What each caller last saw of each cell: the base for merging its rewrites with people's edits since.

@@ -75,7 +75,7 @@ def host_started(host: Any) -> None:
 
 @hookimpl
 async def host_stopping(host: Any) -> None:
-    await live.save_open_notebooks(host)  # first: jupyter-server-ydoc is stopping its rooms meanwhile
+    # The host has saved every open room already (jupyter-server-ydoc stops rooms without saving).
     await resources.stop_watching(host)
     await execution.close_clients(host)
 
