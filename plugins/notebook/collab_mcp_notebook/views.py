@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -31,7 +32,8 @@ class CellView(BaseModel):
 
 def cell_view(ycell: Map, index: int, budget: OutputBudget | None) -> CellView:
     """A cell as the model sees it; outputs only when a ``budget`` is given."""
-    cell: dict[str, Any] = ycell.to_py() or {}
+    # pycrdt's Rust-side JSON export is ~10x faster than Map.to_py() on long notebooks.
+    cell: dict[str, Any] = json.loads(str(ycell)) or {}
     source = cell.get("source") or ""
     source = "".join(source) if isinstance(source, list) else str(source)
     count = cell.get("execution_count")
