@@ -154,6 +154,14 @@ def start_watching(host: Any) -> None:
     watcher.start()
 
 
+def watch_now(host: Any) -> None:
+    """Look for new rooms now (an agent just opened one): changes made before
+    the next periodic scan would otherwise reach no subscriber."""
+    watcher = _watchers.get(host)
+    if watcher is not None:
+        watcher.scan()
+
+
 async def stop_watching(host: Any) -> None:
     watcher = _watchers.pop(host, None)
     if watcher is not None:
