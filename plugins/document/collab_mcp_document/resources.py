@@ -1,10 +1,9 @@
 """Each text document as an MCP resource (``document://{path}``), and change notifications.
 
-A watcher looks at the open rooms a few times a second. For each text room it
-observes the document's ``Text`` (``YUnicode.observe`` would replace the room's
-own observer and stop autosave) and tells subscribed clients, once changes have
-been quiet for ``resource_debounce`` seconds, that the document changed, whoever
-changed it. It also hands every document room, notebooks included, to the
+The host's :class:`~collab_mcp_core.watch.RoomWatcher` observes each open text
+room's ``Text`` and tells subscribed clients, once changes have been quiet for
+``resource_debounce`` seconds, that the document changed, whoever changed it.
+At each look it also hands every document room, notebooks included, to the
 author log, so people's edits get authors even in rooms no agent opened.
 Notebooks are resources of the notebook pack (``notebook://``); here they can
 be read but are not listed.
@@ -12,28 +11,23 @@ be read but are not listed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
-import logging
 import weakref
 from typing import Any
 
 import mcp_types as types
 
 from collab_mcp_core import ResourceTemplate, ToolError
+from collab_mcp_core.backend import LocalBackend
 from collab_mcp_core.host import ToolContext
+from collab_mcp_core.watch import RoomWatcher
 
 from .authors import author_log
 from .config import DocumentPack
 from .documents import content_of, open_live, resolve, type_from_name
 from .listing import walk_files
 
-log = logging.getLogger(__name__)
-
 SCHEME = "document"
 TEXT_ROOM_PREFIX = "text:file:"
-SCAN_INTERVAL = 0.25  # how often the watcher looks for rooms opened or closed
 MAX_LISTED = 1000
 
 
@@ -75,87 +69,33 @@ DOCUMENT_RESOURCES = ResourceTemplate(
 )
 
 
-class DocumentWatcher:
-    """Observes open text rooms and tells subscribers, debounced, when a document changed."""
-
-    def __init__(self, host: Any) -> None:
-        self.host = host
-        self.debounce = host.configurable(DocumentPack).resource_debounce
-        self.watched: dict[str, tuple[Any, Any, Any]] = {}  # room id -> (ydoc, text, subscription)
-        self.timers: dict[str, asyncio.TimerHandle] = {}
-        self.task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        for timer in self.timers.values():
-            timer.cancel()
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-        for room_id in list(self.watched):
-            self._forget(room_id)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                self.scan()
-            except Exception:
-                log.exception("the document watcher could not scan rooms")
-            await asyncio.sleep(SCAN_INTERVAL)
-
-    def scan(self) -> None:
-        ext = self.host.backend.settings.get("jupyter_server_ydoc")
-        if ext is None:
-            return
-        rooms = ext.ywebsocket_server.rooms
-        for room_id in list(self.watched):
-            room = rooms.get(room_id)
-            if room is None or room.ydoc is not self.watched[room_id][0]:
-                self._forget(room_id)
-        authors = author_log()
-        if authors is not None:
-            authors.prune(rooms)
-        for room_id, room in list(rooms.items()):
-            if room_id.count(":") < 2:
-                continue  # fork and awareness rooms
-            if authors is not None:
-                authors.watch(room_id, room)
-            if room_id.startswith(TEXT_ROOM_PREFIX) and room_id not in self.watched:
-                document = getattr(room, "_document", None)
-                text = getattr(document, "_ysource", None)
-                if text is not None:
-                    # One parameter: pycrdt passes the transaction too to callbacks that take two.
-                    subscription = text.observe(functools.partial(self._changed, room_id))
-                    self.watched[room_id] = (room.ydoc, text, subscription)
-
-    def _forget(self, room_id: str) -> None:
-        _ydoc, text, subscription = self.watched.pop(room_id)
-        with contextlib.suppress(Exception):
-            text.unobserve(subscription)
-
-    def _changed(self, room_id: str, _event: Any) -> None:
-        # Called inside the transaction that changed the text: only (re)arm a timer here.
-        timer = self.timers.pop(room_id, None)
-        if timer is not None:
-            timer.cancel()
-        loop = asyncio.get_running_loop()
-        self.timers[room_id] = loop.call_later(self.debounce, lambda: loop.create_task(self._notify(room_id)))
-
-    async def _notify(self, room_id: str) -> None:
-        self.timers.pop(room_id, None)
-        path = self.host.backend.settings["file_id_manager"].get_path(room_id[len(TEXT_ROOM_PREFIX):])
-        if path:
-            await self.host.resource_updated(uri_of(path.lstrip("/")))
+def _text_of(room: Any) -> Any:
+    document = getattr(room, "_document", None)  # None until the room has loaded
+    return LocalBackend.text_of(document) if document is not None else None
 
 
-_watchers: weakref.WeakKeyDictionary[Any, DocumentWatcher] = weakref.WeakKeyDictionary()
+def _give_rooms_to_the_author_log(rooms: dict[str, Any]) -> None:
+    authors = author_log()
+    if authors is None:
+        return
+    authors.prune(rooms)
+    for room_id, room in list(rooms.items()):
+        if room_id.count(":") >= 2:  # document rooms, not fork or awareness rooms
+            authors.watch(room_id, room)
+
+
+_watchers: weakref.WeakKeyDictionary[Any, RoomWatcher] = weakref.WeakKeyDictionary()
 
 
 def start_watching(host: Any) -> None:
-    watcher = _watchers[host] = DocumentWatcher(host)
+    watcher = _watchers[host] = RoomWatcher(
+        host,
+        prefix=TEXT_ROOM_PREFIX,
+        scheme=SCHEME,
+        target=_text_of,
+        debounce=host.configurable(DocumentPack).resource_debounce,
+        on_scan=_give_rooms_to_the_author_log,
+    )
     watcher.start()
 
 

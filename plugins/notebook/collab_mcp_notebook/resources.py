@@ -1,20 +1,16 @@
 """Each notebook as an MCP resource (``notebook://{path}``), and change notifications.
 
-A watcher observes the cells of every open notebook room (``observe_deep`` on
-the cells array: ``YNotebook.observe`` would replace the room's own observer
-and stop autosave). When anyone changes a notebook, a person in JupyterLab or
+The host's :class:`~collab_mcp_core.watch.RoomWatcher` observes the cells of
+every open notebook room (``observe_deep`` on the cells array: ``YNotebook.observe``
+would replace the room's own observer and stop autosave). When anyone changes a notebook, a person in JupyterLab or
 an agent, subscribed clients hear ``notifications/resources/updated`` once the
 changes have been quiet for ``resource_debounce`` seconds.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 import mcp_types as types
@@ -22,16 +18,13 @@ from pycrdt import Array
 
 from collab_mcp_core import ResourceTemplate, ToolError
 from collab_mcp_core.host import ToolContext
+from collab_mcp_core.watch import RoomWatcher
 
 from .config import NotebookPack
 from .notebooks import GetNotebookArgs, get_notebook, walk_notebooks
 
-log = logging.getLogger(__name__)
-
 SCHEME = "notebook"
 NOTEBOOK_ROOM_PREFIX = "json:notebook:"
-# How often the watcher looks for rooms opened or closed since it last looked.
-SCAN_INTERVAL = 0.25
 
 
 def uri_of(api_path: str) -> str:
@@ -66,91 +59,17 @@ NOTEBOOK_RESOURCES = ResourceTemplate(
 )
 
 
-# -- watching rooms -------------------------------------------------------------------------
-
-
-@dataclass
-class _Watched:
-    doc: Any
-    subscription: Any
-    cells: Any
-
-
-class NotebookWatcher:
-    """Observes open notebook rooms and tells subscribers, debounced, when a notebook changed."""
-
-    def __init__(self, host: Any) -> None:
-        self.host = host
-        self.debounce = host.configurable(NotebookPack).resource_debounce
-        self.watched: dict[str, _Watched] = {}
-        self.timers: dict[str, asyncio.TimerHandle] = {}
-        self.pending: set[asyncio.Task] = set()
-        self.task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        for timer in self.timers.values():
-            timer.cancel()
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-        for room_id in list(self.watched):
-            self._forget(room_id)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                self.scan()
-            except Exception:
-                log.exception("the notebook watcher could not scan rooms")
-            await asyncio.sleep(SCAN_INTERVAL)
-
-    def scan(self) -> None:
-        rooms = self.host.backend.ydoc.ywebsocket_server.rooms
-        for room_id in list(self.watched):
-            room = rooms.get(room_id)
-            if room is None or room.ydoc is not self.watched[room_id].doc:
-                self._forget(room_id)
-        for room_id, room in list(rooms.items()):
-            if room_id.startswith(NOTEBOOK_ROOM_PREFIX) and room_id not in self.watched:
-                cells = room.ydoc.get("cells", type=Array)
-                subscription = cells.observe_deep(lambda *_event, rid=room_id: self._changed(rid))
-                self.watched[room_id] = _Watched(room.ydoc, subscription, cells)
-
-    def _forget(self, room_id: str) -> None:
-        watched = self.watched.pop(room_id)
-        with contextlib.suppress(Exception):
-            watched.cells.unobserve(watched.subscription)
-
-    def _changed(self, room_id: str) -> None:
-        # Called inside the transaction that changed the cells: only (re)arm a timer here.
-        timer = self.timers.pop(room_id, None)
-        if timer is not None:
-            timer.cancel()
-        loop = asyncio.get_running_loop()
-        self.timers[room_id] = loop.call_later(self.debounce, self._fire, room_id)
-
-    def _fire(self, room_id: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._notify(room_id))
-        self.pending.add(task)  # a reference, so the task is not garbage-collected before it runs
-        task.add_done_callback(self.pending.discard)
-
-    async def _notify(self, room_id: str) -> None:
-        self.timers.pop(room_id, None)
-        file_id = room_id[len(NOTEBOOK_ROOM_PREFIX) :]
-        path = self.host.backend.settings["file_id_manager"].get_path(file_id)
-        if path:
-            await self.host.resource_updated(uri_of(path.lstrip("/")))
-
-
-_watchers: weakref.WeakKeyDictionary[Any, NotebookWatcher] = weakref.WeakKeyDictionary()
+_watchers: weakref.WeakKeyDictionary[Any, RoomWatcher] = weakref.WeakKeyDictionary()
 
 
 def start_watching(host: Any) -> None:
-    watcher = _watchers[host] = NotebookWatcher(host)
+    watcher = _watchers[host] = RoomWatcher(
+        host,
+        prefix=NOTEBOOK_ROOM_PREFIX,
+        scheme=SCHEME,
+        target=lambda room: room.ydoc.get("cells", type=Array),
+        debounce=host.configurable(NotebookPack).resource_debounce,
+    )
     watcher.start()
 
 
