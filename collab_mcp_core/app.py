@@ -120,6 +120,8 @@ class CollabMCP(ExtensionApp):
             return  # loading failed; nothing was started
         await self.host.backend.save_open_rooms()
         await self.host.packs.notify("host_stopping", host=self.host)
+        for watcher in list(self.host.backend.room_watchers):
+            await watcher.stop()
         for task in (self._room_closer, self._manager_task):
             if task is not None:
                 task.cancel()

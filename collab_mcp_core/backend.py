@@ -53,6 +53,7 @@ class LocalBackend:
         # Rooms agents used, with when they last did (monotonic seconds): rooms
         # opened with create=True are never cleaned up by jupyter-server-ydoc.
         self._agent_rooms: dict[str, float] = {}
+        self.room_watchers: list[Any] = []  # collab_mcp_core.watch.RoomWatcher instances
 
     # -- server services -----------------------------------------------------------------
 
@@ -173,6 +174,8 @@ class LocalBackend:
             if observed is not None and not observed.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(observed.wait(), ROOM_READY_TIMEOUT)
+        for watcher in self.room_watchers:
+            watcher.scan()  # observe a room just opened now: changes before the next scan reach no one
         return doc
 
     @staticmethod

@@ -50,9 +50,14 @@ class RoomWatcher:
         self.task: asyncio.Task | None = None
 
     def start(self) -> None:
+        """Start watching; the backend scans again whenever it opens a room, and the host
+        stops the watcher when the server stops."""
+        self.host.backend.room_watchers.append(self)
         self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.host.backend.room_watchers.remove(self)
         for timer in self.timers.values():
             timer.cancel()
         if self.task is not None:

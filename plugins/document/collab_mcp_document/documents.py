@@ -122,9 +122,6 @@ async def open_live(ctx: ToolContext, ref: DocumentRef) -> YBaseDoc:
     From then on the pack records who makes each change to it (see :mod:`.authors`).
     """
     doc = await ctx.backend.open_document(ref.path, ref.kind)
-    from .resources import watch_now  # late: resources imports this module
-
-    watch_now(ctx.host)  # observe a room the agent just opened at once, not at the next scan
     rid = room_id(ctx, ref)
     room = ctx.backend.find_room(rid)
     if room is not None:  # the backend waited until the room observes its document

@@ -59,6 +59,6 @@ def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
 
 
 @hookimpl
-async def host_stopping(host: Any) -> None:
-    await resources.stop_watching(host)  # the host saves every open room itself
+def host_stopping(host: Any) -> None:
+    # The host saves every open room and stops room watchers itself.
     close_author_log()

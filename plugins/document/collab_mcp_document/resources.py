@@ -11,7 +11,6 @@ be read but are not listed.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import mcp_types as types
@@ -84,30 +83,12 @@ def _give_rooms_to_the_author_log(rooms: dict[str, Any]) -> None:
             authors.watch(room_id, room)
 
 
-_watchers: weakref.WeakKeyDictionary[Any, RoomWatcher] = weakref.WeakKeyDictionary()
-
-
 def start_watching(host: Any) -> None:
-    watcher = _watchers[host] = RoomWatcher(
+    RoomWatcher(
         host,
         prefix=TEXT_ROOM_PREFIX,
         scheme=SCHEME,
         target=_text_of,
         debounce=host.configurable(DocumentPack).resource_debounce,
         on_scan=_give_rooms_to_the_author_log,
-    )
-    watcher.start()
-
-
-def watch_now(host: Any) -> None:
-    """Look for new rooms now (an agent just opened one): changes made before
-    the next periodic scan would otherwise reach no subscriber."""
-    watcher = _watchers.get(host)
-    if watcher is not None:
-        watcher.scan()
-
-
-async def stop_watching(host: Any) -> None:
-    watcher = _watchers.pop(host, None)
-    if watcher is not None:
-        await watcher.stop()
+    ).start()  # the host stops it when the server stops

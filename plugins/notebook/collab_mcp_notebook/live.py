@@ -34,13 +34,9 @@ async def notebook_path(ctx: ToolContext, path: str) -> str:
 async def open_notebook(ctx: ToolContext, api_path: str) -> YNotebook:
     """The LIVE notebook of the room, opened on demand (the host closes rooms agents left idle)."""
     try:
-        nb = await ctx.backend.open_document(api_path, NOTEBOOK)
+        return await ctx.backend.open_document(api_path, NOTEBOOK)  # type: ignore[return-value]
     except HTTPError as err:  # the ContentsManager could not read the file as a notebook
         raise ToolError(f"{api_path!r} could not be opened as a notebook: {err.log_message or err}.") from None
-    from .resources import watch_now  # late: resources imports this module
-
-    watch_now(ctx.host)  # observe a room the agent just opened at once, not at the next scan
-    return nb  # type: ignore[return-value]
 
 
 def origin(ctx: ToolContext) -> str:

@@ -75,8 +75,7 @@ def host_started(host: Any) -> None:
 
 @hookimpl
 async def host_stopping(host: Any) -> None:
-    # The host has saved every open room already (jupyter-server-ydoc stops rooms without saving).
-    await resources.stop_watching(host)
+    # The host saves every open room and stops room watchers itself.
     await execution.close_clients(host)
 
 

@@ -10,7 +10,6 @@ changes have been quiet for ``resource_debounce`` seconds.
 from __future__ import annotations
 
 import json
-import weakref
 from typing import Any
 
 import mcp_types as types
@@ -59,29 +58,11 @@ NOTEBOOK_RESOURCES = ResourceTemplate(
 )
 
 
-_watchers: weakref.WeakKeyDictionary[Any, RoomWatcher] = weakref.WeakKeyDictionary()
-
-
 def start_watching(host: Any) -> None:
-    watcher = _watchers[host] = RoomWatcher(
+    RoomWatcher(
         host,
         prefix=NOTEBOOK_ROOM_PREFIX,
         scheme=SCHEME,
         target=lambda room: room.ydoc.get("cells", type=Array),
         debounce=host.configurable(NotebookPack).resource_debounce,
-    )
-    watcher.start()
-
-
-def watch_now(host: Any) -> None:
-    """Look for new rooms now (an agent just opened one): changes made before
-    the next periodic scan would otherwise reach no subscriber."""
-    watcher = _watchers.get(host)
-    if watcher is not None:
-        watcher.scan()
-
-
-async def stop_watching(host: Any) -> None:
-    watcher = _watchers.pop(host, None)
-    if watcher is not None:
-        await watcher.stop()
+    ).start()  # the host stops it when the server stops
