@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel.server import NotificationOptions, Server
+from mcp.server.lowlevel.server import Server
 from mcp.server.connection import Connection
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated, ToolsListChanged
 from mcp.shared.exceptions import MCPError
@@ -155,8 +155,7 @@ class Host:
             get_tool_input_schema=self._input_schema,
         )
         # Old-protocol clients only hear about tool list changes if we advertise it.
-        options = server.create_initialization_options(NotificationOptions(tools_changed=True))
-        server.get_capabilities = _with_list_changed(server.get_capabilities, options.capabilities)  # type: ignore[method-assign]
+        server.get_capabilities = _with_list_changed(server.get_capabilities)  # type: ignore[method-assign]
         return server
 
     def _identity(self, ctx: ServerRequestContext) -> Identity:
@@ -349,7 +348,7 @@ def _connection_of(ctx: ServerRequestContext) -> Connection:
     return ctx.session._connection  # noqa: SLF001
 
 
-def _with_list_changed(get_capabilities: Any, legacy: types.ServerCapabilities) -> Any:
+def _with_list_changed(get_capabilities: Any) -> Any:
     """Make the handshake-era capabilities advertise ``tools.listChanged``."""
 
     def get(*args: Any, protocol_version: str | None = None, **kwargs: Any) -> types.ServerCapabilities:
