@@ -130,6 +130,20 @@ class LocalBackend:
             raise NotFound(f"No {kind} at {path!r}{hint}. List the folder to see what exists.")
         return api_path
 
+    async def create_file(self, api_path: str) -> None:
+        """Create an empty file (an empty notebook for ``.ipynb``); never overwrite one.
+
+        Through the ContentsManager: a file that does not exist has no room yet,
+        so nobody's edits can be lost by writing it.
+        """
+        cm = self.contents_manager
+        if await _maybe_await(cm.file_exists(api_path)) or await _maybe_await(cm.dir_exists(api_path)):
+            raise ToolError(f"{api_path!r} already exists, and existing files are never overwritten.")
+        folder = posixpath.dirname(api_path)
+        if folder and not await _maybe_await(cm.dir_exists(folder)):
+            raise NotFound(f"Folder {folder!r} does not exist; create {api_path!r} in an existing folder.")
+        await _maybe_await(cm.new(path=api_path))
+
     # -- rooms and documents -------------------------------------------------------------
 
     def file_id(self, api_path: str, *, create: bool = True) -> str | None:

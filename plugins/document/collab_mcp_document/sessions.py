@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import posixpath
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -12,7 +11,6 @@ from collab_mcp_core.host import ToolContext  # a runtime import: the registry r
 from collab_mcp_core import NotFound, ToolError
 
 from .documents import check_file_type, classify, content_of, open_live, room_id, type_from_name, version_of
-from .listing import is_dir
 from .readings import key_of, remember
 
 
@@ -70,26 +68,11 @@ async def _exists(ctx: ToolContext, api_path: str) -> bool:
 
 
 async def _create_file(ctx: ToolContext, api_path: str, file_type: str | None) -> bool:
-    """Create a new, empty file through the ContentsManager (no room exists for it yet)."""
-    folder = posixpath.dirname(api_path)
-    if folder and not await is_dir(ctx, folder):
-        raise ToolError(f"Folder {folder!r} does not exist; create the document in an existing folder.")
+    """Create a new, empty file (the backend never overwrites one)."""
     is_notebook = (file_type or type_from_name(api_path)) == "notebook"
     if is_notebook and not api_path.endswith(".ipynb"):
         raise ToolError(f"A notebook's name must end in .ipynb, not {api_path!r}.")
     if file_type and file_type != "notebook" and api_path.endswith(".ipynb"):
         raise ToolError(f"{api_path!r} ends in .ipynb, so it is a notebook, not a {file_type} file.")
-    if await is_dir(ctx, api_path):
-        raise ToolError(f"{api_path!r} is a folder.")
-    if is_notebook:
-        import nbformat
-
-        nb = nbformat.v4.new_notebook()
-        nb.cells.append(nbformat.v4.new_code_cell(""))
-        model = {"type": "notebook", "content": nb}
-    else:
-        model = {"type": "file", "format": "text", "content": ""}
-    result = ctx.backend.contents_manager.save(model, api_path)
-    if asyncio.iscoroutine(result):
-        await result
+    await ctx.backend.create_file(api_path)
     return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import posixpath
 from typing import Annotated, Any
 
 from pycrdt import Map
@@ -233,11 +232,7 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
     if not await _maybe(cm.file_exists(api_path)):
         if not args.create:
             raise NotFound(f"No notebook at {args.path!r}. Pass create=true to create it.")
-        folder = posixpath.dirname(api_path)
-        if folder and not await _maybe(cm.dir_exists(folder)):
-            raise NotFound(f"No folder {folder!r} to create {args.path!r} in.")
-        # A new file has no room yet, so nobody's edits can be lost by writing it.
-        await _maybe(cm.new(path=api_path))
+        await ctx.backend.create_file(api_path)
         created = True
     api_path = await notebook_path(ctx, api_path)
     if args.start_kernel and args.kernel_name:

@@ -291,7 +291,7 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
                 ("clear_notebook_outputs", {"path": path, "cell_id": md_id}, "only code cells"),
                 ("create_notebook_session", {"path": "new.ipynb"}, "create=true"),
                 ("create_notebook_session", {"path": "plain.txt", "create": True}, "not a notebook"),
-                ("create_notebook_session", {"path": "no/such/dir.ipynb", "create": True}, "No folder"),
+                ("create_notebook_session", {"path": "no/such/dir.ipynb", "create": True}, "does not exist"),
             ]
             for tool, args, expected in cases:
                 err = await call_error(mcp_session, tool, **args)
