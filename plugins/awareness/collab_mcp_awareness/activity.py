@@ -31,10 +31,7 @@ async def get_user_activity(ctx: Any, args: ActivityArgs) -> RecentActivity:
     """Recent activity on this server, newest first: people and agents joining and leaving documents,
     status changes, tool calls (edits, executions...) and announcements from broadcast_user_activity,
     each with a timestamp, who, which document and a description. Filter by document_path."""
-    path = None
-    if args.document_path:
-        path = ctx.backend.normalize_path(args.document_path)
-        await ctx.host.check_permission(ctx.identity, "read", path, "get_user_activity", ctx.handler)
+    path = ctx.path or None  # document_path, normalized; the host checked the caller may read it
     hub = hub_for(ctx.host)
     hub.touch(ctx)
     entries = hub.activity.recent(path=path, limit=args.limit)
@@ -57,8 +54,7 @@ async def broadcast_user_activity(ctx: Any, args: BroadcastArgs) -> ActivityEntr
     (event type user_activity) for other Jupyter extensions."""
     path = None
     if args.document_path:
-        path = await ctx.backend.require_file(args.document_path, kind="document")
-        await ctx.host.check_permission(ctx.identity, "read", path, "broadcast_user_activity", ctx.handler)
+        path = await ctx.backend.require_file(args.document_path, kind="document")  # the host checked "read"
     metadata = args.metadata or {}
     size = len(json.dumps(metadata, ensure_ascii=False, default=str))
     if size > METADATA_LIMIT:

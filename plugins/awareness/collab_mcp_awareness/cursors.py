@@ -128,7 +128,7 @@ class DocumentCursors(BaseModel):
 async def get_user_cursors(ctx: Any, args: CursorsArgs) -> DocumentCursors:
     """Get every collaborator's cursor and selection in an open document, as 0-based line and column
     (in characters), with the cell_id for notebooks. Agents' cursors are included and marked is_agent."""
-    room = await room_for_path(ctx, args.document_path, "get_user_cursors")
+    room = await room_for_path(ctx, args.document_path)
     hub = hub_for(ctx.host)
     hub.touch(ctx)
     texts = DocumentTexts(room)
@@ -199,7 +199,7 @@ async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedC
     column in characters (and cell_id in a notebook). JupyterLab draws it, with your name and colour,
     where you work; it stays on the same text while others edit. You join the document's session if
     you had not."""
-    room = await room_for_path(ctx, args.document_path, "update_cursor_position")
+    room = await room_for_path(ctx, args.document_path)
     texts = DocumentTexts(room)
     content = texts.content(args.cell_id)
     where = f"cell {args.cell_id!r}" if args.cell_id else repr(room.path)

@@ -76,11 +76,13 @@ def room_by_id(backend: Any, room_id: str) -> OpenRoom:
     raise NotFound(f"No open collaboration session {room_id!r}. {describe_open(backend)}")
 
 
-async def room_for_path(ctx: Any, document_path: str, tool: str) -> OpenRoom:
-    """The open room of a document (after checking the caller may read it), or a clear error."""
+async def room_for_path(ctx: Any, document_path: str) -> OpenRoom:
+    """The open room of a document, or a clear error.
+
+    The host has checked the caller may read it: tools name it as their path argument.
+    """
     backend = ctx.backend
     api_path = await backend.require_file(document_path, kind="document")
-    await ctx.host.check_permission(ctx.identity, "read", api_path, tool, ctx.handler)
     for room in open_rooms(backend):
         if room.path == api_path:
             return room

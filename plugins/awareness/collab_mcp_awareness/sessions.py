@@ -49,7 +49,7 @@ async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessi
     session_id, document and participants. Join one with join_session to appear in it."""
     hub_for(ctx.host).touch(ctx)
     if args.document_path:
-        rooms = [await room_for_path(ctx, args.document_path, "get_active_sessions")]
+        rooms = [await room_for_path(ctx, args.document_path)]
     else:
         rooms = await readable_rooms(ctx, "get_active_sessions")  # others' documents are not even named
     sessions = [session_of(ctx, room) for room in rooms]
