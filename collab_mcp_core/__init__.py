@@ -13,6 +13,7 @@ from .errors import Conflict, NotFound, PermissionDenied, ToolError  # noqa: E40
 from .events import Event  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 from .identity import Identity  # noqa: E402
+from .packs import await_maybe  # noqa: E402
 from .registry import ResourceTemplate, ToolOutput  # noqa: E402
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ToolError",
     "ToolOutput",
     "__version__",
+    "await_maybe",
     "hookimpl",
 ]
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from .errors import NotFound, ToolError
+from .packs import await_maybe
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
@@ -124,7 +125,7 @@ class LocalBackend:
             raise ToolError(f"Path {path!r} is the root folder; give the path of a {kind}.")
         if suffixes and not api_path.endswith(suffixes):
             raise ToolError(f"{path!r} is not a {kind} (expected a name ending in {', '.join(suffixes)}).")
-        if not await _maybe_await(self.contents_manager.file_exists(api_path)):
+        if not await await_maybe(self.contents_manager.file_exists(api_path)):
             folder = posixpath.dirname(api_path)
             hint = f" in {folder!r}" if folder else ""
             raise NotFound(f"No {kind} at {path!r}{hint}. List the folder to see what exists.")
@@ -137,12 +138,12 @@ class LocalBackend:
         so nobody's edits can be lost by writing it.
         """
         cm = self.contents_manager
-        if await _maybe_await(cm.file_exists(api_path)) or await _maybe_await(cm.dir_exists(api_path)):
+        if await await_maybe(cm.file_exists(api_path)) or await await_maybe(cm.dir_exists(api_path)):
             raise ToolError(f"{api_path!r} already exists, and existing files are never overwritten.")
         folder = posixpath.dirname(api_path)
-        if folder and not await _maybe_await(cm.dir_exists(folder)):
+        if folder and not await await_maybe(cm.dir_exists(folder)):
             raise NotFound(f"Folder {folder!r} does not exist; create {api_path!r} in an existing folder.")
-        await _maybe_await(cm.new(path=api_path))
+        await await_maybe(cm.new(path=api_path))
 
     # -- rooms and documents -------------------------------------------------------------
 
@@ -338,10 +339,5 @@ class LocalBackend:
         authorizer = self.settings.get("authorizer")
         if authorizer is None:
             return True
-        return bool(await _maybe_await(authorizer.is_authorized(handler, identity.jupyter_user, action, resource)))
+        return bool(await await_maybe(authorizer.is_authorized(handler, identity.jupyter_user, action, resource)))
 
-
-async def _maybe_await(value: Any) -> Any:
-    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-        return await value
-    return value

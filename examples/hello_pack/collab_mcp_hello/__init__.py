@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from collab_mcp_core import NotFound, hookimpl
+from collab_mcp_core.backend import TEXT_FILE
 
 
 class WordCountArgs(BaseModel):
@@ -28,9 +29,9 @@ class WordCount(BaseModel):
 async def word_count(ctx: Any, args: WordCountArgs) -> WordCount:
     """Count the words and lines of a text file as it is now, including unsaved edits in its room."""
     path = await ctx.backend.require_file(args.path, kind="text file")
-    room = ctx.backend.room_for(path, ("text", "file"))
+    room = ctx.backend.room_for(path, TEXT_FILE)
     if room is not None:
-        text = str((await ctx.backend.open_document(path, ("text", "file"))).source)
+        text = str((await ctx.backend.open_document(path, TEXT_FILE)).source)
     else:
         model = await ctx.backend.contents_manager.get(path, content=True, type="file", format="text")
         text = model["content"]

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core.backend import NOTEBOOK, TEXT_FILE
 
 GLOBAL_AWARENESS = "JupyterLab:globalAwareness"
-NOTEBOOK = ("json", "notebook")
-TEXT_FILE = ("text", "file")
 
 
 @dataclass(frozen=True)

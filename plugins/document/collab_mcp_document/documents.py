@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from collab_mcp_core import Conflict, ToolError
-from collab_mcp_core.backend import LocalBackend
+from collab_mcp_core.backend import NOTEBOOK, TEXT_FILE, LocalBackend
 
 from .authors import author_log
 
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
 FileType = Literal["notebook", "markdown", "code", "text"]
 FILE_TYPES: tuple[str, ...] = ("notebook", "markdown", "code", "text")
-
-NOTEBOOK_KIND = ("json", "notebook")
-TEXT_KIND = ("text", "file")
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx", ".rst")
 CODE_SUFFIXES = (
@@ -50,7 +47,7 @@ class DocumentRef:
 
     @property
     def kind(self) -> tuple[str, str]:
-        return NOTEBOOK_KIND if self.file_type == "notebook" else TEXT_KIND
+        return NOTEBOOK if self.file_type == "notebook" else TEXT_FILE
 
     @property
     def is_notebook(self) -> bool:

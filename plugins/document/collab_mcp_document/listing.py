@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
-from collab_mcp_core import ToolError
+from collab_mcp_core import ToolError, await_maybe
 
 from .documents import DocumentRef, check_file_type, room_id, type_from_name
 
@@ -96,8 +96,7 @@ async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentL
 
 
 async def is_dir(ctx: ToolContext, api_path: str) -> bool:
-    result = ctx.backend.contents_manager.dir_exists(api_path)
-    return bool(await result if asyncio.iscoroutine(result) else result)
+    return bool(await await_maybe(ctx.backend.contents_manager.dir_exists(api_path)))
 
 
 def _name(person: dict[str, Any]) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
-from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core import NotFound, ToolError, await_maybe
 
 from .documents import check_file_type, classify, content_of, open_live, room_id, type_from_name, version_of
 from .readings import key_of, remember
@@ -63,8 +62,7 @@ async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> 
 
 
 async def _exists(ctx: ToolContext, api_path: str) -> bool:
-    result = ctx.backend.contents_manager.file_exists(api_path)
-    return bool(await result if asyncio.iscoroutine(result) else result)
+    return bool(await await_maybe(ctx.backend.contents_manager.file_exists(api_path)))
 
 
 async def _create_file(ctx: ToolContext, api_path: str, file_type: str | None) -> bool:

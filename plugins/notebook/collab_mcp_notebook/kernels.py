@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pycrdt import Map
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core import NotFound, ToolError, await_maybe
 from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
@@ -287,7 +287,7 @@ async def list_kernels(ctx: ToolContext, args: ListKernelsArgs) -> KernelList:
         )
         for k in km.list_kernels()
     ]
-    specs = await _maybe_await(km.kernel_spec_manager.get_all_specs())
+    specs = await await_maybe(km.kernel_spec_manager.get_all_specs())
     return KernelList(
         kernels=kernels,
         kernel_specs=[
@@ -299,6 +299,3 @@ async def list_kernels(ctx: ToolContext, args: ListKernelsArgs) -> KernelList:
         default_kernel=ctx.config(NotebookPack).kernel_name or km.default_kernel_name,
     )
 
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if asyncio.iscoroutine(value) else value

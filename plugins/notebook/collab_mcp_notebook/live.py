@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tornado.web import HTTPError
 
 from collab_mcp_core import Conflict, NotFound, ToolError
+from collab_mcp_core.backend import NOTEBOOK
 
 if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
     from collab_mcp_core.host import Host, ToolContext
 
-NOTEBOOK = ("json", "notebook")
 CELL_TYPES = ("code", "markdown", "raw")
 
 

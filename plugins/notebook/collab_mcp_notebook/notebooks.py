@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Annotated, Any
 
 from pycrdt import Map
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from collab_mcp_core import NotFound, ToolError, ToolOutput
+from collab_mcp_core import NotFound, ToolError, ToolOutput, await_maybe
 from collab_mcp_core.host import ToolContext
 
 from .config import NotebookPack
@@ -73,13 +72,13 @@ async def walk_notebooks(ctx: ToolContext, folder: str) -> list[dict] | None:
     Goes through the ContentsManager, so hidden files stay hidden; opens no room.
     """
     cm = ctx.backend.contents_manager
-    if folder and not await _maybe(cm.dir_exists(folder)):
+    if folder and not await await_maybe(cm.dir_exists(folder)):
         return None
     found: list[dict] = []
     pending = [folder]
     while pending:
         current = pending.pop()
-        model = await _maybe(cm.get(current, content=True, type="directory"))
+        model = await await_maybe(cm.get(current, content=True, type="directory"))
         for item in model.get("content") or []:
             name = item["name"]
             if name in SKIP_FOLDERS or name.startswith("."):
@@ -89,11 +88,6 @@ async def walk_notebooks(ctx: ToolContext, folder: str) -> list[dict] | None:
             elif item["type"] == "notebook" or name.endswith(".ipynb"):
                 found.append(item)
     return sorted(found, key=lambda m: m["path"])
-
-
-async def _maybe(value: object) -> object:
-    """ContentsManager methods are sync or async depending on the manager."""
-    return await value if inspect.isawaitable(value) else value
 
 
 # -- get -------------------------------------------------------------------------------------
@@ -229,7 +223,7 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
         raise ToolError(f"{args.path!r} is not a notebook (expected a name ending in .ipynb).")
     cm = ctx.backend.contents_manager
     created = False
-    if not await _maybe(cm.file_exists(api_path)):
+    if not await await_maybe(cm.file_exists(api_path)):
         if not args.create:
             raise NotFound(f"No notebook at {args.path!r}. Pass create=true to create it.")
         await ctx.backend.create_file(api_path)
