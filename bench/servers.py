@@ -13,16 +13,12 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from collab_mcp_core.testing import free_port
+from collab_mcp_core.testing import CollabServer, free_port, isolated_env, wait_until_ready
 
 CACHE = Path(os.environ.get("COLLAB_MCP_BENCH_CACHE", Path.home() / ".cache" / "collab-mcp-bench"))
-READY_TIMEOUT = 90.0
 
 COLLAB_ARGS = ("--Limits.rate_per_second=0",)
 
@@ -40,41 +36,14 @@ LIVE_CONFIG = "c.MCPExtensionApp.mcp_tools = {!r}\n".format([f"jupyter_mcp_live.
 
 
 @dataclass
-class Server:
-    """A running Jupyter server with an MCP endpoint (duck-types collab_mcp_core.testing.CollabServer)."""
+class Server(CollabServer):
+    """A running Jupyter server with an MCP endpoint: collab-mcp or a peer."""
 
-    name: str
-    root: Path
-    port: int
-    token: str
-    process: subprocess.Popen
-    log_path: Path
-    ip: str = "127.0.0.1"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.ip}:{self.port}/"
-
-    @property
-    def mcp_url(self) -> str:
-        return self.url + "mcp"
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    name: str = ""
 
     @property
     def pid(self) -> int:
         return self.process.pid
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 def ensure_peer_venv(peer: str) -> Path:
@@ -113,17 +82,10 @@ def peer_version(name: str) -> str:
 
 def _homes(base: Path) -> tuple[Path, dict[str, str]]:
     root, home = base / "root", base / "home"
-    for folder in (root, home / "config", home / "data", home / "runtime", home / "cwd"):
+    for folder in (root, home / "cwd"):
         folder.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("VIRTUAL_ENV", None)
+    env = isolated_env(home)
+    env.pop("VIRTUAL_ENV", None)  # peers run from their own venvs
     return root, env
 
 
@@ -134,8 +96,8 @@ def start(name: str, base: Path, extra_args: tuple[str, ...] = ()) -> Server:
     token, port = secrets.token_hex(16), free_port()
     common = [f"--port={port}", "--ip=127.0.0.1", "--no-browser"]
     if name == "collab-mcp":
-        # The auth pack's default rate limit (10 calls/s per identity) would refuse a benchmark's calls;
-        # the peers have none, so it is off here (and said so in the output).
+        # The auth pack's rate limit would refuse some of a benchmark's calls; the peers have
+        # none, so it is off here (and said so in the output).
         cmd = [sys.executable, "-m", "collab_mcp_core.cli", "serve", f"--root-dir={root}", f"--token={token}",
                "--ip=127.0.0.1", f"--port={port}", *COLLAB_ARGS]
     else:
@@ -152,21 +114,13 @@ def start(name: str, base: Path, extra_args: tuple[str, ...] = ()) -> Server:
     log_path = base / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base / "home" / "cwd", env=env)
-    server = Server(name, root, port, token, process, log_path)
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-        try:
-            request = urllib.request.Request(server.url + "api/status", headers=server.headers)
-            with urllib.request.urlopen(request, timeout=2) as answer:
-                if answer.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"{name} did not answer within {READY_TIMEOUT}s:\n{log_path.read_text()[-4000:]}")
+    server = Server(root, port, token, process, log_path, base / "home" / "data", name=name)
+    try:
+        wait_until_ready(server)
+    except RuntimeError as err:
+        server.stop()
+        raise RuntimeError(f"{name}: {err}") from None
+    return server
 
 
 def load_average() -> str:

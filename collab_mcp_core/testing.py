@@ -109,15 +109,7 @@ def start_server(
     record_events = f"import logging\nc.EventLogger.handlers = [logging.FileHandler({str(events_path)!r})]\n"
     (home / "config" / "jupyter_server_config.py").write_text(record_events + config_py)
     token = token if token is not None else secrets.token_hex(16)
-    full_env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
+    full_env = {**isolated_env(home), **(env or {})}
     # Another process (a kernel's ZMQ socket, say) can take the free port before
     # the server binds it; the server must then fail rather than move (port_retries=0),
     # and we try again on another port.
@@ -125,15 +117,29 @@ def start_server(
         server = _launch(base, root, home, token, full_env, extra_args)
         server.events_path = events_path
         try:
-            _wait_until_ready(server)
+            wait_until_ready(server)
             return server
-        except _PortTaken:
+        except PortTaken:
             server.stop()
     raise RuntimeError("could not find a free port for the test server after 5 attempts")
 
 
-class _PortTaken(Exception):
-    pass
+def isolated_env(home: Path) -> dict[str, str]:
+    """This process's environment with Jupyter's config, data and runtime folders under ``home``."""
+    for folder in ("config", "data", "runtime"):
+        (home / folder).mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class PortTaken(RuntimeError):
+    """The server could not bind its port (start it with ``--ServerApp.port_retries=0``)."""
 
 
 def _launch(base: Path, root: Path, home: Path, token: str, env: dict[str, str], extra_args: tuple[str, ...]) -> CollabServer:
@@ -149,14 +155,15 @@ def _launch(base: Path, root: Path, home: Path, token: str, env: dict[str, str],
     return CollabServer(root, port, token, process, log_path, home / "data", tuple(extra_args))
 
 
-def _wait_until_ready(server: CollabServer) -> None:
+def wait_until_ready(server: CollabServer) -> None:
+    """Wait until a starting server answers ``api/status``; raise if it exits or takes too long."""
     process = server.process
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log = server.log_text()
             if "already in use" in log or "no available port" in log:
-                raise _PortTaken()
+                raise PortTaken(f"port {server.port} was taken before the server could bind it")
             raise RuntimeError(f"collab-mcp serve exited with {process.returncode}:\n{log[-4000:]}")
         try:
             request = urllib.request.Request(server.url + "api/status", headers=server.headers)
