@@ -263,9 +263,7 @@ async def identify_request(request: Any, host: Any) -> Identity | None:
         # The reason only: neither the token nor its claims go to the log.
         log.info("JWT refused from %s: %s", request.request.remote_ip, err)
         raise web.HTTPError(401, f"Invalid bearer token: {err}") from None
-    # A bearer token is not sent by browsers on their own, so Jupyter's XSRF
-    # check (which only token-authenticated requests skip) does not apply.
-    request._token_authenticated = True  # noqa: SLF001
+    # No XSRF check applies: the host checks it only for cookie (provider "jupyter") identities.
     return identity_from_claims(settings, claims)
 
 
