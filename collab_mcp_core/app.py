@@ -8,12 +8,12 @@ import importlib
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, List, Unicode
+from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode
 
 from .backend import LocalBackend
 from .host import Host
 from .packs import PackManager
-from .transport import MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
+from .transport import RESPONSE_MODES, MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
 
 
 class CollabMCP(ExtensionApp):
@@ -39,9 +39,12 @@ class CollabMCP(ExtensionApp):
         config=True
     )
     endpoint = Unicode("mcp", help="Path of the MCP endpoint under the server's base_url.").tag(config=True)
-    json_response = Bool(
-        False,
-        help="Answer tool calls with plain JSON instead of SSE (faster, but no progress notifications on the call).",
+    response_mode = CaselessStrEnum(
+        list(RESPONSE_MODES),
+        default_value="auto",
+        help="How requests are answered: 'auto' (plain JSON, or an SSE stream when the client asked for "
+        "progress), 'sse' (always a stream, resumable with Last-Event-ID) or 'json' (always plain JSON: "
+        "no progress notifications).",
     ).tag(config=True)
     session_idle_timeout = Float(1800.0, help="Seconds after which an idle MCP session is closed.").tag(config=True)
     max_sessions = Int(1000, help="Most MCP sessions open at once.").tag(config=True)
@@ -73,7 +76,7 @@ class CollabMCP(ExtensionApp):
         self.host = Host(app=self, packs=packs, backend=LocalBackend(self.serverapp))
         self.session_manager = SessionManager(
             app=self.host.server,
-            json_response=self.json_response,
+            response_mode=self.response_mode,
             security_settings=security_settings(self.serverapp),
             session_idle_timeout=self.session_idle_timeout,
             max_sessions=self.max_sessions,

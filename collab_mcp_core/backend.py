@@ -14,6 +14,7 @@ import contextlib
 import functools
 import os
 import posixpath
+import stat
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -109,11 +110,27 @@ class LocalBackend:
                 raise ToolError(f"Path {path!r} is server-internal collaboration state, not a document.")
             if part.startswith(".") and not getattr(self.contents_manager, "allow_hidden", False):
                 raise ToolError(f"Path {path!r} is hidden; hidden files are not reachable.")
-        api_path = "/".join(parts)
-        os_path = os.path.realpath(os.path.join(self.root_dir, *parts))
-        if os_path != self.root_dir and not os_path.startswith(self.root_dir + os.sep):
+        if not self._stays_inside_root(parts):
             raise ToolError(f"Path {path!r} resolves outside the server root (through a symlink).")
-        return api_path
+        return "/".join(parts)
+
+    def _stays_inside_root(self, parts: list[str]) -> bool:
+        """Whether root/parts resolves inside the (resolved) root.
+
+        Only a symlink can lead out, so each component is looked at with one
+        ``lstat``; ``realpath`` (a dozen system calls) runs only when one is a link.
+        """
+        current = self.root_dir
+        for part in parts:
+            current = os.path.join(current, part)
+            try:
+                is_link = stat.S_ISLNK(os.lstat(current).st_mode)
+            except OSError:
+                return True  # this component does not exist, so nothing below it can be a link
+            if is_link:
+                resolved = os.path.realpath(os.path.join(self.root_dir, *parts))
+                return resolved == self.root_dir or resolved.startswith(self.root_dir + os.sep)
+        return True
 
     def os_path(self, api_path: str) -> str:
         return os.path.join(self.root_dir, *api_path.split("/")) if api_path else self.root_dir
@@ -172,6 +189,14 @@ class LocalBackend:
         Fetch it again for each operation: rooms can be cleaned up, and a cached
         document of a deleted room reaches nobody.
         """
+        room = self.room_for(api_path, kind)
+        if _serving(room):
+            # The common case, an open room: its live document, without get_document's
+            # file-id write transaction and room lock (a quarter of an edit's time in the tool).
+            self._agent_rooms[room.room_id] = time.monotonic()
+            for watcher in self.room_watchers:
+                watcher.notice(room.room_id)
+            return room._document  # noqa: SLF001 - what get_document(copy=False) returns
         doc = await self.ydoc.get_document(
             path=api_path, content_type=kind[1], file_format=kind[0], copy=False, create=True
         )
@@ -341,3 +366,15 @@ class LocalBackend:
             return True
         return bool(await await_maybe(authorizer.is_authorized(handler, identity.jupyter_user, action, resource)))
 
+
+
+def _serving(room: Any) -> bool:
+    """Whether a room is started, loaded and observing its document (ready for edits)."""
+    return (
+        room is not None
+        and getattr(room, "_document", None) is not None
+        and room.started.is_set()
+        and getattr(room, "ydoc_observed", None) is not None
+        and room.ydoc_observed.is_set()
+        and not (getattr(room, "_document_load_progressively", False) and not room._document_progressively_loaded.done())  # noqa: SLF001
+    )

@@ -120,9 +120,9 @@ class Host:
 
     async def refresh_tools(self) -> bool:
         """Rebuild the registry (after packs changed); tell every session if the tool set changed."""
-        before = {n: t.to_mcp() for n, t in self.registry.tools.items()}
+        before = {n: t.mcp_tool for n, t in self.registry.tools.items()}
         self.registry = self._build_registry()
-        after = {n: t.to_mcp() for n, t in self.registry.tools.items()}
+        after = {n: t.mcp_tool for n, t in self.registry.tools.items()}
         if before == after:
             return False
         for connection in list(self._connections.values()):
@@ -175,11 +175,11 @@ class Host:
 
     def _input_schema(self, name: str) -> dict[str, Any] | None:
         tool = self.registry.tools.get(name)
-        return tool.to_mcp().input_schema if tool else None
+        return tool.mcp_tool.input_schema if tool else None
 
     async def _list_tools(self, ctx: ServerRequestContext, params: Any) -> types.ListToolsResult:
         self._identity(ctx)
-        return types.ListToolsResult(tools=[t.to_mcp() for t in self.registry.tools.values()])
+        return types.ListToolsResult(tools=[t.mcp_tool for t in self.registry.tools.values()])
 
     async def _call_tool(self, ctx: ServerRequestContext, params: types.CallToolRequestParams) -> types.CallToolResult:
         tool_ctx = self._context(ctx)
@@ -398,7 +398,8 @@ def _to_result(output: Any) -> types.CallToolResult:
     if not isinstance(output, ToolOutput):
         raise TypeError(f"a tool must return a pydantic model or ToolOutput, not {type(output).__name__}")
     data = output.structured.model_dump(mode="json")
-    text = output.text if output.text is not None else json.dumps(data, ensure_ascii=False, indent=1)
+    # One line: the model reads it as well as an indented one, and it is a third smaller.
+    text = output.text if output.text is not None else json.dumps(data, ensure_ascii=False)
     return types.CallToolResult(
         content=[types.TextContent(text=text), *output.extra], structured_content=data
     )

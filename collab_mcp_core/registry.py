@@ -9,6 +9,7 @@ extra content such as images.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
@@ -50,7 +51,9 @@ class Tool:
     annotations: types.ToolAnnotations
     path_arg: str | None = "path"  # the argument naming the document, checked per path
 
-    def to_mcp(self) -> types.Tool:
+    @functools.cached_property
+    def mcp_tool(self) -> types.Tool:
+        """The tool as ``tools/list`` describes it (built once: JSON schemas are slow to generate)."""
         return types.Tool(
             name=self.name,
             title=self.annotations.title,

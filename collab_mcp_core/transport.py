@@ -19,14 +19,25 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+from uuid import uuid4
+
+import pydantic_core
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
+from mcp.server.streamable_http import (
+    EventCallback,
+    EventId,
+    EventMessage,
+    EventStore,
+    StreamableHTTPServerTransport,
+    StreamId,
+)
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from tornado import web
@@ -42,6 +53,12 @@ if TYPE_CHECKING:
     from .identity import Identity
 
 log = logging.getLogger(__name__)
+
+#: How tool calls and other requests are answered (``c.CollabMCP.response_mode``).
+RESPONSE_MODES = ("auto", "sse", "json")
+
+# Set while one POST is handled: answer it as plain JSON (True) or an SSE stream (False).
+_answer_as_json: ContextVar[bool | None] = ContextVar("collab_mcp_answer_as_json", default=None)
 
 
 class SessionEventStore(EventStore):
@@ -77,19 +94,96 @@ class SessionEventStore(EventStore):
         return stream_id
 
 
-class SessionManager(StreamableHTTPSessionManager):
-    """The SDK's session manager, with a store per session and a hook when a session ends."""
+class SessionTransport(StreamableHTTPServerTransport):
+    """The SDK's session transport, choosing per request between JSON and SSE answers.
 
-    def __init__(self, *args: Any, max_events: int, on_session_closed: Callable[[str], Awaitable[None]], **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    An SSE answer costs about 1.5 ms more per call than plain JSON (the SDK's
+    per-response tasks and stream framing) and is only needed when the server
+    has something to send before the result: progress notifications, which a
+    client asks for with ``_meta.progressToken``. In ``auto`` mode a request
+    without one gets JSON, and one with it gets SSE (with Last-Event-ID
+    resumption); ``sse`` and ``json`` force one or the other.
+    """
+
+    def __init__(self, *args: Any, response_mode: str = "auto", **kwargs: Any) -> None:
+        self._default_json = False
+        super().__init__(*args, is_json_response_enabled=response_mode == "json", **kwargs)
+        self.response_mode = response_mode
+
+    # The SDK reads this flag while handling a POST (inside the context var set
+    # below) and in its session-long message router (outside it, so the router
+    # keeps forwarding progress to the SSE answers that wait for it).
+    @property  # type: ignore[override]
+    def is_json_response_enabled(self) -> bool:
+        choice = _answer_as_json.get()
+        return self._default_json if choice is None else choice
+
+    @is_json_response_enabled.setter
+    def is_json_response_enabled(self, value: bool) -> None:
+        self._default_json = value
+
+    async def _handle_post_request(self, scope: Any, request: Any, receive: Any, send: Any) -> None:
+        if self.response_mode != "auto":
+            await super()._handle_post_request(scope, request, receive, send)
+            return
+        token = _answer_as_json.set(not _asks_for_progress(await request.body()))  # the body is cached
+        try:
+            await super()._handle_post_request(scope, request, receive, send)
+        finally:
+            _answer_as_json.reset(token)
+
+
+def _asks_for_progress(body: bytes) -> bool:
+    """Whether a JSON-RPC request body carries ``params._meta.progressToken``."""
+    if b"progressToken" not in body:
+        return False  # the common case, decided without parsing
+    try:
+        message = pydantic_core.from_json(body)
+    except ValueError:
+        return False  # the SDK answers the parse error
+    params = message.get("params") if isinstance(message, dict) else None
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and meta.get("progressToken") is not None
+
+
+class SessionManager(StreamableHTTPSessionManager):
+    """The SDK's session manager, with our transport, a store per session and a hook when a session ends."""
+
+    def __init__(
+        self,
+        *args: Any,
+        response_mode: str,
+        max_events: int,
+        on_session_closed: Callable[[str], Awaitable[None]],
+        **kwargs: Any,
+    ):
+        if response_mode not in RESPONSE_MODES:
+            raise ValueError(f"response_mode must be one of {', '.join(RESPONSE_MODES)}, not {response_mode!r}")
+        # "json" is the SDK's own JSON mode; "auto" leaves the SDK in SSE mode (for the 2026
+        # protocol it already answers JSON unless a notification comes first) and our
+        # transport picks per request.
+        super().__init__(*args, json_response=response_mode == "json", **kwargs)
+        self.response_mode = response_mode
         self._max_events = max_events
         self._on_session_closed = on_session_closed
 
-    def _admit_session(self, requestor: Any) -> Any:
-        transport = super()._admit_session(requestor)
-        if transport is not None:
-            # The SDK shares one store across sessions; we want one per session.
-            transport._event_store = SessionEventStore(self._max_events)  # noqa: SLF001
+    def _admit_session(self, requestor: Any) -> StreamableHTTPServerTransport | None:
+        # As the SDK's, but with our transport and a store per session (the SDK shares one).
+        if self.max_sessions is not None and len(self._server_instances) >= self.max_sessions:
+            return None
+        transport = SessionTransport(
+            mcp_session_id=uuid4().hex,
+            response_mode=self.response_mode,
+            event_store=SessionEventStore(self._max_events),
+            security_settings=self.security_settings,
+            retry_interval=self.retry_interval,
+            idle_timeout=self.session_idle_timeout,
+        )
+        session_id = transport.mcp_session_id
+        assert session_id is not None
+        if requestor is not None:
+            self._session_owners[session_id] = requestor
+        self._server_instances[session_id] = transport
         return transport
 
     async def _discard_session(self, session_id: str, transport: Any) -> None:

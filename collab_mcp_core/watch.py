@@ -94,6 +94,11 @@ class RoomWatcher:
                     subscription = observed.observe_deep(lambda *_event, rid=room_id: self._changed(rid))
                     self.watched[room_id] = (room.ydoc, observed, subscription)
 
+    def notice(self, room_id: str) -> None:
+        """Scan now if ``room_id`` is a room of this watcher's kind that it does not observe yet."""
+        if room_id.startswith(self.prefix) and room_id not in self.watched:
+            self.scan()
+
     def _forget(self, room_id: str) -> None:
         _ydoc, observed, subscription = self.watched.pop(room_id)
         with contextlib.suppress(Exception):

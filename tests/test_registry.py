@@ -27,7 +27,7 @@ async def tool_a(ctx, args: Args) -> Out:
 def test_a_tool_carries_its_pack_schema_and_annotations():
     registry = ToolRegistry()
     tool = registry.register_tool(tool_a, pack="p1", permission="write", destructive=True)
-    mcp = tool.to_mcp()
+    mcp = tool.mcp_tool
     assert (tool.pack, mcp.name, mcp.description) == ("p1", "tool_a", "Does A.")
     assert mcp.input_schema["properties"]["path"]["description"] == "where"
     assert mcp.output_schema["properties"]["ok"]["type"] == "boolean"

@@ -1,4 +1,5 @@
-"""A client that loses a tool call's SSE stream resumes it with Last-Event-ID."""
+"""How calls are answered (plain JSON, or an SSE stream when the client asked for
+progress) and how a client that loses a call's SSE stream resumes it with Last-Event-ID."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pathlib import Path
 import anyio
 import httpx2
 import pytest
+from traitlets import TraitError
+
+from collab_mcp_core.app import CollabMCP
 
 TESTS = Path(__file__).parent
 ENV = {"PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
@@ -79,3 +83,50 @@ async def test_a_dropped_stream_resumes_with_last_event_id(server):
                 async for line in stream.aiter_lines():
                     foreign.append(line)
         assert not [e for e in events(foreign) if e[1]]
+
+
+def progress_call(steps: int, token: str | None) -> dict:
+    params: dict = {"name": "slow_progress", "arguments": {"steps": steps}}
+    if token is not None:
+        params["_meta"] = {"progressToken": token}
+    return {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": params}
+
+
+async def answer_to(server, message: dict) -> tuple[str, list[dict]]:
+    """The content type of the answer and the JSON-RPC messages in it."""
+    async with httpx2.AsyncClient(timeout=30) as http:
+        headers = await open_session(http, server)
+        answer = await http.post(server.mcp_url, json=message, headers=headers)
+    kind = answer.headers["Content-Type"].split(";")[0]
+    if kind == "application/json":
+        return kind, [answer.json()]
+    return kind, [data for _, data in events(answer.text.splitlines()) if data]
+
+
+async def test_a_call_without_progress_token_is_answered_as_plain_json(server):
+    kind, messages = await answer_to(server, progress_call(3, None))
+    assert kind == "application/json"
+    assert messages[0]["id"] == 9 and messages[0]["result"]["structuredContent"] == {"steps": 3}
+
+
+async def test_a_call_asking_for_progress_is_answered_as_a_stream(server):
+    kind, messages = await answer_to(server, progress_call(3, "tok"))
+    assert kind == "text/event-stream"
+    progress = [m["params"]["progress"] for m in messages if m.get("method") == "notifications/progress"]
+    assert progress == [1, 2, 3]
+    assert messages[-1]["id"] == 9 and messages[-1]["result"]["structuredContent"] == {"steps": 3}
+
+
+@pytest.mark.parametrize(("mode", "token", "expected"), [("sse", None, "text/event-stream"), ("json", "tok", "application/json")])
+async def test_response_mode_forces_one_kind_of_answer(collab_server_factory, mode, token, expected):
+    forced = collab_server_factory("--CollabMCP.extra_packs=sample_pack", f"--CollabMCP.response_mode={mode}", env=ENV)
+    kind, messages = await answer_to(forced, progress_call(2, token))
+    assert kind == expected
+    assert messages[-1]["result"]["structuredContent"] == {"steps": 2}
+    if mode == "json":  # a JSON body carries the result only
+        assert not [m for m in messages if m.get("method") == "notifications/progress"]
+
+
+def test_an_unknown_response_mode_is_refused():
+    with pytest.raises(TraitError, match="response_mode"):
+        CollabMCP(response_mode="fast")

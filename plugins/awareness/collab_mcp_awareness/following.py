@@ -29,10 +29,14 @@ def follow_edit(hub: AwarenessHub, event: Any) -> None:
     path, cell_id, actor = getattr(event, "path", None), getattr(event, "cell_id", None), event.actor
     if type(event).event_type not in FOLLOWED or not (isinstance(path, str) and isinstance(cell_id, str) and actor):
         return
+    # Most edits come from agents that show no presence: decide that before looking up rooms.
+    agents = [a for a in hub.agents.values() if a.identity.username == actor and a.visible]
+    if not agents:
+        return
     room = next((r for r in open_rooms(hub.host.backend) if r.path == path), None)
     if room is None or not room.is_notebook:
         return
-    agents = [a for a in hub.agents.values() if a.identity.username == actor and a.visible and room.room_id in a.seats]
+    agents = [a for a in agents if room.room_id in a.seats]
     if not agents:
         return
     texts = DocumentTexts(room)
