@@ -51,8 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="rounds per server (default 3, quick 2)")
     for name, default in vars(Sizes()).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"default {default}")
-    parser.add_argument("--read-page", type=int, default=100,
-                        help="cells per get_notebook call when collab-mcp reads a notebook (default 100, the tool's)")
+    parser.add_argument("--read-page", type=int, default=None,
+                        help="cells per get_notebook call when collab-mcp reads a notebook (default: all in one call)")
     parser.add_argument("--keep", action="store_true", help="keep the servers' folders (paths are printed)")
     args = parser.parse_args(argv)
     sizes = Sizes(read_cells=100, reads=10, base_cells=10, inserts=20, updates=20, deletes=10, executes=5) \
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if sizes.deletes > sizes.inserts // 2:
         parser.error("--deletes must be at most half of --inserts (every other inserted cell is deleted)")
     args.sizes = sizes
-    ADAPTERS["collab-mcp"].page = args.read_page
+    ADAPTERS["collab-mcp"].page = args.read_page or sizes.read_cells
     args.rounds = args.rounds or (2 if args.quick else 3)
     args.servers = args.servers.split(",")
     args.steps = args.steps.split(",")
@@ -80,7 +80,8 @@ async def run(args: argparse.Namespace) -> None:
     sizes: Sizes = args.sizes
     base = Path(tempfile.mkdtemp(prefix="collab-mcp-compare-"))
     print(f"# compare: {sizes}, {args.rounds} rounds, servers {args.servers}")
-    print(f"# collab-mcp reads {args.read_page} cells per get_notebook call (its read time is the sum of the pages)")
+    if args.read_page:
+        print(f"# collab-mcp reads {args.read_page} cells per get_notebook call (its read time is the sum of the pages)")
     print(f"# host: {platform.node()}, {platform.python_version()}, load average "
           f"{servers.load_average()} at start (the machine is shared)")
     started: dict[str, servers.Server] = {}

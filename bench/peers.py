@@ -67,8 +67,7 @@ class CollabMCP(Adapter):
     async def prepare(self, session: Any, path: str, kernel: bool) -> None:
         await call(session, "create_notebook_session", {"path": path, "start_kernel": kernel})
 
-    # get_notebook pages (default limit 100). A single 1,000-cell page with outputs is over 1 MiB, which the
-    # SDK client refuses ("Server-sent event exceeded the 1048576 byte limit"), so the benchmark pages too.
+    # Cells per get_notebook call (compare.py sets it: the whole notebook in one call unless --read-page).
     page = 100
 
     async def read(self, session: Any, path: str, cells: int) -> Any:

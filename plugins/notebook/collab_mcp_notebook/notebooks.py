@@ -14,7 +14,7 @@ from .config import NotebookPack
 from .kernels import check_kernel_name, ensure_session, kernel_alive_state
 from .live import NOTEBOOK, document_version, notebook_path, open_notebook, remember_source
 from .outputs import OutputBudget
-from .views import CellView, CollaborationState, Collaborator, cell_view, collaboration_state, collaborators
+from .views import CellView, CollaborationState, Collaborator, cell_views, collaboration_state, collaborators
 
 SKIP_FOLDERS = {".ipynb_checkpoints", "__pycache__", "node_modules"}
 
@@ -115,7 +115,7 @@ class NotebookView(BaseModel):
                 "type": "array",
                 "items": {"type": "object"},
                 "description": "Cells: cell_id, index, cell_type, source, source_hash, execution_count, "
-                "execution_state, outputs (as read_notebook_cell returns them).",
+                "execution_state, outputs (as read_notebook_cell returns them; fields without a value are left out).",
             }
         ),
     ]
@@ -134,7 +134,7 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
     n = len(ycells)
     end = min(n, args.start + args.limit)
     with nb.ydoc.transaction():  # one read transaction for every cell, not one per cell
-        cells = [cell_view(ycells[i], i, budget) for i in range(args.start, end)]
+        cells = cell_views(ycells, args.start, end, budget)
     if budget is not None:
         budget.fit([o for c in cells for o in c.outputs or []])
     for cell in cells:
@@ -147,7 +147,7 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
         cells=cells,
         document_version=document_version(nb),
         collaboration=collaboration_state(ctx, api_path, nb) if args.include_collaboration_state else None,
-        note=_format_note(nb),
+        note=" ".join(n for n in (_format_note(nb), budget and budget.omitted_note()) if n) or None,
     )
     return ToolOutput(structured=view, text=_notebook_text(view))
 
@@ -178,8 +178,9 @@ def _notebook_text(view: NotebookView) -> str:
         lines.append(f"--- cell {cell.index} id={cell.cell_id} {cell.cell_type}{count} hash={cell.source_hash}")
         lines.append(cell.source)
         for out in cell.outputs or []:
+            shown = out.text if out.text is not None else "(omitted)"
             lines.append(
-                f"  >> {out.output_type}{'/' + out.name if out.name else ''}: {out.text or ''}"
+                f"  >> {out.output_type}{'/' + out.name if out.name else ''}: {shown}"
                 + (f" ({out.note})" if out.note else "")
             )
     if view.note:

@@ -23,18 +23,34 @@ TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S | re.I)
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 # A cut keeps this share of its room for the head; the rest is the tail.
 HEAD_SHARE = 2 / 3
+# Below this many characters per output a cut shows less than its own note: the
+# budget then keeps outputs whole in order and omits the rest (see OutputBudget.fit).
+MIN_CUT = 120
+
+
+def optional(description: str | None = None) -> Any:
+    """A field that is None by default and left out of results when it is None.
+
+    Cell and output views use it: a 1,000-cell read would otherwise repeat
+    thousands of nulls.
+    """
+    return Field(None, description=description, exclude_if=_is_none)
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
 
 
 class OutputView(BaseModel):
-    """One output as the model sees it."""
+    """One output as the model sees it (fields without a value are left out)."""
 
     output_type: str = Field(description="stream, execute_result, display_data or error.")
-    name: str | None = Field(None, description="stdout or stderr, for streams.")
-    text: str | None = Field(None, description="The text (plain text, summarised HTML or traceback), maybe cut.")
-    mime_types: list[str] | None = Field(None, description="Every MIME type the output holds, for rich outputs.")
-    ename: str | None = None
-    evalue: str | None = None
-    note: str | None = Field(None, description="What was cut, summarised or returned separately.")
+    name: str | None = optional("stdout or stderr, for streams.")
+    text: str | None = optional("The text (plain text, summarised HTML or traceback), maybe cut or omitted.")
+    mime_types: list[str] | None = optional("Every MIME type the output holds, for rich outputs.")
+    ename: str | None = optional("The exception's name, for errors.")
+    evalue: str | None = optional("The exception's message, for errors.")
+    note: str | None = optional("What was cut, summarised or returned separately.")
 
 
 def strip_ansi(text: str) -> str:
@@ -79,6 +95,10 @@ class OutputBudget:
     images_left: int
     return_images: bool = True
     images: list[types.ImageContent] = field(default_factory=list)
+    omitted: int = 0  # outputs whose text fit() left out
+
+    def __post_init__(self) -> None:
+        self.limit = self.chars
 
     @classmethod
     def from_config(cls, config: NotebookPack, *, return_images: bool = True) -> OutputBudget:
@@ -88,7 +108,10 @@ class OutputBudget:
         """Cut the texts of ``views`` so together they fit the budget, fairly.
 
         Short outputs stay whole; the long ones share what is left equally
-        (water-filling), each cut to head and tail with a note.
+        (water-filling), each cut to head and tail with a note. When so many
+        outputs compete that each share would be under ``MIN_CUT`` characters
+        (a long notebook), outputs are kept whole in order until the budget is
+        spent and the text of the rest is omitted (counted in ``omitted``).
         """
         lengths = sorted(len(v.text) for v in views if v.text)
         if sum(lengths) <= self.chars:
@@ -102,11 +125,36 @@ class OutputBudget:
                 break
             left -= length
             remaining -= 1
+        if cap < MIN_CUT:
+            self._keep_in_order(views)
+            return
         for v in views:
             if v.text and len(v.text) > cap:
                 v.text, note = cut(v.text, cap)
                 v.note = f"{v.note}; {note}" if v.note else note
         self.chars = 0
+
+    def _keep_in_order(self, views: list[OutputView]) -> None:
+        left = self.chars
+        for v in views:
+            if not v.text:
+                continue
+            if len(v.text) <= left:
+                left -= len(v.text)
+            else:
+                left = 0  # later short outputs are omitted too: what is shown is a prefix
+                v.text = None
+                self.omitted += 1
+        self.chars = 0
+
+    def omitted_note(self) -> str | None:
+        """What to tell the model about outputs :meth:`fit` left out, if any."""
+        if not self.omitted:
+            return None
+        return (
+            f"The text of {self.omitted} output(s) was omitted: over the budget of {self.limit:,} output "
+            "characters per call. Read fewer cells per call, or single cells with read_notebook_cell."
+        )
 
     def view(self, output: dict[str, Any]) -> OutputView:
         """One output, whole: call :meth:`fit` on every view of the call afterwards."""

@@ -8,32 +8,44 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from .live import NOTEBOOK, document_version, source_hash
-from .outputs import OutputBudget, OutputView
+from .outputs import OutputBudget, OutputView, optional
 
 if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
-    from pycrdt import Map
+    from pycrdt import Array, Map
 
     from collab_mcp_core.host import ToolContext
 
 
 class CellView(BaseModel):
-    """One cell of the live document."""
+    """One cell of the live document (fields without a value are left out)."""
 
     cell_id: str = Field(description="Stable id; use it to address the cell in every tool.")
     index: int
     cell_type: str
     source: str
     source_hash: str = Field(description="Pass as expected_hash to edit tools to refuse if the cell changed.")
-    execution_count: int | None = None
-    execution_state: str | None = Field(None, description="running or idle, for code cells.")
-    outputs: list[OutputView] | None = Field(None, description="Outputs within the output budget (code cells).")
+    execution_count: int | None = optional("The execution count, for code cells that ran.")
+    execution_state: str | None = optional("running or idle, for code cells.")
+    outputs: list[OutputView] | None = optional("Outputs within the output budget (code cells, when asked for).")
 
 
 def cell_view(ycell: Map, index: int, budget: OutputBudget | None) -> CellView:
     """A cell as the model sees it; outputs only when a ``budget`` is given."""
     # pycrdt's Rust-side JSON export is ~10x faster than Map.to_py() on long notebooks.
-    cell: dict[str, Any] = json.loads(str(ycell)) or {}
+    return _view(json.loads(str(ycell)) or {}, index, budget)
+
+
+def cell_views(ycells: Array, start: int, end: int, budget: OutputBudget | None) -> list[CellView]:
+    """Views of cells ``start`` to ``end`` (exclusive); call inside one read transaction."""
+    if (end - start) * 4 > len(ycells):  # a large share: one JSON export of the whole array
+        plain = json.loads(str(ycells))[start:end]
+    else:
+        plain = [json.loads(str(ycells[i])) for i in range(start, end)]
+    return [_view(cell or {}, start + k, budget) for k, cell in enumerate(plain)]
+
+
+def _view(cell: dict[str, Any], index: int, budget: OutputBudget | None) -> CellView:
     source = cell.get("source") or ""
     source = "".join(source) if isinstance(source, list) else str(source)
     count = cell.get("execution_count")

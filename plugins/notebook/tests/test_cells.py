@@ -95,7 +95,7 @@ async def test_get_notebook_returns_cells_outputs_and_collaboration_state(collab
             include_collaboration_state=False,
         )
         assert [c["index"] for c in page["cells"]] == [1] and page["next_start"] == 2
-        assert page["cells"][0]["outputs"] is None and page["collaboration"] is None
+        assert "outputs" not in page["cells"][0] and page["collaboration"] is None
 
         by_index = await call(mcp_session, "read_notebook_cell", path=path, index=-1)
         by_id = await call(mcp_session, "read_notebook_cell", path=path, cell_id=by_index["cell_id"])
@@ -380,3 +380,20 @@ async def test_update_keeps_what_people_typed_since_the_agent_read(collab_server
         # Having read it again, the agent's rewrite applies as asked.
         await call(mcp, "update_notebook_cell", path=path, cell_id=read["cell_id"], content="a = 11\n")
         await ada.wait_for(lambda: sources(ada) == ["a = 11\n"], what="the update after a fresh read")
+
+
+async def test_a_long_notebook_read_in_one_call_keeps_outputs_in_order_and_says_what_it_omitted(collab_server):
+    # 600 outputs of 20 characters: 12,000 characters against the default budget of 4,000.
+    cells = [
+        {"source": f"print({i})", "outputs": [{"output_type": "stream", "name": "stdout", "text": f"{i:019d}\n"}]}
+        for i in range(600)
+    ]
+    path = write_notebook(collab_server.root, "long_outputs.ipynb", cells)
+    async with connect(collab_server) as mcp:
+        view = await call(mcp, "get_notebook", path=path, limit=600)
+    outputs = [c["outputs"][0] for c in view["cells"]]
+    shown = [o for o in outputs if "text" in o]
+    assert [o["text"] for o in shown] == [f"{i:019d}\n" for i in range(len(shown))]  # whole, from the start
+    assert 150 <= len(shown) < 600 and all("text" not in o for o in outputs[len(shown):])
+    assert f"The text of {600 - len(shown)} output(s) was omitted" in view["note"]
+    assert all(set(o) == {"output_type", "name"} for o in outputs[len(shown):])  # no nulls

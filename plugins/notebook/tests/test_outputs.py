@@ -41,3 +41,22 @@ def test_images_are_capped_and_counted() -> None:
     assert "image content #1" in small.note and small.text == "<Figure>"
     assert "larger than the 30-byte cap" in big.note
     assert "limit per call reached" in more.note
+
+
+def test_too_many_outputs_for_a_fair_cut_are_kept_in_order_then_omitted() -> None:
+    # 2,000 short outputs and 4,000 characters: a fair share would be 2 characters each, less than
+    # a cut's own note. Outputs are kept whole in order instead, and the rest are counted as omitted.
+    views = [OutputView(output_type="stream", name="stdout", text=f"{i:09d}\n") for i in range(2000)]
+    budget = OutputBudget(chars=4000, image_bytes=0, images_left=0)
+    budget.fit(views)
+    kept = [v for v in views if v.text is not None]
+    assert [v.text for v in kept] == [f"{i:09d}\n" for i in range(400)]  # a prefix, whole
+    assert all(v.note is None for v in views) and budget.omitted == 1600
+    assert "1600 output(s) was omitted" in budget.omitted_note() and "4,000" in budget.omitted_note()
+    assert views[-1].model_dump() == {"output_type": "stream", "name": "stdout"}  # no nulls
+
+
+def test_a_budget_that_fits_omits_nothing() -> None:
+    budget = OutputBudget(chars=4000, image_bytes=0, images_left=0)
+    budget.fit([OutputView(output_type="stream", text="short")])
+    assert budget.omitted == 0 and budget.omitted_note() is None
