@@ -77,6 +77,21 @@ class CollabServer:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def tracebacks(self) -> list[str]:
+        """Tracebacks (and Rust panics) in the server log, except jupyter-server-ydoc's own report
+        of a collaborator that disconnected while the room was sending to it (a race, not an error)."""
+        found, block = [], None
+        for line in self.log_text().splitlines():
+            if line.startswith("[") or line.startswith("thread '"):  # a new log record, or a panic
+                block = None
+            if "Traceback (most recent call last)" in line or "panicked" in line:
+                block = []
+                found.append(block)
+            if block is not None:
+                block.append(line)
+        texts = ["\n".join(b) for b in found]
+        return [t for t in texts if not t.rstrip().endswith("tornado.websocket.WebSocketClosedError")]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -175,4 +175,4 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
 
 async def test_the_server_logged_no_error(collab_server):
     log = collab_server.log_text()
-    assert "Traceback" not in log and "Cannot broadcast" not in log and "could not publish" not in log
+    assert collab_server.tracebacks() == [] and "Cannot broadcast" not in log and "could not publish" not in log

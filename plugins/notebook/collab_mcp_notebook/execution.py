@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from queue import Empty
 from typing import Any, Literal
 
@@ -35,6 +36,8 @@ INTERRUPT_GRACE = 5.0
 HEARTBEAT = 5.0
 # How long to wait for the execute_reply once the kernel is idle.
 REPLY_TIMEOUT = 5.0
+# Longest a run that keeps the kernel talking holds outputs back from the shared cell (seconds).
+FLUSH_INTERVAL = 0.05
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 _background: set[asyncio.Task] = set()
 
@@ -106,6 +109,9 @@ class Outputs:
     async def finish(self) -> None:
         """The run ended (also after a timeout or an error)."""
 
+    async def flush(self) -> None:
+        """Write what is queued: the run is about to wait for the kernel."""
+
     async def emit(self, output: dict[str, Any], display_id: str | None = None) -> None:
         """A new output arrived."""
         raise NotImplementedError
@@ -124,9 +130,15 @@ class Outputs:
 
 
 class CellOutputs(Outputs):
-    """Writes each output into a cell of the live notebook as it arrives.
+    """Writes outputs into a cell of the live notebook as they arrive.
 
-    The cell is looked up by id for every message (people may move cells while
+    Changes are queued and written in one transaction whenever the run is about
+    to wait for the kernel (:meth:`flush`): people see each output as soon as
+    the kernel pauses, and a burst (the execution count, the outputs, the end)
+    is one change to the shared document instead of one per message (each costs
+    a broadcast, an update in the history and the observers' work).
+
+    The cell is looked up by id for every write (people may move cells while
     it runs); when it was deleted the run still completes and the outputs are
     only returned. The document is kept while its room is the same open room,
     and fetched again when the room was closed and re-created.
@@ -139,6 +151,7 @@ class CellOutputs(Outputs):
         self._room_id: str | None = None
         self._room: Any = None
         self._nb: Any = None
+        self._queued: list[Callable[[Any, Any], None]] = []
 
     async def _document(self) -> Any:
         backend = self.ctx.backend
@@ -148,14 +161,21 @@ class CellOutputs(Outputs):
             self._room = backend.find_room(self._room_id)
         return self._nb
 
-    async def _write(self, change: Any) -> None:
+    async def _write(self, change: Callable[[Any, Any], None]) -> None:
+        self._queued.append(change)
+
+    async def flush(self) -> None:
+        if not self._queued:
+            return
+        changes, self._queued = self._queued, []
         nb = await self._document()
         try:
             self.index, ycell = find_cell(nb, self.cell_id, hint=self.index)
         except ToolError:
             return  # the cell was deleted while running: keep collecting, write nowhere
         with nb.ydoc.transaction(origin=origin(self.ctx)):
-            change(nb, ycell)
+            for change in changes:  # in order: each sees what the previous one wrote
+                change(nb, ycell)
 
     async def start(self) -> None:
         def begin(nb: Any, ycell: Any) -> None:
@@ -170,6 +190,7 @@ class CellOutputs(Outputs):
             ycell["execution_state"] = "idle"
 
         await self._write(end)
+        await self.flush()
 
     async def emit(self, output: dict[str, Any], display_id: str | None = None) -> None:
         pending_clear = self._clear_pending
@@ -354,6 +375,7 @@ class KernelRun:
         self.ticks = 0
         self.began = time.monotonic()
         self.last_progress = self.began
+        self.flushed = self.began  # when queued outputs were last written into the cell
 
     def send(self, code: str, store_history: bool) -> None:
         self.msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=True)
@@ -413,7 +435,7 @@ class KernelRun:
             if left <= 0:
                 return "deadline"
             try:
-                msg = await self.client.get_iopub_msg(timeout=min(left, 1.0))
+                msg = await self._next_message(min(left, 1.0))
             except Empty:
                 await self._heartbeat()
                 clients = kernel_clients(self.ctx.host)
@@ -443,6 +465,18 @@ class KernelRun:
                 await self.outputs.emit(_as_output(kind, content), (content.get("transient") or {}).get("display_id"))
                 self.sent += 1
                 await self._progress(f"{self.sent} output(s) so far; latest: {kind}")
+
+    async def _next_message(self, timeout: float) -> dict[str, Any]:
+        """The next iopub message. What the outputs queued is written before waiting for one,
+        and at least every ``FLUSH_INTERVAL`` while a chatty run never lets us wait."""
+        if time.monotonic() - self.flushed < FLUSH_INTERVAL:
+            try:
+                return await self.client.get_iopub_msg(timeout=0)
+            except Empty:
+                pass
+        await self.outputs.flush()
+        self.flushed = time.monotonic()
+        return await self.client.get_iopub_msg(timeout=timeout)
 
     async def _progress(self, message: str) -> None:
         if self.report_progress:

@@ -81,6 +81,26 @@ async def test_outputs_stream_into_the_cell_while_it_runs(collab_server):
         assert "python3" in [s["name"] for s in kernels["kernel_specs"]]
 
 
+async def test_a_long_printing_run_streams_into_the_cell_as_it_goes(collab_server):
+    # Output writes are queued and written whenever the run waits for the kernel (or every
+    # FLUSH_INTERVAL): a run that prints for over a second must show lines before it ends.
+    code = "import time\nend = time.time() + 1.5\nn = 0\nwhile time.time() < end:\n    n += 1\n    print(n)\n'done'"
+    path = write_notebook(collab_server.root, "chatty.ipynb", [{"source": code}])
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        cell_id = cells_of(ada)[0]["id"]
+        run = asyncio.create_task(call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id, timeout=60))
+        await ada.wait_for(
+            lambda: cells_of(ada)[0].get("execution_state") == "running" and stream_text(ada).startswith("1\n"),
+            what="printed lines while the cell runs",
+        )
+        assert not run.done()
+        data = await run
+        assert data["status"] == "ok"
+        await ada.wait_for(lambda: cells_of(ada)[0].get("execution_state") == "idle", what="the end of the run")
+        lines = stream_text(ada).split()
+        assert lines == [str(i) for i in range(1, len(lines) + 1)]  # every line, once, in order
+
+
 async def test_error_returns_the_traceback_without_ansi(collab_server):
     path = write_notebook(
         collab_server.root, "error.ipynb", [{"source": "def f():\n    raise ValueError('bad é')\nf()"}]
