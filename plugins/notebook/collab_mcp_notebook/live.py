@@ -70,13 +70,13 @@ def find_cell(
     """
     cells = nb.ycells
     if cell_id is not None:
-        with nb.ydoc.transaction():  # one transaction for the whole scan, not one per cell
+        with nb.ydoc.transaction():  # one transaction for the whole lookup, not one per cell
             n = len(cells)
             if hint is not None and 0 <= hint < n and cells[hint].get("id") == cell_id:
                 return hint, cells[hint]
-            for i in range(n):  # indexing is several times faster than iterating a pycrdt Array
-                if cells[i].get("id") == cell_id:
-                    return i, cells[i]
+            i = _position(nb, cell_id)
+            if i is not None:
+                return i, cells[i]
         ids = cell_ids(nb)
         shown = ", ".join(ids[:20]) + (f" ... ({len(ids)} cells)" if len(ids) > 20 else "")
         raise NotFound(f"No cell with id {cell_id!r}. Cell ids in this notebook: {shown or 'none (it is empty)'}.")
@@ -87,6 +87,30 @@ def find_cell(
         i = index % n
         return i, cells[i]
     raise ToolError("Name a cell with cell_id (or index where the tool allows it).")
+
+
+# Where each cell id was at the last scan, per notebook. Positions are checked before use
+# (people insert, move and delete cells), so a stale table costs one scan, never a wrong cell.
+_positions: weakref.WeakKeyDictionary[YNotebook, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def _position(nb: YNotebook, cell_id: str) -> int | None:
+    """The index of the cell with this id (the first, if a notebook repeats ids), or None.
+
+    Scanning costs about 5 µs a cell (1 ms at 200 cells, on every edit); a
+    remembered position costs one check while the cells before it stay put.
+    """
+    cells = nb.ycells
+    known = _positions.get(nb)
+    if known is not None:
+        i = known.get(cell_id)
+        if i is not None and i < len(cells) and cells[i].get("id") == cell_id:
+            return i
+    known = {}
+    for i in range(len(cells)):  # indexing is several times faster than iterating a pycrdt Array
+        known.setdefault(str(cells[i].get("id")), i)
+    _positions[nb] = known
+    return known.get(cell_id)
 
 
 def check_cell_type(cell_type: str) -> str:
