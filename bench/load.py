@@ -123,6 +123,9 @@ async def person(collaborator: Any, party: Party, deadline: float, interval: flo
         k += 1
 
 
+SETTLE_TIMEOUT = 60.0  # seconds the people's copies and the room get to converge after the load
+
+
 def cells_of(ycells: Any) -> list[tuple[str, str]]:
     return [(str(c.get("id")), str(c["source"])) for c in ycells]
 
@@ -178,18 +181,31 @@ async def run(args: argparse.Namespace) -> int:
             for party in parties:
                 expected.update(party.cells)
             deleted = set().union(*(p.deleted for p in parties))
-            await asyncio.sleep(1.0)  # let the last updates reach everyone
             async with connect(server) as session:
+                # Under overload the room can be seconds behind the people's websockets: wait until
+                # everyone converged (what a lost edit would never do), and say how long it took.
+                settled = time.monotonic()
+                while True:
+                    view = await session.call_tool(
+                        "get_notebook", {"path": PATH, "limit": 5000, "include_outputs": False}
+                    )
+                    server_cells = [(c["cell_id"], c["source"]) for c in view.structured_content["cells"]]
+                    converged = all(cells_of(c.notebook.ycells) == server_cells for c in people)
+                    if converged or time.monotonic() - settled > SETTLE_TIMEOUT:
+                        break
+                    await asyncio.sleep(0.5)
+                print(f"# converged {time.monotonic() - settled:.1f} s after the load"
+                      if converged else f"# NOT converged {SETTLE_TIMEOUT:g} s after the load")
                 saved = await session.call_tool("save_notebook", {"path": PATH})
                 if saved.is_error:
                     problems.append(f"save_notebook failed: {saved.content[0].text[:200]}")
-                view = await session.call_tool("get_notebook", {"path": PATH, "limit": 5000, "include_outputs": False})
-            server_cells = [(c["cell_id"], c["source"]) for c in view.structured_content["cells"]]
             disk = json.loads((server.root / PATH).read_text())["cells"]
             disk_cells = [(str(c.get("id")), "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
                           for c in disk]
             problems += check(expected, deleted, "server document", server_cells)
             for i, collaborator in enumerate(people):
+                if collaborator.disconnected:
+                    problems.append(f"human{i}'s websocket {collaborator.disconnected} during the run")
                 if cells_of(collaborator.notebook.ycells) != server_cells:
                     problems.append(f"human{i}'s copy differs from the server's document")
             if disk_cells != server_cells:

@@ -44,6 +44,7 @@ TEXT_FILE = ("text", "file")
 
 ROOM_READY_TIMEOUT = 5.0  # seconds to wait for a new room to start observing its document
 SAVE_ON_STOP_TIMEOUT = 5.0
+SAVE_TIMEOUT = 10.0  # seconds save() keeps trying while newer changes cancel the room's saves
 STORE_FILE = os.path.join("collab_mcp", "jupyter_ystore.db")  # under the server's data directory
 
 
@@ -238,17 +239,30 @@ class LocalBackend:
         return people
 
     async def save(self, api_path: str, kind: tuple[str, str]) -> None:
-        """Save the room's document to disk now, and wait until it is written."""
+        """Save the room's document to disk now, and wait until it is written.
+
+        jupyter-server-ydoc cancels a save in progress when the document changes
+        again (its autosave debounce), and its save task then ends quietly: a
+        save counts only once the file loader recorded a new write, and is tried
+        again until then.
+        """
         room = self.room_for(api_path, kind)
         if room is None:
             return
-        for _ in range(100):
+        loader = room._file  # noqa: SLF001 - the room's FileLoader
+        deadline = time.monotonic() + SAVE_TIMEOUT
+        while time.monotonic() < deadline:
+            written_before = loader.last_modified
             task = room._save_to_disc()  # noqa: SLF001 - jupyter-server-ydoc's manual-save entry point
             if task is not None:
                 await task
-                return
-            await asyncio.sleep(0.02)  # the room is applying an update; try again
-        raise ToolError(f"Could not save {api_path!r}: the room stayed busy.")
+                if loader.last_modified != written_before:
+                    return
+            await asyncio.sleep(0.02)  # the room was applying an update, or a newer change cancelled the save
+        raise ToolError(
+            f"Could not save {api_path!r} within {SAVE_TIMEOUT:g} s: each save was cancelled by newer changes "
+            "(the room saves by itself once edits pause), or the file is not writable."
+        )
 
     async def save_open_rooms(self) -> None:
         """Write every open room's document to disk now (the server is stopping).

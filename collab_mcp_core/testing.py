@@ -294,6 +294,13 @@ class Collaborator:
     _ws: Any = field(repr=False)
 
     @property
+    def disconnected(self) -> str | None:
+        """None while the websocket is open; otherwise how it closed."""
+        if self._ws.protocol is not None:
+            return None
+        return f"closed (code {self._ws.close_code}, reason {self._ws.close_reason!r})"
+
+    @property
     def notebook(self) -> Any:
         from jupyter_ydoc import YNotebook
 

@@ -397,3 +397,27 @@ async def test_a_long_notebook_read_in_one_call_keeps_outputs_in_order_and_says_
     assert 150 <= len(shown) < 600 and all("text" not in o for o in outputs[len(shown):])
     assert f"The text of {600 - len(shown)} output(s) was omitted" in view["note"]
     assert all(set(o) == {"output_type", "name"} for o in outputs[len(shown):])  # no nulls
+
+
+async def test_save_notebook_writes_while_someone_keeps_typing(collab_server):
+    # jupyter-server-ydoc cancels a save in progress at the next change; save_notebook must still write.
+    path = write_notebook(collab_server.root, "typing.ipynb", [{"source": "start"}])
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        source = ada.notebook.ycells[0]["source"]
+        source += " MARK"
+        await server_has(collab_server, path, 0, "start MARK")
+
+        async def type_on() -> None:
+            while True:
+                source.insert(len(source), ".")  # typing at the end, as fast as the loop allows
+                await asyncio.sleep(0.001)
+
+        typing = asyncio.create_task(type_on())
+        try:
+            await asyncio.sleep(0.2)
+            await call(mcp, "save_notebook", path=path)
+            on_disk = "".join(disk_cells(collab_server.root, path)[0]["source"])
+            assert not typing.done()  # still typing while the save went through
+        finally:
+            typing.cancel()
+        assert on_disk.startswith("start MARK.")
