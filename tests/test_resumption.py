@@ -13,6 +13,7 @@ import pytest
 from traitlets import TraitError
 
 from collab_mcp_core.app import CollabMCP
+from collab_mcp_core.transport import _asks_for_progress
 
 TESTS = Path(__file__).parent
 ENV = {"PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
@@ -130,3 +131,20 @@ async def test_response_mode_forces_one_kind_of_answer(collab_server_factory, mo
 def test_an_unknown_response_mode_is_refused():
     with pytest.raises(TraitError, match="response_mode"):
         CollabMCP(response_mode="fast")
+
+
+@pytest.mark.parametrize(
+    ("body", "streams"),
+    [
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":"t"}}}', True),
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":0}}}', True),
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}', False),
+        # the word in an argument is not a request for progress
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"s":"progressToken"}}}', False),
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"progressToken":null}}}', False),
+        (b'not json progressToken', False),
+        (b'[{"params":{"_meta":{"progressToken":"t"}}}]', False),  # a batch: the SDK refuses it
+    ],
+)
+def test_which_requests_ask_for_progress(body, streams):
+    assert _asks_for_progress(body) is streams
