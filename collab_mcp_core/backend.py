@@ -193,7 +193,7 @@ class LocalBackend:
         room = self.room_for(api_path, kind)
         if _serving(room):
             # The common case, an open room: its live document, without get_document's
-            # file-id write transaction and room lock (a quarter of an edit's time in the tool).
+            # file-id write transaction and room lock (a tenth of an edit's time in the tool).
             self._agent_rooms[room.room_id] = time.monotonic()
             for watcher in self.room_watchers:
                 watcher.notice(room.room_id)
@@ -381,14 +381,12 @@ class LocalBackend:
         return bool(await await_maybe(authorizer.is_authorized(handler, identity.jupyter_user, action, resource)))
 
 
-
 def _serving(room: Any) -> bool:
     """Whether a room is started, loaded and observing its document (ready for edits)."""
-    return (
-        room is not None
-        and getattr(room, "_document", None) is not None
-        and room.started.is_set()
-        and getattr(room, "ydoc_observed", None) is not None
-        and room.ydoc_observed.is_set()
-        and not (getattr(room, "_document_load_progressively", False) and not room._document_progressively_loaded.done())  # noqa: SLF001
-    )
+    if room is None or getattr(room, "_document", None) is None or not room.started.is_set():
+        return False
+    observed = getattr(room, "ydoc_observed", None)
+    if observed is None or not observed.is_set():
+        return False
+    loading = getattr(room, "_document_load_progressively", False)
+    return not (loading and not room._document_progressively_loaded.done())  # noqa: SLF001

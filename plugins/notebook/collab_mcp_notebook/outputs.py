@@ -96,6 +96,7 @@ class OutputBudget:
     return_images: bool = True
     images: list[types.ImageContent] = field(default_factory=list)
     omitted: int = 0  # outputs whose text fit() left out
+    limit: int = field(init=False)  # the characters the call started with (chars is what is left)
 
     def __post_init__(self) -> None:
         self.limit = self.chars
