@@ -123,6 +123,19 @@ async def person(collaborator: Any, party: Party, deadline: float, interval: flo
         k += 1
 
 
+async def read_all_cells(session: Any) -> list[tuple[str, str]]:
+    """(id, source) of every cell in the room, read in pages (get_notebook returns 5,000 at most)."""
+    cells: list[tuple[str, str]] = []
+    start: int | None = 0
+    while start is not None:
+        view = (await session.call_tool(
+            "get_notebook", {"path": PATH, "start": start, "limit": 5000, "include_outputs": False}
+        )).structured_content
+        cells += [(c["cell_id"], c["source"]) for c in view["cells"]]
+        start = view["next_start"]
+    return cells
+
+
 SETTLE_TIMEOUT = 60.0  # seconds the people's copies and the room get to converge after the load
 
 
@@ -181,20 +194,24 @@ async def run(args: argparse.Namespace) -> int:
             for party in parties:
                 expected.update(party.cells)
             deleted = set().union(*(p.deleted for p in parties))
+            print(f"# load over after {elapsed:.1f} s; checking", flush=True)
             async with connect(server) as session:
                 # Under overload the room can be seconds behind the people's websockets: wait until
                 # everyone converged (what a lost edit would never do), and say how long it took.
                 settled = time.monotonic()
+                people_edits = {k: v for h in humans for k, v in h.cells.items()}
+                room_caught_up: float | None = None  # when the room had every person's last edit
                 while True:
-                    view = await session.call_tool(
-                        "get_notebook", {"path": PATH, "limit": 5000, "include_outputs": False}
-                    )
-                    server_cells = [(c["cell_id"], c["source"]) for c in view.structured_content["cells"]]
+                    server_cells = await read_all_cells(session)
+                    if room_caught_up is None and people_edits.items() <= dict(server_cells).items():
+                        room_caught_up = time.monotonic() - settled
                     converged = all(cells_of(c.notebook.ycells) == server_cells for c in people)
                     if converged or time.monotonic() - settled > SETTLE_TIMEOUT:
                         break
                     await asyncio.sleep(0.5)
-                print(f"# converged {time.monotonic() - settled:.1f} s after the load"
+                caught_up = f"{room_caught_up:.1f} s" if room_caught_up is not None else "never"
+                print(f"# converged {time.monotonic() - settled:.1f} s after the load (the room had the people's "
+                      f"last edits after {caught_up})"
                       if converged else f"# NOT converged {SETTLE_TIMEOUT:g} s after the load")
                 saved = await session.call_tool("save_notebook", {"path": PATH})
                 if saved.is_error:

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 from .errors import NotFound, ToolError
 from .packs import await_maybe
+from .update_store import BatchedWrites
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
@@ -314,7 +315,10 @@ class LocalBackend:
                     os.makedirs(os.path.dirname(db_path), exist_ok=True)
                     config.SQLiteYStore.db_path = db_path
 
-            class ConfiguredYStore(base):  # type: ignore[misc, valid-type]
+            # SQLite stores also write in batches (collab_mcp_core.update_store).
+            bases = (BatchedWrites, base) if hasattr(base, "db_path") else (base,)
+
+            class ConfiguredYStore(*bases):  # type: ignore[misc, valid-type]
                 """The server's store class, always built with the server's config."""
 
                 _collab_mcp_configured = True

@@ -7,7 +7,7 @@ from jupyter_ydoc import YNotebook
 
 from collab_mcp_core import NotFound
 from collab_mcp_notebook.cells import new_cell
-from collab_mcp_notebook.live import find_cell
+from collab_mcp_notebook.live import _indexes, find_cell
 
 
 def notebook(ids: list[str]) -> YNotebook:
@@ -39,3 +39,19 @@ def test_positions_follow_inserts_deletes_and_moves() -> None:
 def test_a_repeated_id_finds_the_first_cell() -> None:
     nb = notebook(["a", "x", "b", "x"])
     assert find_cell(nb, "x")[0] == 1
+
+
+def test_the_index_follows_local_and_remote_changes_without_scanning() -> None:
+    nb = notebook(["a", "b", "c"])
+    find_cell(nb, "a")  # builds the index
+    index = _indexes[nb]
+    nb.ycells.insert(0, nb.create_ycell(new_cell("code", "new", "z")))
+    del nb.ycells[2]  # "b"
+    assert index.ids == ["z", "a", "c"]  # kept by the observer, not by a new scan
+
+    person = YNotebook()  # a collaborator's copy, as over the websocket
+    person.ydoc.apply_update(nb.ydoc.get_update())
+    person.ycells.insert(1, person.create_ycell(new_cell("code", "typed", "p")))
+    nb.ydoc.apply_update(person.ydoc.get_update(nb.ydoc.get_state()))
+    assert index.ids == ["z", "p", "a", "c"]
+    assert ids_at(nb, ["z", "p", "a", "c"]) == [0, 1, 2, 3]
