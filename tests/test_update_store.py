@@ -1,0 +1,59 @@
+"""The batched update store (document history): real SQLite, real pycrdt updates."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from jupyter_server_ydoc.stores import SQLiteYStore
+from pycrdt import Doc, Text
+
+from collab_mcp_core.update_store import BatchedWrites
+
+
+class Store(BatchedWrites, SQLiteYStore):
+    pass
+
+
+def updates(n: int) -> tuple[Doc, list[bytes]]:
+    doc, found = Doc(), []
+    text = doc.get("source", type=Text)
+    doc.observe(lambda event: found.append(event.update))
+    for i in range(n):
+        text += f"{i} "
+    return doc, found
+
+
+async def history(store: Store) -> list[bytes]:
+    return [update async for update, _metadata, _timestamp in store.read()]
+
+
+@pytest.mark.parametrize("checkpoint_interval", [None, 7])
+async def test_every_update_is_stored_once_in_order(tmp_path, checkpoint_interval):
+    doc, made = updates(25)
+    async with anyio.create_task_group() as tg:
+        store = Store(path="notes.txt", db_path=str(tmp_path / "ystore.db"))
+        store.checkpoint_interval = checkpoint_interval
+        await tg.start(store.start)
+        for update in made:
+            await store.write(update)  # returns at once; the writes happen in batches
+        assert store._writer is not None  # they were queued, not written one by one
+        stored = await history(store)  # waits for the queue first
+        await store.stop()
+    assert stored == made
+    replay = Doc()
+    for update in stored:
+        replay.apply_update(update)
+    assert str(replay.get("source", type=Text)) == str(doc.get("source", type=Text))
+
+
+async def test_squashing_stores_take_the_stores_own_path(tmp_path):
+    _doc, made = updates(3)
+    async with anyio.create_task_group() as tg:
+        store = Store(path="notes.txt", db_path=str(tmp_path / "ystore.db"))
+        store.squash_after_inactivity_of = 3600
+        await tg.start(store.start)
+        for update in made:
+            await store.write(update)
+        assert store._writer is None  # nothing was queued
+        assert await history(store) == made
+        await store.stop()
