@@ -195,10 +195,18 @@ class LocalBackend:
         if _serving(room):
             # The common case, an open room: its live document, without get_document's
             # file-id write transaction and room lock (a tenth of an edit's time in the tool).
+            doc = room._document  # noqa: SLF001 - what get_document(copy=False) returns
+        else:
+            doc = await self._open_room(api_path, kind)
+            room = self.room_for(api_path, kind)
+        if room is not None:
             self._agent_rooms[room.room_id] = time.monotonic()
             for watcher in self.room_watchers:
-                watcher.notice(room.room_id)
-            return room._document  # noqa: SLF001 - what get_document(copy=False) returns
+                watcher.notice(room.room_id)  # a room just opened: changes before the next scan reach no one
+        return doc
+
+    async def _open_room(self, api_path: str, kind: tuple[str, str]) -> YBaseDoc:
+        """Open (or start) the file's room and wait until edits to its document reach everyone."""
         doc = await self.ydoc.get_document(
             path=api_path, content_type=kind[1], file_format=kind[0], copy=False, create=True
         )
@@ -206,7 +214,6 @@ class LocalBackend:
             raise ToolError(f"Could not open a collaboration room for {api_path!r}.")
         room = self.room_for(api_path, kind)
         if room is not None:
-            self._agent_rooms[room.room_id] = time.monotonic()
             if getattr(room, "_document_load_progressively", False):
                 await room._document_progressively_loaded  # noqa: SLF001 - wait until the content is in
             # A room made by get_document(create=True) subscribes to its document in a task
@@ -216,8 +223,6 @@ class LocalBackend:
             if observed is not None and not observed.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(observed.wait(), ROOM_READY_TIMEOUT)
-        for watcher in self.room_watchers:
-            watcher.scan()  # observe a room just opened now: changes before the next scan reach no one
         return doc
 
     @staticmethod

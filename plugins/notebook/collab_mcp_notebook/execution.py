@@ -161,7 +161,7 @@ class CellOutputs(Outputs):
             self._room = backend.find_room(self._room_id)
         return self._nb
 
-    async def _write(self, change: Callable[[Any, Any], None]) -> None:
+    def _queue(self, change: Callable[[Any, Any], None]) -> None:
         self._queued.append(change)
 
     async def flush(self) -> None:
@@ -183,13 +183,13 @@ class CellOutputs(Outputs):
             ycell["execution_count"] = None
             ycell["execution_state"] = "running"
 
-        await self._write(begin)
+        self._queue(begin)
 
     async def finish(self) -> None:
         def end(nb: Any, ycell: Any) -> None:
             ycell["execution_state"] = "idle"
 
-        await self._write(end)
+        self._queue(end)
         await self.flush()
 
     async def emit(self, output: dict[str, Any], display_id: str | None = None) -> None:
@@ -214,12 +214,12 @@ class CellOutputs(Outputs):
             else:
                 youtputs.append(nb._create_youtputs([output])[0])  # noqa: SLF001 - jupyter_ydoc's output builder
 
-        await self._write(write)
+        self._queue(write)
 
     async def clear_outputs(self, wait: bool) -> None:
         self.clear(wait)
         if not wait:
-            await self._write(lambda nb, ycell: ycell["outputs"].clear())
+            self._queue(lambda nb, ycell: ycell["outputs"].clear())
 
     async def update_display(self, display_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> None:
         indices = self.update(display_id, data, metadata)
@@ -232,7 +232,7 @@ class CellOutputs(Outputs):
                     youtputs[i]["metadata"] = metadata
 
         if indices:
-            await self._write(write)
+            self._queue(write)
 
     async def count(self, count: int | None) -> None:
         self.set_count(count)
@@ -240,7 +240,7 @@ class CellOutputs(Outputs):
         def write(nb: Any, ycell: Any) -> None:
             ycell["execution_count"] = count
 
-        await self._write(write)
+        self._queue(write)
 
 
 class ReturnedOutputs(Outputs):
