@@ -117,7 +117,7 @@ async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput
     view = cell_view(ycell, index, budget)
     remember_source(ctx, api_path, view.cell_id, view.source)
     if budget is not None:
-        budget.fit(view.outputs or [])
+        view.outputs_omitted = budget.fit([view.outputs or []])[0] or None
     return ToolOutput(structured=view, extra=list(budget.images) if budget else [])
 
 

@@ -53,6 +53,7 @@ class ExecutionResult(BaseModel):
     )
     execution_count: int | None = None
     outputs: list[OutputView]
+    outputs_omitted: int = Field(0, description="How many of the last outputs were left out: over the output budget.")
     duration_s: float
     message: str
 
@@ -340,7 +341,7 @@ async def run(
             kernel.lock.release()
     budget = OutputBudget.from_config(ctx.config(NotebookPack))
     views = [budget.view(o) for o in outputs.items]
-    budget.fit(views)
+    omitted = budget.fit([views])[0]
     result = ExecutionResult(
         path=api_path,
         kernel_id=kernel_id,
@@ -348,8 +349,9 @@ async def run(
         status="timeout" if handed_off else status,
         execution_count=outputs.execution_count,
         outputs=views,
+        outputs_omitted=omitted,
         duration_s=round(time.monotonic() - began, 3),
-        message=message + note,
+        message=" ".join(m for m in (message + note, budget.omitted_note()) if m),
     )
     return result, list(budget.images)
 

@@ -115,7 +115,8 @@ class NotebookView(BaseModel):
                 "type": "array",
                 "items": {"type": "object"},
                 "description": "Cells: cell_id, index, cell_type, source, source_hash, execution_count, "
-                "execution_state, outputs (as read_notebook_cell returns them; fields without a value are left out).",
+                "execution_state, outputs, outputs_omitted (as read_notebook_cell returns them; fields without a "
+                "value are left out).",
             }
         ),
     ]
@@ -130,13 +131,14 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
     api_path = await notebook_path(ctx, args.path)
     nb = await open_notebook(ctx, api_path)
     budget = OutputBudget.from_config(ctx.config(NotebookPack), return_images=False) if args.include_outputs else None
-    ycells = nb.ycells
-    n = len(ycells)
+    n = len(nb.ycells)
     end = min(n, args.start + args.limit)
     with nb.ydoc.transaction():  # one read transaction for every cell, not one per cell
-        cells = cell_views(ycells, args.start, end, budget)
+        cells = cell_views(nb, args.start, end, outputs=budget is not None)
     if budget is not None:
-        budget.fit([o for c in cells for o in c.outputs or []])
+        shown = [c for c in cells if c.outputs]
+        for cell, lost in zip(shown, budget.fit([c.outputs for c in shown]), strict=True):
+            cell.outputs_omitted = lost or None
     for cell in cells:
         remember_source(ctx, api_path, cell.cell_id, cell.source)
     view = NotebookView(
@@ -178,11 +180,12 @@ def _notebook_text(view: NotebookView) -> str:
         lines.append(f"--- cell {cell.index} id={cell.cell_id} {cell.cell_type}{count} hash={cell.source_hash}")
         lines.append(cell.source)
         for out in cell.outputs or []:
-            shown = out.text if out.text is not None else "(omitted)"
             lines.append(
-                f"  >> {out.output_type}{'/' + out.name if out.name else ''}: {shown}"
+                f"  >> {out.output_type}{'/' + out.name if out.name else ''}: {out.text or ''}"
                 + (f" ({out.note})" if out.note else "")
             )
+        if cell.outputs_omitted:
+            lines.append(f"  >> {cell.outputs_omitted} output(s) left out")
     if view.note:
         lines.append(f"note: {view.note}")
     if view.next_start is not None:

@@ -46,7 +46,7 @@ class OutputView(BaseModel):
 
     output_type: str = Field(description="stream, execute_result, display_data or error.")
     name: str | None = optional("stdout or stderr, for streams.")
-    text: str | None = optional("The text (plain text, summarised HTML or traceback), maybe cut or omitted.")
+    text: str | None = optional("The text (plain text, summarised HTML or traceback), maybe cut.")
     mime_types: list[str] | None = optional("Every MIME type the output holds, for rich outputs.")
     ename: str | None = optional("The exception's name, for errors.")
     evalue: str | None = optional("The exception's message, for errors.")
@@ -95,7 +95,7 @@ class OutputBudget:
     images_left: int
     return_images: bool = True
     images: list[types.ImageContent] = field(default_factory=list)
-    omitted: int = 0  # outputs whose text fit() left out
+    omitted: int = 0  # outputs fit() left out
     limit: int = field(init=False)  # the characters the call started with (chars is what is left)
 
     def __post_init__(self) -> None:
@@ -105,19 +105,23 @@ class OutputBudget:
     def from_config(cls, config: NotebookPack, *, return_images: bool = True) -> OutputBudget:
         return cls(config.max_output_chars, config.max_image_bytes, config.max_images, return_images)
 
-    def fit(self, views: list[OutputView]) -> None:
-        """Cut the texts of ``views`` so together they fit the budget, fairly.
+    def fit(self, groups: list[list[OutputView]]) -> list[int]:
+        """Cut the texts of the views in ``groups`` so together they fit the budget, fairly.
 
         Short outputs stay whole; the long ones share what is left equally
         (water-filling), each cut to head and tail with a note. When so many
         outputs compete that each share would be under ``MIN_CUT`` characters
         (a long notebook), outputs are kept whole in order until the budget is
-        spent and the text of the rest is omitted (counted in ``omitted``).
+        spent and the rest are left out of their lists (counted in ``omitted``).
+
+        Returns how many views each group lost. A view that is cut is replaced
+        in its list by a cut copy: the views passed in never change
+        (get_notebook's are shared with its memo).
         """
-        lengths = sorted(len(v.text) for v in views if v.text)
+        lengths = sorted(len(v.text or "") for group in groups for v in group)
         if sum(lengths) <= self.chars:
             self.chars -= sum(lengths)
-            return
+            return [0] * len(groups)
         cap, left, remaining = 0, self.chars, len(lengths)
         for length in lengths:
             share = left // remaining
@@ -127,34 +131,39 @@ class OutputBudget:
             left -= length
             remaining -= 1
         if cap < MIN_CUT:
-            self._keep_in_order(views)
-            return
-        for v in views:
-            if v.text and len(v.text) > cap:
-                v.text, note = cut(v.text, cap)
-                v.note = f"{v.note}; {note}" if v.note else note
+            return self._keep_in_order(groups)
+        for group in groups:
+            for k, v in enumerate(group):
+                if v.text and len(v.text) > cap:
+                    text, note = cut(v.text, cap)
+                    group[k] = v.model_copy(update={"text": text, "note": f"{v.note}; {note}" if v.note else note})
         self.chars = 0
+        return [0] * len(groups)
 
-    def _keep_in_order(self, views: list[OutputView]) -> None:
-        left = self.chars
-        for v in views:
-            if not v.text:
-                continue
-            if len(v.text) <= left:
-                left -= len(v.text)
-            else:
-                left = 0  # later short outputs are omitted too: what is shown is a prefix
-                v.text = None
-                self.omitted += 1
+    def _keep_in_order(self, groups: list[list[OutputView]]) -> list[int]:
+        left, lost = self.chars, []
+        for group in groups:
+            kept = 0
+            for v in group:
+                if v.text and len(v.text) > left:
+                    left = 0  # later short outputs go too: what is shown is a prefix
+                    break
+                left -= len(v.text or "")
+                kept += 1
+            lost.append(len(group) - kept)
+            del group[kept:]
+        self.omitted += sum(lost)
         self.chars = 0
+        return lost
 
     def omitted_note(self) -> str | None:
         """What to tell the model about outputs :meth:`fit` left out, if any."""
         if not self.omitted:
             return None
         return (
-            f"The text of {self.omitted} output(s) was omitted: over the budget of {self.limit:,} output "
-            "characters per call. Read fewer cells per call, or single cells with read_notebook_cell."
+            f"{self.omitted} output(s) were left out (outputs_omitted counts them per cell): over the budget of "
+            f"{self.limit:,} output characters per call. Read fewer cells per call, or single cells with "
+            "read_notebook_cell."
         )
 
     def view(self, output: dict[str, Any]) -> OutputView:

@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from pydantic_core import from_json
 
-from .live import NOTEBOOK, document_version, source_hash
+from .live import NOTEBOOK, cell_index, document_version, source_hash
 from .outputs import OutputBudget, OutputView, optional
+
+# Views of outputs as get_notebook shows them: images described, never returned.
+_NO_IMAGES = OutputBudget(chars=0, image_bytes=0, images_left=0, return_images=False)
 
 if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
-    from pycrdt import Array, Map
+    from pycrdt import Map
 
     from collab_mcp_core.host import ToolContext
 
@@ -26,8 +29,9 @@ class CellView(BaseModel):
     source: str
     source_hash: str = Field(description="Pass as expected_hash to edit tools to refuse if the cell changed.")
     execution_count: int | None = optional("The execution count, for code cells that ran.")
-    execution_state: str | None = optional("running or idle, for code cells.")
+    execution_state: str | None = optional("running, while the cell runs (left out otherwise).")
     outputs: list[OutputView] | None = optional("Outputs within the output budget (code cells, when asked for).")
+    outputs_omitted: int | None = optional("How many of the cell's last outputs were left out: over the output budget.")
 
 
 def cell_view(ycell: Map, index: int, budget: OutputBudget | None) -> CellView:
@@ -36,13 +40,33 @@ def cell_view(ycell: Map, index: int, budget: OutputBudget | None) -> CellView:
     return _view(from_json(str(ycell)) or {}, index, budget)
 
 
-def cell_views(ycells: Array, start: int, end: int, budget: OutputBudget | None) -> list[CellView]:
-    """Views of cells ``start`` to ``end`` (exclusive); call inside one read transaction."""
-    if (end - start) * 4 > len(ycells):  # a large share: one JSON export of the whole array
-        plain = from_json(str(ycells))[start:end]
-    else:
-        plain = [from_json(str(ycells[i])) for i in range(start, end)]
-    return [_view(cell or {}, start + k, budget) for k, cell in enumerate(plain)]
+def cell_views(nb: YNotebook, start: int, end: int, *, outputs: bool) -> list[CellView]:
+    """Views of cells ``start`` to ``end`` (exclusive), outputs whole (fit them to a budget after).
+
+    Call inside one read transaction. Each cell's view is remembered in the
+    notebook's cell index until anything in the cell changes, so reading a
+    notebook again costs only the cells changed since. The views remembered
+    hold no images (get_notebook returns none): every caller may share them,
+    and gets its own copy placed at the cell's position.
+    """
+    memo = cell_index(nb).memo(len(nb.ycells))
+    missing = [i for i in range(start, end) if memo[i] is None]
+    if missing:
+        ycells = nb.ycells
+        if len(missing) * 4 > len(ycells):  # a large share: one JSON export of the whole array
+            plain = from_json(str(ycells))
+            for i in missing:
+                memo[i] = _view(plain[i] or {}, i, _NO_IMAGES)
+        else:
+            for i in missing:
+                memo[i] = _view(from_json(str(ycells[i])) or {}, i, _NO_IMAGES)
+    return [_placed(memo[i], i, outputs) for i in range(start, end)]
+
+
+def _placed(view: CellView, index: int, outputs: bool) -> CellView:
+    # A new outputs list: OutputBudget.fit replaces the views it cuts in it, never the shared ones.
+    shown = list(view.outputs) if outputs and view.outputs is not None else None
+    return view.model_copy(update={"index": index, "outputs": shown})
 
 
 def _view(cell: dict[str, Any], index: int, budget: OutputBudget | None) -> CellView:
@@ -56,7 +80,7 @@ def _view(cell: dict[str, Any], index: int, budget: OutputBudget | None) -> Cell
         source=source,
         source_hash=source_hash(source),
         execution_count=int(count) if isinstance(count, int | float) else None,
-        execution_state=cell.get("execution_state"),
+        execution_state="running" if cell.get("execution_state") == "running" else None,
     )
     if budget is not None and view.cell_type == "code":
         view.outputs = [budget.view(o) for o in cell.get("outputs") or []]

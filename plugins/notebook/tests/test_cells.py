@@ -382,7 +382,7 @@ async def test_update_keeps_what_people_typed_since_the_agent_read(collab_server
         await ada.wait_for(lambda: sources(ada) == ["a = 11\n"], what="the update after a fresh read")
 
 
-async def test_a_long_notebook_read_in_one_call_keeps_outputs_in_order_and_says_what_it_omitted(collab_server):
+async def test_a_long_notebook_read_in_one_call_keeps_outputs_in_order_and_counts_what_it_left_out(collab_server):
     # 600 outputs of 20 characters: 12,000 characters against the default budget of 4,000.
     cells = [
         {"source": f"print({i})", "outputs": [{"output_type": "stream", "name": "stdout", "text": f"{i:019d}\n"}]}
@@ -391,12 +391,13 @@ async def test_a_long_notebook_read_in_one_call_keeps_outputs_in_order_and_says_
     path = write_notebook(collab_server.root, "long_outputs.ipynb", cells)
     async with connect(collab_server) as mcp:
         view = await call(mcp, "get_notebook", path=path, limit=600)
-    outputs = [c["outputs"][0] for c in view["cells"]]
-    shown = [o for o in outputs if "text" in o]
+    shown = [c["outputs"][0] for c in view["cells"] if c["outputs"]]
     assert [o["text"] for o in shown] == [f"{i:019d}\n" for i in range(len(shown))]  # whole, from the start
-    assert 150 <= len(shown) < 600 and all("text" not in o for o in outputs[len(shown):])
-    assert f"The text of {600 - len(shown)} output(s) was omitted" in view["note"]
-    assert all(set(o) == {"output_type", "name"} for o in outputs[len(shown):])  # no nulls
+    assert 150 <= len(shown) < 600
+    left_out = view["cells"][len(shown):]
+    assert all(c["outputs"] == [] and c["outputs_omitted"] == 1 for c in left_out)  # counted, cell by cell
+    assert all("outputs_omitted" not in c for c in view["cells"][: len(shown)])  # no nulls
+    assert f"{600 - len(shown)} output(s) were left out" in view["note"]
 
 
 async def test_save_notebook_writes_while_someone_keeps_typing(collab_server):
