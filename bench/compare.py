@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"default {default}")
     parser.add_argument("--read-page", type=int, default=None,
                         help="cells per get_notebook call when collab-mcp reads a notebook (default: all in one call)")
+    parser.add_argument("--settle", type=float, default=2.0,
+                        help="seconds to wait after each server's step, so its deferred work (a room's save a "
+                             "second after the last change, say) does not run during the next server's step")
     parser.add_argument("--keep", action="store_true", help="keep the servers' folders (paths are printed)")
     args = parser.parse_args(argv)
     sizes = Sizes(read_cells=100, reads=10, base_cells=10, inserts=20, updates=20, deletes=10, executes=5) \
@@ -79,7 +82,7 @@ def percentile(values: list[float], q: float) -> float:
 async def run(args: argparse.Namespace) -> None:
     sizes: Sizes = args.sizes
     base = Path(tempfile.mkdtemp(prefix="collab-mcp-compare-"))
-    print(f"# compare: {sizes}, {args.rounds} rounds, servers {args.servers}")
+    print(f"# compare: {sizes}, {args.rounds} rounds, servers {args.servers}, {args.settle:g} s settle after each step")
     if args.read_page:
         print(f"# collab-mcp reads {args.read_page} cells per get_notebook call (its read time is the sum of the pages)")
     print(f"# host: {platform.node()}, {platform.python_version()}, load average "
@@ -111,6 +114,7 @@ async def run(args: argparse.Namespace) -> None:
                         errors = f"; {len(result.errors)} ERROR(S): {result.errors[0]}" if result.errors else ""
                         line = f"round {round_no} {step:8} {name:20} " + " | ".join(result.checks) + errors
                         print(line, flush=True)
+                        await asyncio.sleep(args.settle)
             memory = {name: servers.memory(server.pid) for name, server in started.items()}
     finally:
         for server in started.values():
