@@ -34,6 +34,9 @@ class Event(BaseModel):
     schema_version: ClassVar[int] = 1
 
     actor: str | None = Field(None, description="Username of who caused the event, if known.")
+    session_id: str | None = Field(
+        None, description="The MCP session whose call caused the event, if any (one user may run several agents)."
+    )
     timestamp: str = Field(default_factory=_now, description="When it happened (ISO 8601, UTC).")
 
     @classmethod

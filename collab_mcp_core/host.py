@@ -76,8 +76,10 @@ class ToolContext:
         return self.host.configurable(cls)
 
     async def emit(self, event: Event) -> None:
+        """Send ``event`` to the packs and Jupyter's event log, naming the caller (and its session) as its author."""
         if event.actor is None:
             event.actor = self.identity.username
+            event.session_id = event.session_id or self.session_id
         await self.host.events.emit(event)
 
     async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
@@ -190,6 +192,14 @@ class Host:
         started = time.monotonic()
         raw_path = (params.arguments or {}).get(tool.path_arg) if tool.path_arg else None
         path = raw_path if isinstance(raw_path, str) else None  # for events, until normalized
+
+        def outcome() -> dict[str, Any]:
+            """What the call's ToolCalled or ToolFailed event says of it (``path`` as it is by then)."""
+            return {
+                "actor": tool_ctx.identity.username, "session_id": tool_ctx.session_id, "tool": tool.name,
+                "pack": tool.pack, "path": path, "duration_ms": _ms_since(started),
+            }
+
         try:
             args = _validate(tool.input_model, params.arguments or {}, tool.name)
             if path is not None:
@@ -198,32 +208,17 @@ class Host:
             await self.check_permission(tool_ctx.identity, tool.permission, path, tool.name, tool_ctx.handler)
             output = await self.packs.call_tool(ToolCall(tool=tool, args=args, ctx=tool_ctx))
         except ToolError as err:
-            await self._emit_quietly(
-                ToolFailed(
-                    actor=tool_ctx.identity.username, tool=tool.name, pack=tool.pack, path=path,
-                    error=err.message, code=err.code, duration_ms=_ms_since(started),
-                )
-            )
+            await self._emit_quietly(ToolFailed(**outcome(), error=err.message, code=err.code))
             return _error_result(err.message, err.code, err.details)
         except Exception as err:
             log.exception("tool %s failed", tool.name)
-            await self._emit_quietly(
-                ToolFailed(
-                    actor=tool_ctx.identity.username, tool=tool.name, pack=tool.pack, path=path,
-                    error=type(err).__name__, code="internal_error", duration_ms=_ms_since(started),
-                )
-            )
+            await self._emit_quietly(ToolFailed(**outcome(), error=type(err).__name__, code="internal_error"))
             return _error_result(
                 f"Tool {tool.name!r} failed unexpectedly ({type(err).__name__}: {err}). "
                 "The server log has the details.",
                 "internal_error",
             )
-        await self._emit_quietly(
-            ToolCalled(
-                actor=tool_ctx.identity.username, tool=tool.name, pack=tool.pack, path=path,
-                duration_ms=_ms_since(started),
-            )
-        )
+        await self._emit_quietly(ToolCalled(**outcome()))
         return _to_result(output)
 
     async def _emit_quietly(self, event: Event) -> None:

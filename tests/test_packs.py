@@ -140,15 +140,18 @@ async def test_tool_list_changed_is_sent_to_connected_sessions(collab_server_fac
 
 async def test_events_reach_jupyters_event_bus_with_their_schema(server):
     (server.root / "e.txt").write_text("one\n")
-    async with connect(server) as session:
+    (server.root / "f.txt").write_text("two\n")
+    async with connect(server) as session, connect(server) as other:
         await call(session, "word_count", path="e.txt")
         await call_error(session, "word_count", path="missing.txt")
+        await call(other, "word_count", path="f.txt")
     deadline = anyio.current_time() + 10
     while anyio.current_time() < deadline:
         records = server.events()
         called = [r for r in server.events("tool_called") if r.get("path") == "e.txt"]
         failed = [r for r in server.events("tool_failed") if r.get("path") == "missing.txt"]
-        if called and failed:
+        others = [r for r in server.events("tool_called") if r.get("path") == "f.txt"]
+        if called and failed and others:
             break
         await anyio.sleep(0.1)
     assert called and failed, records
@@ -156,6 +159,8 @@ async def test_events_reach_jupyters_event_bus_with_their_schema(server):
     assert str(called[0]["__schema_version__"]) == "1"
     assert called[0]["pack"] == "hello" and called[0]["tool"] == "word_count"
     assert failed[0]["code"] == "not_found"
+    # Each event names the MCP session of its call: one user's two agents are told apart.
+    assert called[0]["session_id"] and called[0]["session_id"] == failed[0]["session_id"] != others[0]["session_id"]
     assert server.token not in server.events_path.read_text()
 
 

@@ -1,9 +1,10 @@
 """The agent's cursor follows its own edits made with other packs' tools.
 
-Other packs' cell events (``notebook_cell_inserted``, ``notebook_cell_updated``
-and any event carrying ``path`` and ``cell_id``) name the author in ``actor``.
-Events carry no MCP session, so the cursor moves for the author's agents
-that joined that notebook's session (switch: ``c.AwarenessPack.follow_edits``).
+Other packs' cell events (``notebook_cell_inserted``, ``notebook_cell_updated``)
+name the author in ``actor`` and the MCP session of the call in ``session_id``:
+the cursor moves for that session's agent if it joined the notebook's session
+(for an event without a session, for each of the actor's agents that did;
+switch: ``c.AwarenessPack.follow_edits``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def follow_edit(hub: AwarenessHub, event: Any) -> None:
     if type(event).event_type not in FOLLOWED or not (isinstance(path, str) and isinstance(cell_id, str) and actor):
         return
     # Most edits come from agents that show no presence: decide that before looking up rooms.
-    agents = [a for a in hub.agents.values() if a.identity.username == actor and a.visible]
+    agents = [a for a in hub.authors(event) if a.visible]
     if not agents:
         return
     room = next((r for r in open_rooms(hub.host.backend) if r.path == path), None)

@@ -155,12 +155,18 @@ class AwarenessHub:
         if agent is not None:
             agent.last_activity = time.time()
 
-    def touch_user(self, username: str) -> None:
-        """An event says this user did something: mark their agents active."""
+    def authors(self, event: Any) -> list[Agent]:
+        """The agents that caused ``event``: its MCP session's agent when the event names a session
+        (one user may run several agents), else every agent of its actor."""
+        if event.session_id is not None and event.session_id in self.agents:
+            return [self.agents[event.session_id]]
+        return [a for a in self.agents.values() if a.identity.username == event.actor]
+
+    def touch_authors(self, event: Any) -> None:
+        """An event says someone did something: mark the agents that did it active."""
         now = time.time()
-        for agent in self.agents.values():
-            if agent.identity.username == username:
-                agent.last_activity = now
+        for agent in self.authors(event):
+            agent.last_activity = now
 
     def agent_of_client(self, room_id: str, client_id: int) -> Agent | None:
         for agent in self.agents.values():

@@ -35,3 +35,19 @@ async def test_follow_edits_can_be_switched_off(collab_server_factory):
     server = collab_server_factory("--AwarenessPack.follow_edits=False")
     _, mine, _ = await edit_with_the_notebook_pack(server)
     assert mine == []
+
+
+async def test_only_the_editing_sessions_cursor_moves_when_one_user_runs_two_agents(collab_server):
+    # Both agents connect with the same token (the same user): the event's MCP session tells them apart.
+    (collab_server.root / "two.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1")])))
+    async with connect(collab_server) as first, connect(collab_server) as second, \
+            join_room(collab_server, "two.ipynb") as ada:
+        await ada.set_awareness({"user": ADA})
+        room = (await call(first, "get_active_sessions", document_path="two.ipynb"))["sessions"][0]["session_id"]
+        for agent in (first, second):
+            await call(agent, "join_session", session_id=room)
+        inserted = await call(first, "insert_notebook_cell", path="two.ipynb", content="y = 2")
+        cursors = await call(second, "get_user_cursors", document_path="two.ipynb")
+    agents = [c for c in cursors["cursors"] if c["is_agent"]]
+    assert [c["cell_id"] for c in agents] == [inserted["cell_id"]]  # the first agent's, not the second's
