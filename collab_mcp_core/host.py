@@ -79,7 +79,8 @@ class ToolContext:
         """Send ``event`` to the packs and Jupyter's event log, naming the caller (and its session) as its author."""
         if event.actor is None:
             event.actor = self.identity.username
-            event.session_id = event.session_id or self.session_id
+        if event.actor == self.identity.username and event.session_id is None:
+            event.session_id = self.session_id
         await self.host.events.emit(event)
 
     async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:

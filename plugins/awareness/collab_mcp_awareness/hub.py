@@ -120,6 +120,11 @@ class Agent:
         return state
 
 
+def _agent_key(session_id: str | None, username: str | None) -> str:
+    # Without an MCP session (the 2026-07-28 protocol has none) the identity is the key.
+    return session_id or f"user:{username}"
+
+
 class AwarenessHub:
     """Agents' presence, room observers and the activity log of one collab-mcp host."""
 
@@ -137,8 +142,7 @@ class AwarenessHub:
 
     @staticmethod
     def key_of(ctx: Any) -> str:
-        # Without an MCP session (the 2026-07-28 protocol has none) the identity is the key.
-        return ctx.session_id or f"user:{ctx.identity.username}"
+        return _agent_key(ctx.session_id, ctx.identity.username)
 
     def agent(self, ctx: Any) -> Agent:
         """The calling agent's presence (created on first use), marked active now."""
@@ -155,18 +159,15 @@ class AwarenessHub:
         if agent is not None:
             agent.last_activity = time.time()
 
-    def authors(self, event: Any) -> list[Agent]:
-        """The agents that caused ``event``: its MCP session's agent when the event names a session
-        (one user may run several agents), else every agent of its actor."""
-        if event.session_id is not None and event.session_id in self.agents:
-            return [self.agents[event.session_id]]
-        return [a for a in self.agents.values() if a.identity.username == event.actor]
+    def author(self, event: Any) -> Agent | None:
+        """The agent whose call caused ``event`` (one user may run several), if it has a presence."""
+        return self.agents.get(_agent_key(event.session_id, event.actor))
 
-    def touch_authors(self, event: Any) -> None:
-        """An event says someone did something: mark the agents that did it active."""
-        now = time.time()
-        for agent in self.authors(event):
-            agent.last_activity = now
+    def touch_author(self, event: Any) -> None:
+        """An event says someone did something: if an agent did, mark it active."""
+        agent = self.author(event)
+        if agent is not None:
+            agent.last_activity = time.time()
 
     def agent_of_client(self, room_id: str, client_id: int) -> Agent | None:
         for agent in self.agents.values():

@@ -89,7 +89,7 @@ async def on_event(event: Any, host: Any) -> None:
     if getattr(event, "pack", None) != "awareness":
         hub.activity.add(event)
     if event.actor:
-        hub.touch_authors(event)
+        hub.touch_author(event)
         if host.configurable(AwarenessPack).follow_edits:
             follow_edit(hub, event)
     path = getattr(event, "path", None)
