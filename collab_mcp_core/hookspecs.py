@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .events import Event
     from .host import Host
     from .identity import Identity
-    from .registry import ToolCall, ToolOutput
+    from .registry import Tool, ToolCall, ToolOutput
 
 PROJECT = "collab_mcp"
 ENTRY_POINT_GROUP = "collab_mcp.packs"
@@ -106,6 +106,19 @@ def authorize(
     Return False to deny, True to allow, None to abstain. Any False denies
     (deny wins). When every pack abstains, Jupyter's own ``Authorizer``
     decides, so an operator's existing Jupyter policy governs MCP too.
+    """
+
+
+@hookspec
+def tool_visible(identity: Identity, tool: Tool, host: Host) -> bool | None | Awaitable[bool | None]:
+    """Decide whether ``tools/list`` offers ``tool`` to ``identity``.
+
+    Called for each tool on every ``tools/list``. Return False when the
+    identity could not call the tool on any path (a model offered tools it
+    will be refused wastes its calls), True to show it, None to abstain. Any
+    False hides. When every pack abstains, a Jupyter identity sees the tools
+    whose permission Jupyter's Authorizer grants it, any other identity every
+    tool. Hiding is a courtesy, not the control: ``authorize`` decides each call.
     """
 
 

@@ -181,8 +181,20 @@ class Host:
         return tool.mcp_tool.input_schema if tool else None
 
     async def _list_tools(self, ctx: ServerRequestContext, params: Any) -> types.ListToolsResult:
-        self._identity(ctx)
-        return types.ListToolsResult(tools=[t.mcp_tool for t in self.registry.tools.values()])
+        tool_ctx = self._context(ctx)
+        jupyter: dict[str, bool] = {}  # the Authorizer's answer per permission, asked once per listing
+        shown = []
+        for tool in self.registry.tools.values():
+            verdict = await self.packs.tool_visible(tool_ctx.identity, tool, self)
+            if verdict is None and tool_ctx.identity.jupyter_user is not None:
+                if tool.permission not in jupyter:
+                    jupyter[tool.permission] = await self.backend.jupyter_allows(
+                        tool_ctx.identity, tool.permission, None, tool_ctx.handler
+                    )
+                verdict = jupyter[tool.permission]
+            if verdict is not False:
+                shown.append(tool.mcp_tool)
+        return types.ListToolsResult(tools=shown)
 
     async def _call_tool(self, ctx: ServerRequestContext, params: types.CallToolRequestParams) -> WireResult:
         tool_ctx = self._context(ctx)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .events import Event
     from .host import Host
     from .identity import Identity
-    from .registry import ToolCall, ToolOutput, ToolRegistry
+    from .registry import Tool, ToolCall, ToolOutput, ToolRegistry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -139,9 +139,16 @@ class PackManager:
 
     async def authorize(self, identity: Identity, permission: str, path: str | None, tool: str, host: Host) -> bool | None:
         """False if any pack denies; True if some pack allows and none denies; None if all abstain."""
+        return await self._deny_wins("authorize", identity=identity, permission=permission, path=path, tool=tool, host=host)
+
+    async def tool_visible(self, identity: Identity, tool: Tool, host: Host) -> bool | None:
+        """False if any pack hides the tool; True if some pack shows it and none hides; None if all abstain."""
+        return await self._deny_wins("tool_visible", identity=identity, tool=tool, host=host)
+
+    async def _deny_wins(self, hook: str, **kwargs: Any) -> bool | None:
         verdict: bool | None = None
-        for _pack, impl in self._each("authorize"):
-            answer = await await_maybe(impl(identity=identity, permission=permission, path=path, tool=tool, host=host))
+        for _pack, impl in self._each(hook):
+            answer = await await_maybe(impl(**kwargs))
             if answer is False:
                 return False
             if answer is True:

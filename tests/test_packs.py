@@ -181,7 +181,9 @@ async def test_jupyters_authorizer_decides_when_packs_abstain(collab_server_fact
     async with connect(server) as session:
         assert (await call(session, "word_count", path="ro.txt"))["words"] == 1
         error = await call_error(session, "append_text", path="ro.txt", text="two\n")
+        listed = {t.name for t in (await session.list_tools()).tools}
     assert "Permission denied" in error and "'write'" in error and "append_text" in error
+    assert "word_count" in listed and "append_text" not in listed  # tools/list follows the Authorizer too
     assert (server.root / "ro.txt").read_text() == "one\n"
 
 

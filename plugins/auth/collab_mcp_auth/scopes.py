@@ -12,7 +12,9 @@ a folder-limited identity must name a path inside its folder. Paths are
 normalized with the server's own rules before they are compared, so
 ``notebooks/../secret.txt`` is not inside ``notebooks/``.
 
-Identities whose scopes are None (Jupyter's) are left to Jupyter's Authorizer.
+``tools/list`` offers a token identity the tools whose permission one of its
+scopes holds (folder-limited or not). Identities whose scopes are None
+(Jupyter's) are left to Jupyter's Authorizer.
 Unknown scopes (``openid``, ``profile``...) grant nothing.
 """
 
@@ -58,11 +60,23 @@ def parse_scope(scope: str) -> Grant | None:
     return Grant(frozenset(IMPLIED[level]), folder)
 
 
+def _grants(identity: Any) -> list[Grant]:
+    return [g for g in map(parse_scope, identity.scopes) if g is not None]
+
+
+@hookimpl
+def tool_visible(identity: Any, tool: Any, host: Any) -> bool | None:
+    if identity.scopes is None:
+        return None  # a Jupyter identity: the Authorizer decides
+    # Listed when some scope holds the permission, in a folder or everywhere.
+    return any(tool.permission in g.permissions for g in _grants(identity))
+
+
 @hookimpl
 def authorize(identity: Any, permission: str, path: str | None, tool: str, host: Any) -> bool | None:
     if identity.scopes is None:
         return None  # a Jupyter identity: the Authorizer decides
-    grants = [g for g in map(parse_scope, identity.scopes) if g is not None]
+    grants = _grants(identity)
     if any(g.folder is None and permission in g.permissions for g in grants):
         return True  # unlimited: the tool itself refuses paths outside the root
     if path is None:

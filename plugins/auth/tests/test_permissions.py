@@ -82,6 +82,20 @@ async def test_read_only_identity_reads_but_cannot_write_or_execute(server, rsa_
     assert (server.root / "top.txt").read_text() == "top secret words\n"
 
 
+async def test_tools_list_offers_only_the_tools_a_token_could_call(server, rsa_key):
+    async def listed(sub: str, scope: str) -> set[str]:
+        async with connect(server, headers=token_for(server, rsa_key, sub, scope)) as session:
+            return {t.name for t in (await session.list_tools()).tools}
+
+    reader, folder_writer, admin = await listed("r", "read"), await listed("fw", "write:notebooks/"), await listed("a", "admin")
+    assert {"get_notebook", "word_count", "probe_read"} <= reader
+    assert not reader & {"insert_notebook_cell", "probe_write", "execute_code", "probe_execute"}
+    assert {"insert_notebook_cell", "probe_write", "get_notebook"} <= folder_writer  # usable in its folder
+    assert not folder_writer & {"execute_code", "probe_execute"}
+    assert reader < folder_writer < admin and {"execute_code", "probe_execute"} <= admin
+    assert await listed("nobody", "openid") == set()
+
+
 async def test_admin_and_write_scopes(server, rsa_key):
     async with connect(server, headers=token_for(server, rsa_key, "admin-user", "admin")) as session:
         await call(session, "probe_write", path="top.txt")
