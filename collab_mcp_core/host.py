@@ -182,16 +182,12 @@ class Host:
 
     async def _list_tools(self, ctx: ServerRequestContext, params: Any) -> types.ListToolsResult:
         tool_ctx = self._context(ctx)
-        jupyter: dict[str, bool] = {}  # the Authorizer's answer per permission, asked once per listing
+        identity = tool_ctx.identity
         shown = []
         for tool in self.registry.tools.values():
-            verdict = await self.packs.tool_visible(tool_ctx.identity, tool, self)
-            if verdict is None and tool_ctx.identity.jupyter_user is not None:
-                if tool.permission not in jupyter:
-                    jupyter[tool.permission] = await self.backend.jupyter_allows(
-                        tool_ctx.identity, tool.permission, None, tool_ctx.handler
-                    )
-                verdict = jupyter[tool.permission]
+            verdict = await self.packs.tool_visible(identity, tool, self)
+            if verdict is None and identity.jupyter_user is not None:  # as check_permission: Jupyter's say
+                verdict = await self.backend.jupyter_allows(identity, tool.permission, None, tool_ctx.handler)
             if verdict is not False:
                 shown.append(tool.mcp_tool)
         return types.ListToolsResult(tools=shown)
