@@ -29,7 +29,7 @@ from .errors import PermissionDenied, ToolError
 from .events import HOST_EVENTS, Event, EventBus, ToolCalled, ToolFailed
 from .hookspecs import hookimpl
 from .packs import PackManager
-from .registry import ResourceTemplate, ToolCall, ToolOutput, ToolRegistry
+from .registry import ResourceTemplate, Tool, ToolCall, ToolOutput, ToolRegistry
 
 if TYPE_CHECKING:
     from traitlets.config import Configurable
@@ -181,22 +181,24 @@ class Host:
         return tool.mcp_tool.input_schema if tool else None
 
     async def _list_tools(self, ctx: ServerRequestContext, params: Any) -> types.ListToolsResult:
-        tool_ctx = self._context(ctx)
-        identity = tool_ctx.identity
+        return types.ListToolsResult(tools=[t.mcp_tool for t in await self._offered(self._context(ctx))])
+
+    async def _offered(self, ctx: ToolContext) -> list[Tool]:
+        """The tools ``tools/list`` offers the caller: those the packs (or Jupyter) do not hide from it."""
         shown = []
         for tool in self.registry.tools.values():
-            verdict = await self.packs.tool_visible(identity, tool, self)
-            if verdict is None and identity.jupyter_user is not None:  # as check_permission: Jupyter's say
-                verdict = await self.backend.jupyter_allows(identity, tool.permission, None, tool_ctx.handler)
+            verdict = await self.packs.tool_visible(ctx.identity, tool, self)
+            if verdict is None and ctx.identity.jupyter_user is not None:  # as check_permission: Jupyter's say
+                verdict = await self.backend.jupyter_allows(ctx.identity, tool.permission, None, ctx.handler)
             if verdict is not False:
-                shown.append(tool.mcp_tool)
-        return types.ListToolsResult(tools=shown)
+                shown.append(tool)
+        return shown
 
     async def _call_tool(self, ctx: ServerRequestContext, params: types.CallToolRequestParams) -> WireResult:
         tool_ctx = self._context(ctx)
         tool = self.registry.tools.get(params.name)
         if tool is None:
-            names = ", ".join(sorted(self.registry.tools)) or "none"
+            names = ", ".join(sorted(t.name for t in await self._offered(tool_ctx))) or "none"
             return _error_result(f"Unknown tool {params.name!r}. Available tools: {names}.")
         started = time.monotonic()
         raw_path = (params.arguments or {}).get(tool.path_arg) if tool.path_arg else None

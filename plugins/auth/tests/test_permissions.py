@@ -94,6 +94,9 @@ async def test_tools_list_offers_only_the_tools_a_token_could_call(server, rsa_k
     assert not folder_writer & {"execute_code", "probe_execute"}
     assert reader < folder_writer < admin and {"execute_code", "probe_execute"} <= admin
     assert await listed("nobody", "openid") == set()
+    async with connect(server, headers=token_for(server, rsa_key, "r2", "read")) as session:
+        unknown = (await session.call_tool("no_such_tool", {})).content[0].text
+    assert "probe_read" in unknown and "probe_write" not in unknown  # the same list in the error
 
 
 async def test_admin_and_write_scopes(server, rsa_key):
