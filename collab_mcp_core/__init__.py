@@ -1,6 +1,8 @@
 """collab-mcp: AI agents as real-time collaborators in Jupyter, over MCP.
 
-The host package. Packs build on :mod:`collab_mcp_core.hookspecs`.
+This module is the public API a pack imports from; every name is in ``__all__``
+and documented in docs/plugins.md. Declare tools with :func:`tool`, implement
+hooks (:mod:`collab_mcp_core.hookspecs`) with :data:`hookimpl`.
 """
 
 from __future__ import annotations
@@ -9,25 +11,37 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from .errors import Conflict, NotFound, PermissionDenied, ToolError  # noqa: E402
+from .awaiting import await_maybe  # noqa: E402
+from .context import HostServices, ToolContext  # noqa: E402
+from .decisions import Deny, Verdict  # noqa: E402
+from .errors import Conflict, NotFound, PermissionDenied, RegistrationError, ToolError  # noqa: E402
 from .events import Event  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 from .identity import Identity  # noqa: E402
-from .packs import await_maybe  # noqa: E402
-from .registry import ResourceTemplate, ToolOutput  # noqa: E402
+from .registry import ResourceTemplate, Tool, ToolCall  # noqa: E402
+from .tools import Permission, ToolOutput, tool  # noqa: E402
 
 __all__ = [
     "Conflict",
+    "Deny",
     "Event",
+    "HostServices",
     "Identity",
     "NotFound",
+    "Permission",
     "PermissionDenied",
+    "RegistrationError",
     "ResourceTemplate",
+    "Tool",
+    "ToolCall",
+    "ToolContext",
     "ToolError",
     "ToolOutput",
+    "Verdict",
     "__version__",
     "await_maybe",
     "hookimpl",
+    "tool",
 ]
 
 

@@ -11,6 +11,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode
 
 from .backend import LocalBackend
+from .errors import RegistrationError
 from .host import Host
 from .packs import PackManager
 from .transport import RESPONSE_MODES, MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
@@ -73,7 +74,13 @@ class CollabMCP(ExtensionApp):
         packs.load_entry_points()
         for module_name in self.extra_packs:
             packs.register(importlib.import_module(module_name), name=module_name)
-        self.host = Host(app=self, packs=packs, backend=LocalBackend(self.serverapp))
+        try:
+            self.host = Host(app=self, packs=packs, backend=LocalBackend(self.serverapp))
+        except RegistrationError as err:
+            # Jupyter would log a failed extension and serve without it: a pack mistake
+            # (a tool without a permission, a name taken twice) must stop the server instead.
+            self.log.critical("collab-mcp cannot start: %s", err)
+            raise SystemExit(1) from err
         self.session_manager = SessionManager(
             app=self.host.server,
             response_mode=self.response_mode,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from .errors import NotFound, ToolError
-from .packs import await_maybe
+from .awaiting import await_maybe
 from .update_store import BatchedWrites
 
 if TYPE_CHECKING:

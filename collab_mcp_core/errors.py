@@ -38,4 +38,4 @@ class Conflict(ToolError):
 
 
 class RegistrationError(Exception):
-    """A pack registered something the host cannot accept (a name collision)."""
+    """A pack registered something the host cannot accept (no permission, a name collision...)."""

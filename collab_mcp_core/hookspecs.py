@@ -3,7 +3,9 @@
 This module is the whole plugin API surface and nothing else. Each hook says
 when the host calls it, what it gets and what it may return. A hook may return
 its value directly or as an awaitable; the host awaits what needs awaiting
-(see :func:`collab_mcp_core.packs.await_maybe`).
+(see :func:`collab_mcp_core.await_maybe`). Hooks that get ``host`` get the
+host's services (:class:`collab_mcp_core.HostServices`): ``host.config(Cls)``,
+``host.emit(event)``, ``host.backend``...
 
 Implement hooks with ``collab_mcp_core.hookimpl`` and publish the module or
 object under the ``collab_mcp.packs`` entry-point group.
@@ -18,10 +20,12 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from .context import HostServices as Host
+    from .decisions import Verdict
     from .events import Event
-    from .host import Host
     from .identity import Identity
-    from .registry import Tool, ToolCall, ToolOutput
+    from .registry import Tool, ToolCall
+    from .tools import ToolOutput
 
 PROJECT = "collab_mcp"
 ENTRY_POINT_GROUP = "collab_mcp.packs"
@@ -35,10 +39,11 @@ def register_tools(register: Callable[..., Any]) -> None:
     """Add this pack's tools.
 
     Called once when the host builds its tool registry (at start-up, and again
-    whenever the set of packs changes). Call ``register(func, **options)`` once
-    per tool; see :meth:`collab_mcp_core.registry.ToolRegistry.register` for
-    the options (name, permission, annotations). The host records which pack
-    gave each tool and refuses a name another pack already registered.
+    whenever the set of packs changes). Call ``register(func)`` once per tool,
+    each declared with :func:`collab_mcp_core.tool` (permission, name, title,
+    annotations, path argument). The host records which pack gave each tool and
+    refuses (RegistrationError, stopping the server) a tool without a
+    permission or a name another pack already registered.
     """
 
 
@@ -98,19 +103,20 @@ def protected_resource_metadata(resource: str, host: Host) -> dict[str, Any] | N
 @hookspec
 def authorize(
     identity: Identity, permission: str, path: str | None, tool: str, host: Host
-) -> bool | None | Awaitable[bool | None]:
+) -> Verdict | Awaitable[Verdict]:
     """Decide whether ``identity`` may use ``tool`` (needing ``permission``) on ``path``.
 
     Called before every tool call. ``permission`` is one of ``read``, ``write``,
-    ``execute``, ``admin``; ``path`` is the document the call names, or None.
-    Return False to deny, True to allow, None to abstain. Any False denies
-    (deny wins). When every pack abstains, Jupyter's own ``Authorizer``
-    decides, so an operator's existing Jupyter policy governs MCP too.
+    ``execute``, ``admin``; ``path`` is the document the call names (normalized),
+    or None. Return ``Deny("reason")`` (or False) to deny, True to allow, None
+    to abstain. Any denial wins; the caller's error carries the first Deny's
+    reason. When every pack abstains, Jupyter's own ``Authorizer`` decides, so
+    an operator's existing Jupyter policy governs MCP too.
     """
 
 
 @hookspec
-def tool_visible(identity: Identity, tool: Tool, host: Host) -> bool | None | Awaitable[bool | None]:
+def tool_visible(identity: Identity, tool: Tool, host: Host) -> Verdict | Awaitable[Verdict]:
     """Decide whether ``tools/list`` offers ``tool`` to ``identity``.
 
     Called for each tool on every ``tools/list``. Return False when the

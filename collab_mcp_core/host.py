@@ -13,7 +13,6 @@ import base64
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import mcp_types as types
@@ -25,11 +24,15 @@ from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
+from .context import ToolContext
+from .decisions import Deny, is_denial
 from .errors import PermissionDenied, ToolError
 from .events import HOST_EVENTS, Event, EventBus, ToolCalled, ToolFailed
 from .hookspecs import hookimpl
 from .packs import PackManager
-from .registry import ResourceTemplate, Tool, ToolCall, ToolOutput, ToolRegistry
+from .registry import ResourceTemplate, Tool, ToolCall, ToolRegistry
+from .state import CallerState, caller_key
+from .tools import ToolOutput
 
 if TYPE_CHECKING:
     from traitlets.config import Configurable
@@ -51,51 +54,17 @@ INSTRUCTIONS = (
 )
 
 
-@dataclass
-class ToolContext:
-    """What a tool function gets besides its arguments."""
-
-    host: Host
-    identity: Identity
-    session_id: str | None = None
-    request_context: ServerRequestContext | None = field(default=None, repr=False)
-    path: str | None = None  # the call's document path, normalized, once the host checked it
-
-    @property
-    def backend(self) -> LocalBackend:
-        return self.host.backend
-
-    @property
-    def handler(self) -> Any:
-        """The Tornado handler of the HTTP request this call arrived on (for Jupyter's Authorizer)."""
-        request = self.request_context.request if self.request_context else None
-        return request.scope.get(SCOPE_HANDLER) if request is not None else None
-
-    def config(self, cls: type[C]) -> C:
-        """The configured instance of a pack's ``Configurable`` (``c.NotebookPack...``)."""
-        return self.host.configurable(cls)
-
-    async def emit(self, event: Event) -> None:
-        """Send ``event`` to the packs and Jupyter's event log, naming the caller (and its session) as its author."""
-        if event.actor is None:
-            event.actor = self.identity.username
-        if event.actor == self.identity.username and event.session_id is None:
-            event.session_id = self.session_id
-        await self.host.events.emit(event)
-
-    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        """Send an MCP progress notification, if the client asked for progress."""
-        if self.request_context is not None:
-            await self.request_context.session.report_progress(progress, total, message)
-
-
 class Host:
-    """Owns the registry, the event bus and the MCP server for one Jupyter server."""
+    """Owns the registry, the event bus and the MCP server for one Jupyter server.
+
+    Packs see it through :class:`~collab_mcp_core.context.HostServices`.
+    """
 
     def __init__(self, *, app: Any, packs: PackManager, backend: LocalBackend) -> None:
         self.app = app  # the CollabMCP extension app (config parent of pack configurables)
         self.packs = packs
         self.backend = backend
+        self.state = CallerState()
         self.packs.register(_HostImplementation(self), name="collab_mcp_core")
         self.events = EventBus(getattr(app.serverapp, "event_logger", None), lambda e: self.packs.on_event(e, self))
         for event_class in HOST_EVENTS:
@@ -133,11 +102,16 @@ class Host:
         await self.bus.publish(ToolsListChanged())
         return True
 
-    def configurable(self, cls: type[C]) -> C:
+    def config(self, cls: type[C]) -> C:
+        """The configured instance of a registered ``Configurable`` (``c.NotebookPack...``)."""
         try:
             return self._configurables[cls]  # type: ignore[return-value]
         except KeyError:
             raise LookupError(f"{cls.__name__} was not registered through register_configurables") from None
+
+    async def emit(self, event: Event) -> None:
+        """Send ``event`` to Jupyter's event bus and every pack's ``on_event``."""
+        await self.events.emit(event)
 
     # -- MCP handlers --------------------------------------------------------------------
 
@@ -172,9 +146,18 @@ class Host:
             self.session_identities[connection.session_id] = identity
         return identity
 
-    def _context(self, ctx: ServerRequestContext) -> ToolContext:
+    def _context(self, ctx: ServerRequestContext, tool: Tool | None = None) -> ToolContext:
         identity = self._identity(ctx)
-        return ToolContext(host=self, identity=identity, session_id=_connection_of(ctx).session_id, request_context=ctx)
+        request = ctx.request
+        return ToolContext(
+            host=self,
+            identity=identity,
+            session_id=_connection_of(ctx).session_id,
+            tool=tool.name if tool else "",
+            pack=tool.pack if tool else "",
+            handler=request.scope.get(SCOPE_HANDLER) if request is not None else None,
+            request_context=ctx,
+        )
 
     def _input_schema(self, name: str) -> dict[str, Any] | None:
         tool = self.registry.tools.get(name)
@@ -190,13 +173,13 @@ class Host:
             verdict = await self.packs.tool_visible(ctx.identity, tool, self)
             if verdict is None and ctx.identity.jupyter_user is not None:  # as check_permission: Jupyter's say
                 verdict = await self.backend.jupyter_allows(ctx.identity, tool.permission, None, ctx.handler)
-            if verdict is not False:
+            if not is_denial(verdict):
                 shown.append(tool)
         return shown
 
     async def _call_tool(self, ctx: ServerRequestContext, params: types.CallToolRequestParams) -> WireResult:
-        tool_ctx = self._context(ctx)
         tool = self.registry.tools.get(params.name)
+        tool_ctx = self._context(ctx, tool)
         if tool is None:
             names = ", ".join(sorted(t.name for t in await self._offered(tool_ctx))) or "none"
             return _error_result(f"Unknown tool {params.name!r}. Available tools: {names}.")
@@ -245,6 +228,9 @@ class Host:
         verdict = await self.packs.authorize(identity, permission, path, tool, self)
         if verdict is None:
             verdict = await self.backend.jupyter_allows(identity, permission, path, handler)
+        if isinstance(verdict, Deny):
+            where = f" on {path!r}" if path else ""
+            raise PermissionDenied(f"Permission denied: tool {tool!r}{where}: {verdict.reason}")
         if not verdict:
             where = f" on {path!r}" if path else ""
             raise PermissionDenied(
@@ -336,6 +322,7 @@ class Host:
         self._connections.pop(session_id, None)
         identity = self.session_identities.pop(session_id, None)
         await self.packs.notify("mcp_session_closed", session_id=session_id, identity=identity, host=self)
+        self.state.drop(caller_key(session_id, ""))
 
 
 class _HostImplementation:

@@ -11,29 +11,25 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from importlib_metadata import entry_points
 
 from . import hookspecs
+from .awaiting import await_maybe
+from .decisions import Deny, Verdict, is_denial
+from .errors import RegistrationError
 from .hookspecs import ENTRY_POINT_GROUP, PROJECT
 
 if TYPE_CHECKING:
+    from .context import HostServices as Host
     from .events import Event
-    from .host import Host
     from .identity import Identity
-    from .registry import Tool, ToolCall, ToolOutput, ToolRegistry
+    from .registry import Tool, ToolCall, ToolRegistry
+    from .tools import ToolOutput
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-async def await_maybe(value: T | Awaitable[T]) -> T:
-    """Resolve a hook result that may be a value or an awaitable (datasette's convention)."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 @dataclass
@@ -106,7 +102,7 @@ class PackManager:
 
     def collect_tools(self, registry: ToolRegistry) -> None:
         for pack, impl in self._each("register_tools"):
-            impl(register=_bind(registry.register_tool, pack))
+            impl(register=_tool_register(registry, pack))
             self.installed.get(pack, PackInfo(pack, None, None, True, "")).tools = sorted(
                 t.name for t in registry.tools.values() if t.pack == pack
             )
@@ -137,20 +133,20 @@ class PackManager:
                 return answer
         return None
 
-    async def authorize(self, identity: Identity, permission: str, path: str | None, tool: str, host: Host) -> bool | None:
-        """False if any pack denies; True if some pack allows and none denies; None if all abstain."""
+    async def authorize(self, identity: Identity, permission: str, path: str | None, tool: str, host: Host) -> Verdict:
+        """A denial (False or the first Deny) if any pack denies; True if some pack allows; None if all abstain."""
         return await self._deny_wins("authorize", identity=identity, permission=permission, path=path, tool=tool, host=host)
 
-    async def tool_visible(self, identity: Identity, tool: Tool, host: Host) -> bool | None:
-        """False if any pack hides the tool; True if some pack shows it and none hides; None if all abstain."""
+    async def tool_visible(self, identity: Identity, tool: Tool, host: Host) -> Verdict:
+        """A denial if any pack hides the tool; True if some pack shows it and none hides; None if all abstain."""
         return await self._deny_wins("tool_visible", identity=identity, tool=tool, host=host)
 
-    async def _deny_wins(self, hook: str, **kwargs: Any) -> bool | None:
-        verdict: bool | None = None
+    async def _deny_wins(self, hook: str, **kwargs: Any) -> Verdict:
+        verdict: Verdict = None
         for _pack, impl in self._each(hook):
             answer = await await_maybe(impl(**kwargs))
-            if answer is False:
-                return False
+            if is_denial(answer):
+                return answer if isinstance(answer, Deny) else False
             if answer is True:
                 verdict = True
         return verdict
@@ -178,6 +174,21 @@ class PackManager:
                 await await_maybe(impl(**kwargs))
             except Exception:
                 log.exception("pack %s failed in %s", pack, hook_name)
+
+
+def _tool_register(registry: ToolRegistry, pack: str) -> Callable[..., Any]:
+    """The ``register`` a pack's ``register_tools`` gets: one ``@tool`` function per call."""
+
+    def register(func: Callable[..., Any], **options: Any) -> Tool:
+        if options:  # the old register(func, permission=...) style: the facts belong on the tool
+            name = getattr(func, "__name__", repr(func))
+            raise RegistrationError(
+                f"tool {name!r} of pack {pack!r}: register() takes only the tool; declare "
+                f"{', '.join(sorted(options))} on it with @tool(...) from collab_mcp_core"
+            )
+        return registry.register_tool(func, pack=pack)
+
+    return register
 
 
 def _bind(register: Callable[..., Any], pack: str) -> Callable[..., Any]:

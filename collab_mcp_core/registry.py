@@ -1,10 +1,10 @@
-"""The tool registry: what packs register, and what a tool call carries.
+"""The tool registry: the tools packs declared (``@tool``), and what a tool call carries.
 
 A tool is an async function ``async def tool(ctx: ToolContext, args: Model)``
-whose docstring is the description the model reads and whose ``args`` model
-is the input schema. It returns a pydantic model (the structured content,
-its class is the output schema) or a :class:`ToolOutput` when it also returns
-extra content such as images.
+declared with :func:`collab_mcp_core.tools.tool`; its docstring is the description
+the model reads and its ``args`` model is the input schema. It returns a pydantic
+model (the structured content, its class is the output schema) or a
+:class:`~collab_mcp_core.tools.ToolOutput` when it also returns extra content such as images.
 """
 
 from __future__ import annotations
@@ -13,28 +13,20 @@ import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from pydantic import BaseModel
 
 from .errors import RegistrationError
-from .identity import PERMISSIONS
+from .tools import PERMISSIONS, spec_of
 
 if TYPE_CHECKING:
-    from .host import ToolContext
+    from .context import ToolContext
+    from .identity import Identity
 
 ToolFunction = Callable[["ToolContext", BaseModel], Awaitable[Any]]
-
-
-@dataclass
-class ToolOutput:
-    """A tool's result: structured data plus any extra content (images...)."""
-
-    structured: BaseModel
-    text: str | None = None
-    extra: list[types.ContentBlock] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ class ToolCall:
     ctx: ToolContext
 
     @property
-    def identity(self):  # noqa: ANN201 - Identity, kept loose to avoid an import cycle
+    def identity(self) -> Identity:
         return self.ctx.identity
 
     @property
@@ -120,53 +112,47 @@ class ToolRegistry:
         self.tools: dict[str, Tool] = {}
         self.resources: dict[str, ResourceTemplate] = {}
 
-    def register_tool(
-        self,
-        func: ToolFunction,
-        *,
-        pack: str,
-        name: str | None = None,
-        description: str | None = None,
-        permission: str = "read",
-        title: str | None = None,
-        read_only: bool | None = None,
-        destructive: bool | None = None,
-        idempotent: bool | None = None,
-        open_world: bool = False,
-        output: type[BaseModel] | None = None,
-        path_arg: str | None = "path",
-    ) -> Tool:
-        """Register ``func`` as a tool. ``read_only`` defaults to ``permission == "read"``.
+    def register_tool(self, func: ToolFunction, *, pack: str) -> Tool:
+        """Register ``func``, declared with ``@tool(...)``, as a tool of ``pack``.
 
-        ``path_arg`` names the argument that holds the document path (``path`` by
-        default); the host normalizes it and checks the permission on it.
+        Refuses (RegistrationError, naming the tool) a function not declared with
+        ``@tool``, a missing or unknown permission, a name another pack took, and
+        a function whose arguments are not ``(ctx, args: PydanticModel)``.
         """
-        name = name or func.__name__
+        spec = spec_of(func)
+        name = (spec.name if spec else None) or getattr(func, "__name__", repr(func))
+        if spec is None or spec.permission is None:
+            raise RegistrationError(
+                f"tool {name!r} of pack {pack!r} declares no permission: declare it with "
+                f"@tool(permission=...) (one of {', '.join(PERMISSIONS)}) from collab_mcp_core"
+            )
         if name in self.tools:
             raise RegistrationError(
                 f"tool {name!r} from pack {pack!r} collides with the tool of the same name from pack "
-                f"{self.tools[name].pack!r}; rename one (register(..., name=...)) or disable a pack"
+                f"{self.tools[name].pack!r}; rename one (@tool(name=...)) or disable a pack"
             )
-        if permission not in PERMISSIONS:
-            raise RegistrationError(f"tool {name!r}: permission must be one of {PERMISSIONS}, not {permission!r}")
+        if spec.permission not in PERMISSIONS:
+            raise RegistrationError(
+                f"tool {name!r}: permission must be one of {PERMISSIONS}, not {spec.permission!r}"
+            )
         input_model, output_model = _models_of(func, name)
-        output_model = output or output_model  # tools returning ToolOutput name their model here
-        read_only = permission == "read" if read_only is None else read_only
+        output_model = spec.output or output_model  # tools returning ToolOutput name their model here
+        read_only = spec.permission == "read" if spec.read_only is None else spec.read_only
         tool = Tool(
             name=name,
-            description=inspect.cleandoc(description or func.__doc__ or name),
+            description=inspect.cleandoc(spec.description or func.__doc__ or name),
             func=func,
             input_model=input_model,
             output_model=output_model,
-            permission=permission,
+            permission=spec.permission,
             pack=pack,
-            path_arg=path_arg,
+            path_arg=spec.path_arg,
             annotations=types.ToolAnnotations(
-                title=title,
+                title=spec.title,
                 read_only_hint=read_only,
-                destructive_hint=None if read_only else bool(destructive),
-                idempotent_hint=idempotent if idempotent is not None else (True if read_only else None),
-                open_world_hint=open_world,
+                destructive_hint=None if read_only else bool(spec.destructive),
+                idempotent_hint=spec.idempotent if spec.idempotent is not None else (True if read_only else None),
+                open_world_hint=spec.open_world,
             ),
         )
         self.tools[name] = tool

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolError, hookimpl
+from collab_mcp_core import ToolError, hookimpl, tool
 
 
 class AppendArgs(BaseModel):
@@ -25,6 +25,7 @@ class Appended(BaseModel):
     length: int
 
 
+@tool(permission="write", destructive=False)
 async def append_text(ctx: Any, args: AppendArgs) -> Appended:
     """Append text to a text file through its live room."""
     path = await ctx.backend.require_file(args.path, kind="text file")
@@ -44,6 +45,7 @@ class Done(BaseModel):
     steps: int
 
 
+@tool(permission="read")
 async def slow_progress(ctx: Any, args: StepsArgs) -> Done:
     """Report progress once per step."""
     for step in range(1, args.steps + 1):
@@ -64,6 +66,7 @@ class Bonus:
         register(bonus_tool)
 
 
+@tool(permission="read")
 async def bonus_tool(ctx: Any, args: NoArgs) -> Done:
     """A tool that appears at run time."""
     return Done(steps=0)
@@ -73,6 +76,7 @@ class Changed(BaseModel):
     changed: bool
 
 
+@tool(permission="admin")
 async def enable_bonus_tool(ctx: Any, args: NoArgs) -> Changed:
     """Register the bonus pack and refresh the tool list."""
     if ctx.host.packs.pm.get_plugin("bonus") is None:
@@ -82,9 +86,9 @@ async def enable_bonus_tool(ctx: Any, args: NoArgs) -> Changed:
 
 @hookimpl
 def register_tools(register: Any) -> None:
-    register(append_text, permission="write", destructive=False)
+    register(append_text)
     register(slow_progress)
-    register(enable_bonus_tool, permission="admin")
+    register(enable_bonus_tool)
 
 
 @hookimpl(wrapper=True)

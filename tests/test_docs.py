@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import collab_mcp_core
 from collab_mcp_core import hookspecs
 
 DOCS = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
@@ -30,3 +31,18 @@ def test_hook_is_documented_with_its_arguments(hook):
 @pytest.mark.parametrize("hook", HOOKS)
 def test_hook_has_a_docstring(hook):
     assert (getattr(hookspecs, hook).__doc__ or "").strip()
+
+
+PUBLIC_API = (DOCS.split("## The public API", 1) + [""])[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("name", collab_mcp_core.__all__)
+def test_public_name_is_documented(name):
+    assert f"`{name}`" in PUBLIC_API, f"docs/plugins.md's 'The public API' section lacks `{name}`"
+
+
+@pytest.mark.parametrize("name", [n for n in collab_mcp_core.__all__ if not n.startswith("_")])
+def test_public_name_has_a_docstring(name):
+    value = getattr(collab_mcp_core, name)
+    if inspect.isclass(value) or inspect.isfunction(value):  # not the type aliases (Permission, Verdict)
+        assert (value.__doc__ or "").strip(), f"collab_mcp_core.{name} has no docstring"

@@ -62,7 +62,7 @@ async def test_example_authorization_rule_denies(server):
     (server.root / "secret" / "plans.txt").write_text("top secret\n")
     async with connect(server) as session:
         error = await call_error(session, "word_count", path="secret/plans.txt")
-    assert "Permission denied" in error and "word_count" in error and "read" in error
+    assert error == "Permission denied: tool 'word_count' on 'secret/plans.txt': files under secret/ are private"
 
 
 async def test_disabled_pack_tools_are_absent(collab_server_factory):
@@ -202,3 +202,11 @@ async def test_authorization_sees_the_normalized_path(server):
         for sneaky in ("./secret/n.txt", "secret//n.txt", "%73ecret/n.txt"):
             error = await call_error(session, "word_count", path=sneaky)
             assert "Permission denied" in error, sneaky
+
+
+def test_a_tool_without_a_permission_stops_the_server_naming_the_tool(collab_server_factory):
+    with pytest.raises(RuntimeError, match="exited") as refused:
+        collab_server_factory("--CollabMCP.extra_packs=unpermitted_pack", env=ENV)
+    assert "collab-mcp cannot start: tool 'wipe_everything' of pack 'unpermitted_pack' declares no permission" in str(
+        refused.value
+    )

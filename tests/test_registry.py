@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import hookimpl
-from collab_mcp_core.errors import RegistrationError
+from collab_mcp_core import Deny, RegistrationError, ToolContext, hookimpl, tool
 from collab_mcp_core.packs import PackManager
 from collab_mcp_core.registry import ToolRegistry
 
@@ -19,19 +18,29 @@ class Out(BaseModel):
     ok: bool
 
 
-async def tool_a(ctx, args: Args) -> Out:
+@tool(permission="write", title="Do A", destructive=True)
+async def tool_a(ctx: ToolContext, args: Args) -> Out:
     """Does A."""
     return Out(ok=True)
 
 
-def test_a_tool_carries_its_pack_schema_and_annotations():
+@tool(permission="read", name="tool_b")
+async def tool_a_again(ctx: ToolContext, args: Args) -> Out:
+    """Does A under another name."""
+    return Out(ok=True)
+
+
+def test_a_tool_carries_what_its_declaration_says():
     registry = ToolRegistry()
-    tool = registry.register_tool(tool_a, pack="p1", permission="write", destructive=True)
-    mcp = tool.mcp_tool
-    assert (tool.pack, mcp.name, mcp.description) == ("p1", "tool_a", "Does A.")
+    declared = registry.register_tool(tool_a, pack="p1")
+    mcp = declared.mcp_tool
+    assert (declared.pack, declared.permission, mcp.name, mcp.title, mcp.description) == (
+        "p1", "write", "tool_a", "Do A", "Does A."
+    )
     assert mcp.input_schema["properties"]["path"]["description"] == "where"
     assert mcp.output_schema["properties"]["ok"]["type"] == "boolean"
     assert mcp.annotations.read_only_hint is False and mcp.annotations.destructive_hint is True
+    assert registry.register_tool(tool_a_again, pack="p1").annotations.read_only_hint is True
 
 
 def test_collisions_name_both_packs():
@@ -41,11 +50,29 @@ def test_collisions_name_both_packs():
         registry.register_tool(tool_a, pack="p2")
 
 
+async def undeclared(ctx: ToolContext, args: Args) -> Out:
+    """Not declared with @tool."""
+    return Out(ok=True)
+
+
+@tool(title="No permission")
+async def no_permission(ctx: ToolContext, args: Args) -> Out:
+    """Declared, but without a permission."""
+    return Out(ok=True)
+
+
+@pytest.mark.parametrize("func", [undeclared, no_permission])
+def test_a_tool_without_a_permission_is_refused_naming_it(func):
+    with pytest.raises(RegistrationError, match=rf"tool {func.__name__!r} of pack 'p' declares no permission"):
+        ToolRegistry().register_tool(func, pack="p")
+
+
 def test_bad_registrations_are_refused():
     registry = ToolRegistry()
-    with pytest.raises(RegistrationError, match="permission"):
-        registry.register_tool(tool_a, pack="p", permission="root")
+    with pytest.raises(RegistrationError, match="permission must be one of"):
+        registry.register_tool(tool(permission="root")(undeclared), pack="p")  # type: ignore[arg-type]
 
+    @tool(permission="read")
     async def untyped(ctx, args):
         return None
 
@@ -56,7 +83,7 @@ def test_bad_registrations_are_refused():
 def test_allow_and_deny_lists():
     registry = ToolRegistry()
     registry.register_tool(tool_a, pack="p")
-    registry.register_tool(tool_a, pack="p", name="tool_b")
+    registry.register_tool(tool_a_again, pack="p")
     registry.keep_only(None, ["tool_b"])
     assert set(registry.tools) == {"tool_a"}
     registry.keep_only(["tool_b"], [])
@@ -78,20 +105,39 @@ def test_pack_manager_records_which_pack_gave_each_tool():
     assert manager.installed["mine"].tools == ["tool_a"]
 
 
+def test_options_at_registration_are_refused_they_belong_on_the_tool():
+    class OldStyle:
+        @hookimpl
+        def register_tools(self, register):
+            register(undeclared, permission="read")
+
+    manager = PackManager()
+    manager.register(OldStyle(), name="old")
+    with pytest.raises(RegistrationError, match=r"'undeclared' of pack 'old'.*permission.*@tool"):
+        manager.collect_tools(ToolRegistry())
+
+
 async def test_deny_wins_and_abstaining_defers():
     class Allow:
         @hookimpl
         def authorize(self, identity, permission, path, tool, host):
             return True
 
-    class Deny:
+    class Refuse:
         @hookimpl
         async def authorize(self, identity, permission, path, tool, host):
             return False if path == "x" else None
 
+    class Locked:
+        @hookimpl
+        def authorize(self, identity, permission, path, tool, host):
+            return Deny("locked/ is read-only") if path == "locked/a" else None
+
     manager = PackManager()
     assert await manager.authorize(None, "read", "x", "t", None) is None
     manager.register(Allow(), name="allow")
-    manager.register(Deny(), name="deny")
+    manager.register(Refuse(), name="refuse")
+    manager.register(Locked(), name="locked")
     assert await manager.authorize(None, "read", "x", "t", None) is False
     assert await manager.authorize(None, "read", "y", "t", None) is True
+    assert await manager.authorize(None, "write", "locked/a", "t", None) == Deny("locked/ is read-only")

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, hookimpl
+from collab_mcp_core import Deny, NotFound, ToolContext, Verdict, hookimpl, tool
 from collab_mcp_core.backend import TEXT_FILE
 
 
@@ -26,7 +26,8 @@ class WordCount(BaseModel):
     lines: int
 
 
-async def word_count(ctx: Any, args: WordCountArgs) -> WordCount:
+@tool(permission="read", title="Count words")
+async def word_count(ctx: ToolContext, args: WordCountArgs) -> WordCount:
     """Count the words and lines of a text file as it is now, including unsaved edits in its room."""
     path = await ctx.backend.require_file(args.path, kind="text file")
     room = ctx.backend.room_for(path, TEXT_FILE)
@@ -42,11 +43,11 @@ async def word_count(ctx: Any, args: WordCountArgs) -> WordCount:
 
 @hookimpl
 def register_tools(register: Any) -> None:
-    register(word_count, permission="read", title="Count words")
+    register(word_count)
 
 
 @hookimpl
-def authorize(identity: Any, permission: str, path: str | None, tool: str, host: Any) -> bool | None:
-    if path is not None and (path == "secret" or path.lstrip("/").startswith("secret/")):
-        return False  # deny wins over every other pack
+def authorize(identity: Any, permission: str, path: str | None, tool: str, host: Any) -> Verdict:
+    if path is not None and (path == "secret" or path.startswith("secret/")):
+        return Deny("files under secret/ are private")  # deny wins over every other pack
     return None

@@ -47,7 +47,7 @@ def identify_request(request: Any, host: Any) -> Identity | None:
     user = request.current_user
     if user is None:
         return None
-    settings = host.configurable(JupyterAuth)
+    settings = host.config(JupyterAuth)
     provider = request.identity_provider
     if not provider.auth_enabled and not settings.allow_anonymous:
         return None

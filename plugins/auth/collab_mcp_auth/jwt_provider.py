@@ -240,7 +240,7 @@ def register_configurables(register: Any) -> None:
 
 @hookimpl
 def host_started(host: Any) -> None:
-    settings = host.configurable(JWTAuth)
+    settings = host.config(JWTAuth)
     for problem in settings.problems():
         log.error("JWTAuth is enabled but misconfigured: %s. Every JWT will be refused.", problem)
     if settings.enabled and not settings.audience and host.app.serverapp.allow_remote_access:
@@ -249,7 +249,7 @@ def host_started(host: Any) -> None:
 
 @hookimpl
 async def identify_request(request: Any, host: Any) -> Identity | None:
-    settings = host.configurable(JWTAuth)
+    settings = host.config(JWTAuth)
     if not settings.enabled:
         return None
     token = bearer_jwt(request)
@@ -269,7 +269,7 @@ async def identify_request(request: Any, host: Any) -> Identity | None:
 
 @hookimpl
 def protected_resource_metadata(resource: str, host: Any) -> dict[str, Any] | None:
-    settings = host.configurable(JWTAuth)
+    settings = host.config(JWTAuth)
     if not settings.enabled or not settings.issuer:
         return None
     return {

@@ -13,7 +13,7 @@ from typing import Any
 
 from traitlets.utils.importstring import import_item
 
-from collab_mcp_core.packs import await_maybe
+from collab_mcp_core import await_maybe
 
 
 class Revocation:

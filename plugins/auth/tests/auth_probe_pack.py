@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import hookimpl
+from collab_mcp_core import hookimpl, tool
 
 
 class PathArgs(BaseModel):
@@ -32,6 +32,7 @@ class Probed(BaseModel):
     identity: dict[str, Any]
 
 
+@tool(permission="read")
 async def probe_read(ctx: Any, args: PathArgs) -> Probed:
     """Check a path as a read would."""
     return Probed(
@@ -39,6 +40,7 @@ async def probe_read(ctx: Any, args: PathArgs) -> Probed:
     )
 
 
+@tool(permission="write")
 async def probe_write(ctx: Any, args: PathArgs) -> Probed:
     """Check a path as a write would (writes nothing)."""
     return Probed(
@@ -46,6 +48,7 @@ async def probe_write(ctx: Any, args: PathArgs) -> Probed:
     )
 
 
+@tool(permission="execute")
 async def probe_execute(ctx: Any, args: ExecuteArgs) -> Probed:
     """Pretend to run code for a while."""
     await asyncio.sleep(args.seconds)
@@ -55,6 +58,6 @@ async def probe_execute(ctx: Any, args: ExecuteArgs) -> Probed:
 
 @hookimpl
 def register_tools(register: Any) -> None:
-    register(probe_read, permission="read")
-    register(probe_write, permission="write")
-    register(probe_execute, permission="execute")
+    register(probe_read)
+    register(probe_write)
+    register(probe_execute)

@@ -15,7 +15,7 @@ from typing import Any
 import mcp_types as types
 from pydantic import BaseModel
 
-from collab_mcp_core import ResourceTemplate, ToolError, ToolOutput, hookimpl
+from collab_mcp_core import ResourceTemplate, ToolError, ToolOutput, hookimpl, tool
 
 # A 1x1 red PNG and a tiny WAV header: valid media, a few bytes each.
 PNG = base64.b64encode(
@@ -109,7 +109,7 @@ async def read_test_resource(ctx: Any, uri: str) -> str:
 
 @hookimpl
 def register_tools(register: Any) -> None:
-    for tool in (
+    for func in (
         test_simple_text,
         test_image_content,
         test_audio_content,
@@ -118,7 +118,7 @@ def register_tools(register: Any) -> None:
         test_tool_with_progress,
         test_error_handling,
     ):
-        register(tool, permission="read", output=Said)
+        register(tool(permission="read", output=Said)(func))
 
 
 @hookimpl

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolError
+from collab_mcp_core import ToolError, tool
 
 from .activity_log import ActivityEntry, entry_of
 from .events import UserActivity
@@ -27,6 +27,7 @@ class RecentActivity(BaseModel):
     count: int
 
 
+@tool(permission="read", path_arg="document_path", title="Recent activity")
 async def get_user_activity(ctx: Any, args: ActivityArgs) -> RecentActivity:
     """Recent activity on this server, newest first: people and agents joining and leaving documents,
     status changes, tool calls (edits, executions...) and announcements from broadcast_user_activity,
@@ -48,6 +49,7 @@ class BroadcastArgs(BaseModel):
     metadata: dict[str, Any] | None = Field(None, description="Small structured details (JSON, up to 4000 characters).")
 
 
+@tool(permission="read", path_arg="document_path", read_only=False, title="Announce an activity")
 async def broadcast_user_activity(ctx: Any, args: BroadcastArgs) -> ActivityEntry:
     """Announce what you are doing to everyone watching: it appears in get_user_activity, is sent to
     MCP clients subscribed to the document's awareness:// resource, and goes to Jupyter's event bus

@@ -7,7 +7,7 @@ from typing import Any
 from pycrdt import Array, Doc, Map, Text
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core import NotFound, ToolError, tool
 
 from .hub import Cursor, hub_for
 from .positions import line_column_of, offset_of
@@ -125,6 +125,7 @@ class DocumentCursors(BaseModel):
     cursors: list[UserCursor]
 
 
+@tool(permission="read", path_arg="document_path", title="Collaborators' cursors")
 async def get_user_cursors(ctx: Any, args: CursorsArgs) -> DocumentCursors:
     """Get every collaborator's cursor and selection in an open document, as 0-based line and column
     (in characters), with the cell_id for notebooks. Agents' cursors are included and marked is_agent."""
@@ -194,6 +195,7 @@ class PublishedCursor(BaseModel):
     client_id: int = Field(description="Your awareness client id in this session.")
 
 
+@tool(permission="read", path_arg="document_path", read_only=False, idempotent=True, title="Move my cursor")
 async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedCursor:
     """Show your cursor (and optionally a selection) in an open document, at a 0-based line and
     column in characters (and cell_id in a notebook). JupyterLab draws it, with your name and colour,

@@ -19,23 +19,27 @@ from .hub import hub_for
 from .resources import AWARENESS, uri_of
 
 
+# Awareness tools need only read access to a document: they change who is shown
+# where, never the document itself. Those that publish are not read-only hints.
+# Their document argument is document_path: the host checks the permission on it.
+TOOLS = (
+    presence.get_online_users,
+    presence.get_user_presence,
+    presence.set_user_presence,
+    sessions.get_active_sessions,
+    sessions.join_session,
+    sessions.leave_session,
+    cursors.get_user_cursors,
+    cursors.update_cursor_position,
+    activity.get_user_activity,
+    activity.broadcast_user_activity,
+)
+
+
 @hookimpl
 def register_tools(register: Any) -> None:
-    # Awareness tools need only read access to a document: they change who is shown
-    # where, never the document itself. Those that publish are not read-only hints.
-    # Their document argument is document_path: the host checks the permission on it.
-    register(presence.get_online_users, permission="read", path_arg="document_path", title="Who is online")
-    register(presence.get_user_presence, permission="read", path_arg="document_path", title="A user's presence")
-    register(presence.set_user_presence, permission="read", read_only=False, idempotent=True, title="Set my presence")
-    register(sessions.get_active_sessions, permission="read", path_arg="document_path", title="Open collaboration sessions")
-    register(sessions.join_session, permission="read", read_only=False, idempotent=True, title="Join a session")
-    register(sessions.leave_session, permission="read", read_only=False, idempotent=False, title="Leave a session")
-    register(cursors.get_user_cursors, permission="read", path_arg="document_path", title="Collaborators' cursors")
-    register(
-        cursors.update_cursor_position, permission="read", path_arg="document_path", read_only=False, idempotent=True, title="Move my cursor"
-    )
-    register(activity.get_user_activity, permission="read", path_arg="document_path", title="Recent activity")
-    register(activity.broadcast_user_activity, permission="read", path_arg="document_path", read_only=False, title="Announce an activity")
+    for tool in TOOLS:
+        register(tool)
 
 
 @hookimpl
@@ -90,7 +94,7 @@ async def on_event(event: Any, host: Any) -> None:
         hub.activity.add(event)
     if event.actor:
         hub.touch_author(event)
-        if host.configurable(AwarenessPack).follow_edits:
+        if host.config(AwarenessPack).follow_edits:
             follow_edit(hub, event)
     path = getattr(event, "path", None)
     if isinstance(event, (PresenceChanged, UserActivity)) and path:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound
+from collab_mcp_core import NotFound, tool
 
 from .events import PresenceChanged
 from .hub import Agent, AwarenessHub, hub_for, now_iso
@@ -100,6 +100,7 @@ class OnlineUsers(BaseModel):
     count: int
 
 
+@tool(permission="read", path_arg="document_path", title="Who is online")
 async def get_online_users(ctx: Any, args: OnlineUsersArgs) -> OnlineUsers:
     """List who is connected right now, people in JupyterLab and agents alike (agents are marked
     is_agent): their user_id, display name, status, the documents they have open and their last activity.
@@ -121,6 +122,7 @@ class UserPresence(OnlineUser):
     document_path: str | None = None
 
 
+@tool(permission="read", path_arg="document_path", title="A user's presence")
 async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
     """Get one person's or agent's presence: status (online, away, busy, offline), status message,
     last activity time and the documents they are in. Agents that set themselves offline are reported offline."""
@@ -166,6 +168,7 @@ def presence_of(agent: Agent) -> AgentPresence:
     )
 
 
+@tool(permission="read", read_only=False, idempotent=True, title="Set my presence")
 async def set_user_presence(ctx: Any, args: SetPresenceArgs) -> AgentPresence:
     """Set your own presence as an agent: a status (online, away, busy, offline) and an optional
     message. It is published, JupyterLab-shaped, into the awareness of every session you joined, so

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core import NotFound, ToolError, tool
 
 from .events import PresenceChanged
 from .hub import Agent, AwarenessHub, Seat, hub_for
@@ -44,6 +44,7 @@ class ActiveSessions(BaseModel):
     count: int
 
 
+@tool(permission="read", path_arg="document_path", title="Open collaboration sessions")
 async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessions:
     """List the open collaboration sessions (one per document someone has open), with their
     session_id, document and participants. Join one with join_session to appear in it."""
@@ -66,6 +67,7 @@ class JoinedSession(BaseModel):
     client_id: int = Field(description="Your awareness client id in this session.")
 
 
+@tool(permission="read", read_only=False, idempotent=True, title="Join a session")
 async def join_session(ctx: Any, args: SessionArgs) -> JoinedSession:
     """Join a collaboration session: you become a participant of the document's room, and people
     who have it open in JupyterLab see you (name, colour, status, and your cursor once you set it
@@ -99,6 +101,7 @@ class LeftSession(BaseModel):
     remaining_sessions: list[str]
 
 
+@tool(permission="read", read_only=False, idempotent=False, title="Leave a session")
 async def leave_session(ctx: Any, args: SessionArgs) -> LeftSession:
     """Leave a collaboration session you joined: your presence and cursor disappear from it at once."""
     hub = hub_for(ctx.host)

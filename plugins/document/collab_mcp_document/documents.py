@@ -21,7 +21,7 @@ from collab_mcp_core.backend import NOTEBOOK, TEXT_FILE, LocalBackend
 from .authors import author_log
 
 if TYPE_CHECKING:
-    from collab_mcp_core.host import ToolContext
+    from collab_mcp_core import ToolContext
     from jupyter_ydoc.ybasedoc import YBaseDoc
 
 FileType = Literal["notebook", "markdown", "code", "text"]

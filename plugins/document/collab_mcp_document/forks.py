@@ -19,8 +19,7 @@ from pycrdt import Doc
 from pycrdt.websocket import YRoom
 from pydantic import BaseModel, Field
 
-from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
-from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core import NotFound, ToolContext, ToolError, tool
 
 from .authors import agent_transaction
 from .documents import DocumentRef, content_of, open_live, resolve, room_id, version_of
@@ -128,6 +127,7 @@ class Fork(BaseModel):
     version: str
 
 
+@tool(permission="write", title="Fork a document", destructive=False)
 async def fork_document(ctx: ToolContext, args: ForkDocumentArgs) -> Fork:
     """Fork a live document: a copy in its own room that you can edit without anyone seeing it yet.
 
@@ -183,6 +183,7 @@ class MergeResult(BaseModel):
     characters_removed: int
 
 
+@tool(permission="write", title="Merge a fork", destructive=True)
 async def merge_document_fork(ctx: ToolContext, args: ForkArgs) -> MergeResult:
     """Merge a fork into the document it was forked from, then close the fork.
 
@@ -217,6 +218,7 @@ class DiscardResult(BaseModel):
     discarded: bool
 
 
+@tool(permission="write", title="Discard a fork", destructive=True)
 async def discard_document_fork(ctx: ToolContext, args: ForkArgs) -> DiscardResult:
     """Close a fork without merging it; its changes are dropped. The original is not touched."""
     ref = await resolve(ctx, args.path)
@@ -244,6 +246,7 @@ class ForkList(BaseModel):
     forks: list[ForkInfo]
 
 
+@tool(permission="read", title="List forks")
 async def list_document_forks(ctx: ToolContext, args: ListForksArgs) -> ForkList:
     """List the open forks of a document (made by agents or in JupyterLab)."""
     ref = await resolve(ctx, args.path)

@@ -20,8 +20,7 @@ from jupyter_ydoc import ydocs as YDOCS
 from pycrdt import Doc
 from pydantic import BaseModel, Field
 
-from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
-from collab_mcp_core import NotFound, ToolError
+from collab_mcp_core import NotFound, ToolContext, ToolError, tool
 
 from .authors import agent_transaction, author_log, update_key
 from .config import DocumentPack
@@ -116,6 +115,7 @@ class History(BaseModel):
     total_versions: int
 
 
+@tool(permission="read", title="Document history")
 async def get_document_history(ctx: ToolContext, args: HistoryArgs) -> History:
     """List the versions of a document (text file or notebook), newest first, from its update store.
 
@@ -185,6 +185,7 @@ class RestoreResult(BaseModel):
     characters_removed: int
 
 
+@tool(permission="write", title="Restore a version", destructive=True)
 async def restore_document_version(ctx: ToolContext, args: RestoreArgs) -> RestoreResult:
     """Bring a document back to a past version, as a new change on the live document.
 

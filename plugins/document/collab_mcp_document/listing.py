@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
-from collab_mcp_core import ToolError, await_maybe
+from collab_mcp_core import ToolContext, ToolError, await_maybe, tool
 
 from .documents import DocumentRef, check_file_type, room_id, type_from_name
 
@@ -61,6 +60,7 @@ async def walk_files(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
     return sorted(files, key=lambda m: m["path"])
 
 
+@tool(permission="read", title="List documents")
 async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentList:
     """List collaborable documents (notebooks, markdown, code and text files) under a folder.
 

@@ -13,21 +13,26 @@ from .events import EVENTS
 from .readings import forget_session
 
 
+TOOLS = (
+    listing.list_documents,
+    text.get_document,
+    sessions.create_document_session,
+    text.update_document,
+    text.insert_text,
+    text.delete_text,
+    history.get_document_history,
+    history.restore_document_version,
+    forks.fork_document,
+    forks.merge_document_fork,
+    forks.list_document_forks,
+    forks.discard_document_fork,
+)
+
+
 @hookimpl
 def register_tools(register: Any) -> None:
-    register(listing.list_documents, permission="read", title="List documents")
-    register(text.get_document, permission="read", title="Read a document")
-    register(sessions.create_document_session, permission="write", title="Open or create a document",
-             destructive=False, idempotent=True)
-    register(text.update_document, permission="write", title="Replace document text", destructive=True)
-    register(text.insert_text, permission="write", title="Insert text", destructive=False)
-    register(text.delete_text, permission="write", title="Delete text", destructive=True)
-    register(history.get_document_history, permission="read", title="Document history")
-    register(history.restore_document_version, permission="write", title="Restore a version", destructive=True)
-    register(forks.fork_document, permission="write", title="Fork a document", destructive=False)
-    register(forks.merge_document_fork, permission="write", title="Merge a fork", destructive=True)
-    register(forks.list_document_forks, permission="read", title="List forks")
-    register(forks.discard_document_fork, permission="write", title="Discard a fork", destructive=True)
+    for tool in TOOLS:
+        register(tool)
 
 
 @hookimpl

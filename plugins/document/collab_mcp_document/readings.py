@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collab_mcp_core.host import ToolContext
+    from collab_mcp_core import ToolContext
 
     from .documents import DocumentRef
 

@@ -15,9 +15,8 @@ from typing import Any
 
 import mcp_types as types
 
-from collab_mcp_core import ResourceTemplate, ToolError
+from collab_mcp_core import ResourceTemplate, ToolContext, ToolError
 from collab_mcp_core.backend import LocalBackend
-from collab_mcp_core.host import ToolContext
 from collab_mcp_core.watch import RoomWatcher
 
 from .authors import author_log
@@ -89,6 +88,6 @@ def start_watching(host: Any) -> None:
         prefix=TEXT_ROOM_PREFIX,
         scheme=SCHEME,
         target=_text_of,
-        debounce=host.configurable(DocumentPack).resource_debounce,
+        debounce=host.config(DocumentPack).resource_debounce,
         on_scan=_give_rooms_to_the_author_log,
     ).start()  # the host stops it when the server stops

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
-from collab_mcp_core import NotFound, ToolError, await_maybe
+from collab_mcp_core import NotFound, ToolContext, ToolError, await_maybe, tool
 
 from .documents import check_file_type, classify, content_of, open_live, room_id, type_from_name, version_of
 from .readings import key_of, remember
@@ -34,6 +33,7 @@ class DocumentSession(BaseModel):
     collaborators: list[dict[str, Any]]
 
 
+@tool(permission="write", title="Open or create a document", destructive=False, idempotent=True)
 async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> DocumentSession:
     """Open (or find) the collaboration room of a document, creating the file first if asked.
 

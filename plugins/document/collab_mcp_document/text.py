@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolError
-from collab_mcp_core.host import ToolContext  # a runtime import: the registry reads the hints
+from collab_mcp_core import ToolContext, ToolError, tool
 from collab_mcp_core.text import Splice, apply_splices, apply_to_string, minimal_splices
 
 from .authors import agent_transaction
@@ -55,6 +54,7 @@ class Document(BaseModel):
     collaborators: list[dict[str, Any]] | None = None
 
 
+@tool(permission="read", title="Read a document")
 async def get_document(ctx: ToolContext, args: GetDocumentArgs) -> Document:
     """Read a document (text file or notebook) as it is live in its collaboration room, unsaved edits included.
 
@@ -115,6 +115,7 @@ class UpdateDocumentArgs(BaseModel):
     fork_id: str | None = Field(None, description="Edit this fork of the document instead of the document.")
 
 
+@tool(permission="write", title="Replace document text", destructive=True)
 async def update_document(ctx: ToolContext, args: UpdateDocumentArgs) -> EditResult:
     """Replace the whole text of a document, or a range of it, in its live shared document.
 
@@ -144,6 +145,7 @@ class InsertTextArgs(BaseModel):
     fork_id: str | None = Field(None, description="Edit this fork of the document instead of the document.")
 
 
+@tool(permission="write", title="Insert text", destructive=False)
 async def insert_text(ctx: ToolContext, args: InsertTextArgs) -> EditResult:
     """Insert text at a character position of a document, live for everyone in its room.
 
@@ -167,6 +169,7 @@ class DeleteTextArgs(BaseModel):
     fork_id: str | None = Field(None, description="Edit this fork of the document instead of the document.")
 
 
+@tool(permission="write", title="Delete text", destructive=True)
 async def delete_text(ctx: ToolContext, args: DeleteTextArgs) -> EditResult:
     """Delete `length` characters at a character position of a document, live for everyone in its room.
 

@@ -14,8 +14,7 @@ from uuid import uuid4
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import Conflict, ToolError, ToolOutput
-from collab_mcp_core.host import ToolContext
+from collab_mcp_core import Conflict, ToolContext, ToolError, ToolOutput, tool
 from collab_mcp_core.text import Splice, apply_splices, replace_text
 
 from .config import NotebookPack
@@ -34,7 +33,7 @@ from .live import (
 )
 from .merge import rebase
 from .outputs import OutputBudget
-from .views import cell_view
+from .views import CellView, cell_view
 
 if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
@@ -106,6 +105,7 @@ class ReadCellArgs(BaseModel):
     include_outputs: bool = Field(True, description="Return outputs (within the output budget).")
 
 
+@tool(permission="read", title="Read a cell", output=CellView)
 async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput:
     """Read one cell of the live notebook (what people see now, unsaved edits included) by id or index."""
     if args.cell_id is None and args.index is None:
@@ -131,6 +131,7 @@ class InsertCellArgs(BaseModel):
     cell_type: CellType = Field("code", description="code, markdown or raw.")
 
 
+@tool(permission="write", title="Insert a cell", destructive=False)
 async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> CellChange:
     """Insert a cell into the live notebook; people with it open see it appear. Returns the new cell_id."""
     api_path = await notebook_path(ctx, args.path)
@@ -163,6 +164,7 @@ class UpdateCellArgs(BaseModel):
     expected_hash: str | None = EXPECTED_HASH
 
 
+@tool(permission="write", title="Update a cell", destructive=True, idempotent=True)
 async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellChange:
     """Replace a cell's source (and optionally its type) in the live notebook.
 
@@ -224,6 +226,7 @@ class EditCellArgs(BaseModel):
     expected_hash: str | None = EXPECTED_HASH
 
 
+@tool(permission="write", title="Edit text in a cell", destructive=True)
 async def edit_notebook_cell(ctx: ToolContext, args: EditCellArgs) -> CellChange:
     """Replace an exact string in a cell's source, in place (the rest of the cell is untouched).
 
@@ -280,6 +283,7 @@ class DeleteCellArgs(BaseModel):
     expected_hash: str | None = EXPECTED_HASH
 
 
+@tool(permission="write", title="Delete a cell", destructive=True)
 async def delete_notebook_cell(ctx: ToolContext, args: DeleteCellArgs) -> CellChange:
     """Delete a cell from the live notebook (people can undo it in JupyterLab)."""
     api_path = await notebook_path(ctx, args.path)
@@ -301,6 +305,7 @@ class MoveCellArgs(BaseModel):
     position: int = Field(description="Index the cell has after the move (0 = first); -1 moves it to the end.")
 
 
+@tool(permission="write", title="Move a cell", destructive=False, idempotent=True)
 async def move_notebook_cell(ctx: ToolContext, args: MoveCellArgs) -> CellChange:
     """Move a cell to another position in the live notebook; it keeps its id, source and outputs."""
     api_path = await notebook_path(ctx, args.path)
@@ -337,6 +342,7 @@ class ClearedOutputs(BaseModel):
     document_version: str
 
 
+@tool(permission="write", title="Clear outputs", destructive=True, idempotent=True)
 async def clear_notebook_outputs(ctx: ToolContext, args: ClearOutputsArgs) -> ClearedOutputs:
     """Clear the outputs and execution counts of one code cell, or of the whole notebook."""
     api_path = await notebook_path(ctx, args.path)

@@ -19,8 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolError, ToolOutput
-from collab_mcp_core.host import ToolContext
+from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
 
 from .config import NotebookPack
 from .events import CellExecuted
@@ -542,6 +541,7 @@ class ExecuteCellArgs(BaseModel):
     kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none (default: config).")
 
 
+@tool(permission="execute", title="Run a cell", output=ExecutionResult, destructive=True, open_world=True)
 async def execute_notebook_cell(ctx: ToolContext, args: ExecuteCellArgs) -> ToolOutput:
     """Run a code cell in the notebook's kernel (started if needed), like Shift+Enter in JupyterLab.
 
@@ -582,6 +582,7 @@ class ExecuteCodeArgs(BaseModel):
     kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none (default: config).")
 
 
+@tool(permission="execute", title="Run code in the notebook's kernel", output=ExecutionResult, destructive=True, open_world=True)
 async def execute_code(ctx: ToolContext, args: ExecuteCodeArgs) -> ToolOutput:
     """Run code in the notebook's kernel without adding a cell (for inspecting variables and the like).
 

@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any
 from pycrdt import Map
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolError, await_maybe
-from collab_mcp_core.host import ToolContext
+from collab_mcp_core import NotFound, ToolContext, ToolError, await_maybe, tool
 
 from .config import NotebookPack
 from .live import notebook_path, open_notebook
 
 if TYPE_CHECKING:
-    from collab_mcp_core.host import Host
+    from collab_mcp_core import HostServices as Host
 
 READY_TIMEOUT = 60.0
 
@@ -211,6 +210,7 @@ class KernelState(BaseModel):
     message: str
 
 
+@tool(permission="execute", title="Interrupt the kernel", destructive=False)
 async def interrupt_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
     """Interrupt what the notebook's kernel is running (like the stop button). Variables are kept."""
     api_path = await notebook_path(ctx, args.path)
@@ -228,6 +228,7 @@ async def interrupt_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
     )
 
 
+@tool(permission="execute", title="Restart the kernel", destructive=True)
 async def restart_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
     """Restart the notebook's kernel: every variable is lost, outputs in the notebook stay."""
     api_path = await notebook_path(ctx, args.path)
@@ -269,6 +270,7 @@ class KernelList(BaseModel):
     default_kernel: str
 
 
+@tool(permission="read", title="List kernels")
 async def list_kernels(ctx: ToolContext, args: ListKernelsArgs) -> KernelList:
     """Running kernels (with the notebooks using them) and the kernels that can be started."""
     km = ctx.backend.kernel_manager

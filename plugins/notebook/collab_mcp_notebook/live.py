@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
     from pycrdt import Map
 
-    from collab_mcp_core.host import Host, ToolContext
+    from collab_mcp_core import HostServices as Host, ToolContext
 
 CELL_TYPES = ("code", "markdown", "raw")
 

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from pycrdt import Map
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from collab_mcp_core import NotFound, ToolError, ToolOutput, await_maybe
-from collab_mcp_core.host import ToolContext
+from collab_mcp_core import NotFound, ToolContext, ToolError, ToolOutput, await_maybe, tool
 
 from .config import NotebookPack
 from .kernels import check_kernel_name, ensure_session, kernel_alive_state
@@ -42,6 +41,7 @@ class NotebookList(BaseModel):
     next_start: int | None = Field(None, description="Pass as start to get the next page; null when done.")
 
 
+@tool(permission="read", title="List notebooks")
 async def list_notebooks(ctx: ToolContext, args: ListNotebooksArgs) -> NotebookList:
     """List notebooks under a folder (recursive, paged), with who has each one open. Opens no room."""
     folder = ctx.backend.normalize_path(args.path)
@@ -125,6 +125,7 @@ class NotebookView(BaseModel):
     note: str | None = Field(None, description="Something to know about this notebook (cell id stability...).")
 
 
+@tool(permission="read", title="Read a notebook", output=NotebookView)
 async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
     """Read the live notebook (what people see now, unsaved edits included): cells with ids, types,
     sources, execution counts and outputs within the output budget, plus who else is in the room."""
@@ -217,6 +218,7 @@ class NotebookSession(BaseModel):
     collaborators: list[Collaborator]
 
 
+@tool(permission="execute", title="Open a notebook session", read_only=False, destructive=False, idempotent=True)
 async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> NotebookSession:
     """Open (or find) the notebook's collaboration room and kernel session; create the notebook if asked.
 
@@ -267,6 +269,7 @@ class SavedNotebook(BaseModel):
     document_version: str
 
 
+@tool(permission="write", title="Save a notebook", destructive=False, idempotent=True)
 async def save_notebook(ctx: ToolContext, args: SaveArgs) -> SavedNotebook:
     """Save the live notebook to disk now (the room also saves by itself shortly after each change)."""
     api_path = await notebook_path(ctx, args.path)

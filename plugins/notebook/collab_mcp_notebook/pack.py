@@ -11,45 +11,30 @@ from .config import NotebookPack
 from .events import NOTEBOOK_EVENTS
 
 
+TOOLS = (
+    notebooks.list_notebooks,
+    notebooks.get_notebook,
+    cells.read_notebook_cell,
+    notebooks.create_notebook_session,
+    cells.insert_notebook_cell,
+    cells.update_notebook_cell,
+    cells.edit_notebook_cell,
+    cells.delete_notebook_cell,
+    cells.move_notebook_cell,
+    notebooks.save_notebook,
+    cells.clear_notebook_outputs,
+    execution.execute_notebook_cell,
+    execution.execute_code,
+    kernels.interrupt_kernel,
+    kernels.restart_kernel,
+    kernels.list_kernels,
+)
+
+
 @hookimpl
 def register_tools(register: Any) -> None:
-    register(notebooks.list_notebooks, permission="read", title="List notebooks")
-    register(notebooks.get_notebook, permission="read", title="Read a notebook", output=notebooks.NotebookView)
-    register(cells.read_notebook_cell, permission="read", title="Read a cell", output=views.CellView)
-    register(
-        notebooks.create_notebook_session,
-        permission="execute",
-        title="Open a notebook session",
-        read_only=False,
-        destructive=False,
-        idempotent=True,
-    )
-    register(cells.insert_notebook_cell, permission="write", title="Insert a cell", destructive=False)
-    register(cells.update_notebook_cell, permission="write", title="Update a cell", destructive=True, idempotent=True)
-    register(cells.edit_notebook_cell, permission="write", title="Edit text in a cell", destructive=True)
-    register(cells.delete_notebook_cell, permission="write", title="Delete a cell", destructive=True)
-    register(cells.move_notebook_cell, permission="write", title="Move a cell", destructive=False, idempotent=True)
-    register(notebooks.save_notebook, permission="write", title="Save a notebook", destructive=False, idempotent=True)
-    register(cells.clear_notebook_outputs, permission="write", title="Clear outputs", destructive=True, idempotent=True)
-    register(
-        execution.execute_notebook_cell,
-        permission="execute",
-        title="Run a cell",
-        output=execution.ExecutionResult,
-        destructive=True,
-        open_world=True,
-    )
-    register(
-        execution.execute_code,
-        permission="execute",
-        title="Run code in the notebook's kernel",
-        output=execution.ExecutionResult,
-        destructive=True,
-        open_world=True,
-    )
-    register(kernels.interrupt_kernel, permission="execute", title="Interrupt the kernel", destructive=False)
-    register(kernels.restart_kernel, permission="execute", title="Restart the kernel", destructive=True)
-    register(kernels.list_kernels, permission="read", title="List kernels")
+    for tool in TOOLS:
+        register(tool)
 
 
 @hookimpl

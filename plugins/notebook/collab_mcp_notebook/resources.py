@@ -15,8 +15,7 @@ from typing import Any
 import mcp_types as types
 from pycrdt import Array
 
-from collab_mcp_core import ResourceTemplate, ToolError
-from collab_mcp_core.host import ToolContext
+from collab_mcp_core import ResourceTemplate, ToolContext, ToolError
 from collab_mcp_core.watch import RoomWatcher
 
 from .config import NotebookPack
@@ -64,5 +63,5 @@ def start_watching(host: Any) -> None:
         prefix=NOTEBOOK_ROOM_PREFIX,
         scheme=SCHEME,
         target=lambda room: room.ydoc.get("cells", type=Array),
-        debounce=host.configurable(NotebookPack).resource_debounce,
+        debounce=host.config(NotebookPack).resource_debounce,
     ).start()  # the host stops it when the server stops

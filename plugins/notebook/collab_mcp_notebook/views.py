@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
     from pycrdt import Map
 
-    from collab_mcp_core.host import ToolContext
+    from collab_mcp_core import ToolContext
 
 
 class CellView(BaseModel):
