@@ -46,6 +46,9 @@ class ExecutionResult(BaseModel):
     cell_id: str | None = Field(None, description="The cell that ran (execute_notebook_cell).")
     kernel_id: str
     kernel_started: bool = Field(description="True when this call had to start the kernel.")
+    kernel_restarted: bool = Field(
+        False, description="True when the kernel had died and was replaced before this run: earlier variables are gone."
+    )
     status: Literal["ok", "error", "timeout", "aborted"] = Field(
         description="ok, error (the code raised), timeout (interrupted, or still queued behind someone else's run) "
         "or aborted (the kernel died or skipped it)."
@@ -186,7 +189,13 @@ class CellOutputs(Outputs):
         self._queue(begin)
 
     async def finish(self) -> None:
+        count = self.execution_count
+
         def end(nb: Any, ycell: Any) -> None:
+            # The count and the end of the run in one change, as JupyterLab writes them at the
+            # execute_reply: a browser that sees a count switches the prompt from [*] to [n] (and
+            # marks the cell idle itself), so a count written while it runs would hide the [*].
+            ycell["execution_count"] = count
             ycell["execution_state"] = "idle"
 
         self._queue(end)
@@ -235,12 +244,7 @@ class CellOutputs(Outputs):
             self._queue(write)
 
     async def count(self, count: int | None) -> None:
-        self.set_count(count)
-
-        def write(nb: Any, ycell: Any) -> None:
-            ycell["execution_count"] = count
-
-        self._queue(write)
+        self.set_count(count)  # written into the cell when the run ends (see finish)
 
 
 class ReturnedOutputs(Outputs):
@@ -283,19 +287,13 @@ async def run(
     store_history: bool = True,
 ) -> tuple[ExecutionResult, list[Any]]:
     """Run ``code`` in the notebook's kernel; return the result and image contents."""
-    session, started = await ensure_session(ctx, api_path, kernel_name)
-    kernel_id = session["kernel"]["id"]
+    notebook_kernel = await ensure_session(ctx, api_path, kernel_name)
+    kernel_id, started = notebook_kernel.kernel_id, notebook_kernel.started
     clients = kernel_clients(ctx.host)
     note = ""
-    if kernel_id in clients.died:
-        if not ctx.config(NotebookPack).auto_restart:
-            raise ToolError(
-                f"The kernel of {api_path!r} died since it last ran (the server started a fresh process: every "
-                "variable is gone). Call restart_kernel to continue with a fresh kernel, then re-run what you need."
-            )
-        clients.died.discard(kernel_id)
-        clients.drop(kernel_id)
-        note = " Note: the kernel had died and was restarted; earlier variables are gone."
+    if notebook_kernel.healed:
+        # Never silently: the agent must know its variables are gone.
+        note = f" Note: the kernel was restarted first because it {notebook_kernel.healed}; earlier variables are gone."
     began = time.monotonic()
     try:
         # A kernel busy with someone else's run answers nothing, not even kernel_info: bound the wait
@@ -306,11 +304,12 @@ async def run(
             path=api_path,
             kernel_id=kernel_id,
             kernel_started=started,
+            kernel_restarted=notebook_kernel.healed is not None,
             status="timeout",
             outputs=[],
             duration_s=round(time.monotonic() - began, 3),
             message=f"The kernel did not answer within {timeout:g}s (it is busy with another execution, or "
-            "starting). Nothing was run and nothing was interrupted; try again later or call interrupt_kernel.",
+            "starting). Nothing was run and nothing was interrupted; try again later or call interrupt_kernel." + note,
         )
         return result, []
     await kernel.lock.acquire()
@@ -345,6 +344,7 @@ async def run(
         path=api_path,
         kernel_id=kernel_id,
         kernel_started=started,
+        kernel_restarted=notebook_kernel.healed is not None,
         status="timeout" if handed_off else status,
         execution_count=outputs.execution_count,
         outputs=views,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import posixpath
 import weakref
+from queue import Empty
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ class KernelClients:
     def __init__(self) -> None:
         self.clients: dict[str, KernelClient] = {}
         self.died: set[str] = set()
+        self.notebooks: dict[str, str] = {}  # notebook path -> the kernel id it last ran on
 
     async def get(self, ctx_or_host: Any, kernel_id: str) -> KernelClient:
         host = getattr(ctx_or_host, "host", ctx_or_host)
@@ -142,36 +144,100 @@ async def _notebook_kernel(ctx: ToolContext, api_path: str) -> str | None:
     return name if name in installed else None
 
 
-async def ensure_session(
-    ctx: ToolContext, api_path: str, kernel_name: str | None = None
-) -> tuple[dict[str, Any], bool]:
+@dataclass
+class NotebookKernel:
+    """The notebook's kernel session, ready to run, and what had to happen to get it."""
+
+    session: dict[str, Any]
+    started: bool  # this call started a kernel (there was none, or the old one was gone)
+    healed: str | None = None  # why the kernel was replaced (its variables are gone), if it was
+
+    @property
+    def kernel_id(self) -> str:
+        return self.session["kernel"]["id"]
+
+
+async def ensure_session(ctx: ToolContext, api_path: str, kernel_name: str | None = None) -> NotebookKernel:
     """The notebook's session with a live kernel, starting one if there is none.
 
-    Returns (session, started). A kernel that died is restarted only when
-    ``c.NotebookPack.auto_restart`` allows it; otherwise the caller is told.
+    A dead kernel (process gone, culled, restarted by the server after it died,
+    or not answering ``kernel_info`` while idle) is replaced when
+    ``c.NotebookPack.heal_dead_kernels`` allows it, and the result says so;
+    otherwise the call is refused with an error naming ``restart_kernel``.
     """
+    clients = kernel_clients(ctx.host)
     session = await find_session(ctx, api_path)
-    if session is not None:
-        kernel_id = session["kernel"]["id"]
-        if kernel_name and session["kernel"].get("name") != kernel_name:
-            raise ToolError(
-                f"{api_path!r} already runs a {session['kernel'].get('name')!r} kernel; restart_kernel or use it "
-                f"instead of asking for {kernel_name!r}."
-            )
-        if await _is_alive(ctx, kernel_id):
-            return session, False
-        if not ctx.config(NotebookPack).auto_restart:
-            raise ToolError(
-                f"The kernel of {api_path!r} ({kernel_id}) died. Call restart_kernel to start a fresh one "
-                "(its variables are gone), or set c.NotebookPack.auto_restart = True."
-            )
+    if session is None:
+        name = check_kernel_name(ctx, kernel_name or await _notebook_kernel(ctx, api_path))
+        session = await ctx.backend.session_manager.create_session(
+            path=api_path, name=posixpath.basename(api_path), type="notebook", kernel_name=name
+        )
+        lost = clients.notebooks.get(api_path)
+        clients.notebooks[api_path] = session["kernel"]["id"]
+        # A kernel this server ran for the notebook is gone (shut down or culled): say so.
+        healed = f"its kernel {lost} was gone (shut down or culled)" if lost and lost not in ctx.backend.kernel_manager else None
+        return NotebookKernel(session, started=True, healed=healed)
+    kernel_id = session["kernel"]["id"]
+    clients.notebooks[api_path] = kernel_id
+    if kernel_name and session["kernel"].get("name") != kernel_name:
+        raise ToolError(
+            f"{api_path!r} already runs a {session['kernel'].get('name')!r} kernel; restart_kernel or use it "
+            f"instead of asking for {kernel_name!r}."
+        )
+    death = await _death_of(ctx, kernel_id)
+    if death is None:
+        return NotebookKernel(session, started=False)
+    if not ctx.config(NotebookPack).heal_dead_kernels:
+        raise ToolError(
+            f"The kernel of {api_path!r} ({kernel_id}) {death}: every variable is gone. Call restart_kernel to "
+            "continue with a fresh kernel, then re-run what you need (or set c.NotebookPack.heal_dead_kernels = True)."
+        )
+    if kernel_id in clients.died:  # the server's restarter replaced the process already
+        clients.died.discard(kernel_id)
+        clients.drop(kernel_id)
+        await _until_alive(ctx, kernel_id)
+    else:
         await restart(ctx, kernel_id)
-        return session, True
-    name = check_kernel_name(ctx, kernel_name or await _notebook_kernel(ctx, api_path))
-    session = await ctx.backend.session_manager.create_session(
-        path=api_path, name=posixpath.basename(api_path), type="notebook", kernel_name=name
-    )
-    return session, True
+    return NotebookKernel(session, started=True, healed=death)
+
+
+async def _death_of(ctx: ToolContext, kernel_id: str) -> str | None:
+    """Why the kernel cannot run code any more, or None when it is healthy."""
+    clients = kernel_clients(ctx.host)
+    if kernel_id in clients.died:
+        return "died since it last ran (the server started a fresh process)"
+    if not await _is_alive(ctx, kernel_id):
+        return "died (its process is gone)"
+    known = clients.clients.get(kernel_id)
+    # A kernel busy with someone's run answers nothing: only an idle one is asked whether it still answers.
+    if known is not None and not known.lock.locked() and kernel_alive_state(ctx, kernel_id) == "idle":
+        if not await _answers(known, ctx.config(NotebookPack).kernel_info_timeout):
+            return f"stopped answering (no kernel_info reply within {ctx.config(NotebookPack).kernel_info_timeout:g}s)"
+    return None
+
+
+async def _answers(kernel: KernelClient, timeout: float) -> bool:
+    """Whether the kernel replies to a kernel_info request within ``timeout`` seconds."""
+    async with kernel.lock:
+        msg_id = kernel.client.kernel_info()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                reply = await kernel.client.get_shell_msg(timeout=left)
+            except Empty:
+                return False
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+        return False
+
+
+async def _until_alive(ctx: ToolContext, kernel_id: str) -> None:
+    """Wait (bounded) for a kernel the server is restarting to have a process again."""
+    deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
+    while not await _is_alive(ctx, kernel_id):
+        if asyncio.get_running_loop().time() > deadline:
+            raise ToolError(f"The kernel {kernel_id} did not come back after the server restarted it; call restart_kernel.")
+        await asyncio.sleep(0.1)
 
 
 async def _is_alive(ctx: ToolContext, kernel_id: str) -> bool:

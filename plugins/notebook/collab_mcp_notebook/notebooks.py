@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from collab_mcp_core import NotFound, ToolContext, ToolError, ToolOutput, await_maybe, tool
 
 from .config import NotebookPack
-from .kernels import check_kernel_name, ensure_session, kernel_alive_state
+from .kernels import NotebookKernel, check_kernel_name, ensure_session, kernel_alive_state
 from .live import NOTEBOOK, document_version, notebook_path, open_notebook, remember_source
 from .outputs import OutputBudget
 from .views import CellView, CollaborationState, Collaborator, cell_views, collaboration_state, collaborators
@@ -213,6 +213,8 @@ class NotebookSession(BaseModel):
     kernel_name: str | None = None
     kernel_state: str | None = None
     kernel_started: bool = False
+    kernel_restarted: bool = Field(False, description="True when the kernel had died and was replaced: its variables are gone.")
+    message: str | None = None
     cell_count: int
     document_version: str
     collaborators: list[Collaborator]
@@ -239,7 +241,8 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
         check_kernel_name(ctx, args.kernel_name)
     nb = await open_notebook(ctx, api_path)
     state: CollaborationState = collaboration_state(ctx, api_path, nb)
-    session, started = (await ensure_session(ctx, api_path, args.kernel_name)) if args.start_kernel else (None, False)
+    notebook_kernel = await ensure_session(ctx, api_path, args.kernel_name) if args.start_kernel else None
+    session = notebook_kernel.session if notebook_kernel else None
     kernel = (session or {}).get("kernel") or {}
     return NotebookSession(
         path=api_path,
@@ -249,11 +252,19 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
         kernel_id=kernel.get("id"),
         kernel_name=kernel.get("name"),
         kernel_state=kernel_alive_state(ctx, kernel["id"]) if kernel else None,
-        kernel_started=started,
+        kernel_started=bool(notebook_kernel and notebook_kernel.started),
+        kernel_restarted=bool(notebook_kernel and notebook_kernel.healed),
+        message=_kernel_message(notebook_kernel),
         cell_count=len(nb.ycells),
         document_version=document_version(nb),
         collaborators=state.collaborators,
     )
+
+
+def _kernel_message(notebook_kernel: NotebookKernel | None) -> str | None:
+    if notebook_kernel is None or not notebook_kernel.healed:
+        return None
+    return f"The kernel was restarted because it {notebook_kernel.healed}; earlier variables are gone."
 
 
 # -- save ------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+from pathlib import Path
 
 import pytest
 
@@ -59,26 +62,66 @@ async def test_configured_budget_cuts_text_and_caps_images(tight_server):
         assert "at most 20 seconds" in err
 
 
-async def test_dead_kernel_restarts_only_when_allowed(collab_server, tight_server):
-    # Default policy: the next execution says the kernel died; restart_kernel brings a fresh one.
-    path = write_notebook(collab_server.root, "die.ipynb", [{"source": "v = 1"}])
-    async with connect(collab_server) as mcp:
+async def kill_kernel(mcp, path: str) -> None:
+    """Kill the notebook's kernel process from outside (as the OOM killer would) and wait until it is gone."""
+    pid = int((await call(mcp, "execute_code", path=path, code="import os; os.getpid()"))["outputs"][0]["text"])
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(100):  # the server reaps it: gone once /proc no longer lists it as running
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                break
+        except FileNotFoundError:
+            break
+        await asyncio.sleep(0.05)
+
+
+async def test_a_kernel_killed_between_two_calls_is_healed_and_the_result_says_so(collab_server):
+    path = write_notebook(collab_server.root, "heal.ipynb", [{"source": "print('v' in globals())"}])
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        cell_id = cells_of(ada)[0]["id"]
         await call(mcp, "execute_code", path=path, code="v = 1")
+        # At once: the process is gone before the server's restarter (3 s polls) noticed.
+        await kill_kernel(mcp, path)
+        healed = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        assert healed["status"] == "ok" and healed["kernel_restarted"] is True
+        assert "restarted" in healed["message"] and "variables are gone" in healed["message"]
+        assert healed["outputs"][0]["text"] == "False\n"  # a fresh kernel: v is gone
+        again = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        assert again["kernel_restarted"] is False and "restarted" not in again["message"]
+
+        # Later: the server's restarter replaced the process already; the next call still says so.
+        await call(mcp, "execute_code", path=path, code="v = 1")
+        await kill_kernel(mcp, path)
+        await asyncio.sleep(8)  # the restarter notices within its 3 s heartbeat (margin for load)
+        healed = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        assert healed["status"] == "ok" and healed["kernel_restarted"] is True, healed
+        assert "variables are gone" in healed["message"] and healed["outputs"][0]["text"] == "False\n"
+        await ada.wait_for(lambda: cells_of(ada)[0].get("execution_count") is not None, what="the count")
+
+        # A kernel that dies during a run returns at once with that status; the next call runs.
         died = await call(mcp, "execute_code", path=path, code="import os; os._exit(1)", timeout=30)
         assert died["status"] == "aborted" and "died" in died["message"]
-        assert (await call(mcp, "execute_code", path=path, code="1"))["status"] == "ok"  # reported already
-        # Now the kernel dies between two calls (killed from a thread after the run ended).
-        kill = "import os, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), os._exit(1))).start()"
-        assert (await call(mcp, "execute_code", path=path, code=kill))["status"] == "ok"
-        await asyncio.sleep(8)  # the server's restarter notices within its 3 s heartbeat (margin for load)
-        err = await call_error(mcp, "execute_code", path=path, code="1")
-        assert "died since it last ran" in err and "restart_kernel" in err
+        assert (await call(mcp, "execute_code", path=path, code="1"))["status"] == "ok"
+
+
+async def test_with_healing_off_a_dead_kernel_is_refused_naming_restart_kernel(collab_server_factory):
+    server = collab_server_factory("--Limits.rate_per_second=0", "--NotebookPack.heal_dead_kernels=False")
+    path = write_notebook(server.root, "die.ipynb", [{"source": "v = 1"}])
+    async with connect(server) as mcp, join_room(server, path) as ada:
+        cell_id = cells_of(ada)[0]["id"]
+        await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        count = cells_of(ada)[0]["execution_count"]
+        await kill_kernel(mcp, path)
+        err = await call_error(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
+        assert "died" in err and "restart_kernel" in err and "every variable is gone" in err
+        assert cells_of(ada)[0]["execution_count"] == count  # refused: the cell was not touched
         restarted = await call(mcp, "restart_kernel", path=path)
         assert restarted["execution_state"] != "dead"
         fresh = await call(mcp, "execute_code", path=path, code="'v' in globals()")
-        assert fresh["outputs"][0]["text"] == "False"
+        assert fresh["outputs"][0]["text"] == "False" and fresh["kernel_restarted"] is False
 
-    # auto_restart=True: the run goes ahead on the fresh kernel and says what happened.
+
+async def test_auto_restart_is_the_old_name_of_heal_dead_kernels(tight_server):
     path = write_notebook(tight_server.root, "die.ipynb", [{"source": "v = 1"}])
     async with connect(tight_server) as mcp:
         first = await call(mcp, "execute_code", path=path, code="w = 1")
@@ -87,3 +130,4 @@ async def test_dead_kernel_restarts_only_when_allowed(collab_server, tight_serve
         assert died["status"] == "aborted"
         after = await call(mcp, "execute_code", path=path, code="'w' in globals()")
         assert after["status"] == "ok" and after["outputs"][0]["text"] == "False"
+    assert "auto_restart is deprecated" in tight_server.log_text()
