@@ -30,8 +30,9 @@ class ActivityLog:
     def __init__(self, size: int = 500) -> None:
         self._entries: deque[ActivityEntry] = deque(maxlen=size)
 
-    def add(self, event: Event) -> ActivityEntry:
-        entry = entry_of(event)
+    def add(self, event: Event, who: str | None = None) -> ActivityEntry:
+        """Log ``event``; ``who`` is the name its author shows (an agent's), if known."""
+        entry = entry_of(event, who)
         self._entries.append(entry)
         return entry
 
@@ -46,7 +47,7 @@ class ActivityLog:
         return found
 
 
-def entry_of(event: Event) -> ActivityEntry:
+def entry_of(event: Event, who: str | None = None) -> ActivityEntry:
     data = event.model_dump(mode="json")
     path = data.get("path") or data.get("document_path")
     event_type = type(event).event_type
@@ -55,13 +56,13 @@ def entry_of(event: Event) -> ActivityEntry:
         activity_type=data.get("activity_type") if event_type == "user_activity" else event_type,
         user_id=data.get("user_id") or event.actor,
         path=path if isinstance(path, str) else None,
-        description=_describe(event_type, data),
+        description=_describe(event_type, data, who),
         details={k: v for k, v in data.items() if k not in _PLAIN_FIELDS and v is not None},
     )
 
 
-def _describe(event_type: str, data: dict[str, Any]) -> str:
-    who = data.get("display_name") or data.get("actor") or "someone"
+def _describe(event_type: str, data: dict[str, Any], who: str | None) -> str:
+    who = who or data.get("display_name") or data.get("actor") or "someone"
     where = f" on {data['path']}" if data.get("path") else ""
     if event_type == "tool_called":
         return f"{who} used {data.get('tool')}{where}"

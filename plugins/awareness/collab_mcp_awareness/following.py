@@ -1,9 +1,10 @@
-"""The agent's cursor follows its own edits made with other packs' tools.
+"""The agent's cursor follows its own work in notebooks: the cell it edits or runs.
 
-Other packs' cell events (``notebook_cell_inserted``, ``notebook_cell_updated``)
-name the author in ``actor`` and the MCP session of the call in ``session_id``:
-the cursor of that session's agent moves if it joined the notebook's session
-(switch: ``c.AwarenessPack.follow_edits``).
+Before a call of another pack's tool that names a ``cell_id``, and after the
+cell events it causes (``notebook_cell_inserted``, ``notebook_cell_updated``,
+``notebook_cell_executed``, which name the author's MCP session), the cursor of
+that session's agent moves to the end of the cell, when the agent is present in
+the notebook (switch: ``c.AwarenessPack.follow_edits``).
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from typing import Any
 from collab_mcp_core import ToolError
 
 from .cursors import DocumentTexts
-from .hub import AwarenessHub, Cursor
+from .hub import Agent, AwarenessHub, Cursor
 from .positions import line_column_of
 from .relative_positions import PositionError
-from .rooms import open_rooms
+from .rooms import OpenRoom, room_at
 
 log = logging.getLogger(__name__)
 
-FOLLOWED = ("notebook_cell_inserted", "notebook_cell_updated")
+FOLLOWED = ("notebook_cell_inserted", "notebook_cell_updated", "notebook_cell_executed")
 
 
 def follow_edit(hub: AwarenessHub, event: Any) -> None:
-    """Put the author's cursor at the end of the cell the event says it edited."""
+    """Put the author's cursor at the end of the cell the event says it edited or ran."""
     path, cell_id = getattr(event, "path", None), getattr(event, "cell_id", None)
     if type(event).event_type not in FOLLOWED or not (isinstance(path, str) and isinstance(cell_id, str)):
         return
@@ -33,20 +34,26 @@ def follow_edit(hub: AwarenessHub, event: Any) -> None:
     agent = hub.author(event)
     if agent is None or not agent.visible:
         return
-    room = next((r for r in open_rooms(hub.host.backend) if r.path == path), None)
-    if room is None or not room.is_notebook or room.room_id not in agent.seats:
+    room = room_at(hub.host.backend, path)
+    if room is not None:
+        follow_cell(hub, agent, room, cell_id)
+
+
+def follow_cell(hub: AwarenessHub, agent: Agent, room: OpenRoom, cell_id: str) -> None:
+    """Put the agent's cursor at the end of a notebook cell, if it is present in that notebook."""
+    if not room.is_notebook or room.room_id not in agent.seats:
         return
     texts = DocumentTexts(room)
     try:
         length = len(texts.content(cell_id))
         ids = texts.ids(cell_id, offsets=[length])
     except (ToolError, PositionError):
-        log.debug("could not follow an edit of %s in %s", cell_id, path, exc_info=True)
-        return  # the cell is gone again already
+        log.debug("could not follow %s in %s", cell_id, room.path, exc_info=True)
+        return  # the cell is gone (again), or never was
     end = ids.relative_position(length)
     line, column = line_column_of(ids.text, length)
     seat = agent.seats[room.room_id]
     seat.cursor = Cursor(line=line, column=column, cell_id=cell_id, anchor=None,
                          relative=[{"anchor": end, "head": end, "primary": True, "empty": True}])
-    agent.current = path
+    agent.current = room.path
     hub.publish(agent, seat)

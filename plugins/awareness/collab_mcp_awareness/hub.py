@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import random
@@ -33,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 from pycrdt import Encoder
 
 from .activity_log import ActivityLog
+from .config import AwarenessPack
 from .events import PresenceChanged
+from .names import agent_name, client_label, initials_of, pick_colour
 from .rooms import GLOBAL_AWARENESS, all_rooms, open_rooms
 
 if TYPE_CHECKING:
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 STATUSES = ("online", "away", "busy", "offline")
 HEARTBEAT_SECONDS = 10.0  # well under the 30 s after which Yjs peers drop a silent state
 SCAN_SECONDS = 0.5  # how often new, closed and re-created rooms are noticed
-# Colours for agents whose identity has none (JupyterLab's collaborator palette, as hex).
-PALETTE = ("#ffad8e", "#dac83d", "#72dd76", "#00e4d0", "#45d4ff", "#e2b1ff", "#ff9de6", "#ff8a80")
 
 
 def now_iso(at: float | None = None) -> str:
@@ -80,6 +79,8 @@ class Agent:
 
     key: str
     identity: Identity
+    name: str  # as JupyterLab shows it: the MCP client and the user (names.agent_name)
+    color: str
     status: str = "online"
     message: str | None = None
     last_activity: float = field(default_factory=time.time)
@@ -87,6 +88,7 @@ class Agent:
     paths: dict[str, str] = field(default_factory=dict)  # room id -> document path
     global_seat: Seat | None = None
     current: str | None = None  # the document it last worked in
+    calls: int = 0  # its tool calls running now: an agent waiting on a long run is not idle
 
     @property
     def visible(self) -> bool:
@@ -94,15 +96,13 @@ class Agent:
 
     def user(self) -> dict[str, Any]:
         """The ``user`` field JupyterLab reads (collaborator list, cursor flags)."""
-        identity = self.identity
-        name = identity.name
         return {
-            "username": identity.username,
-            "name": name,
-            "display_name": name,
-            "initials": identity.initials or "".join(w[0] for w in name.split()[:2]).upper() or "AI",
-            "color": identity.color or PALETTE[int(hashlib.sha256(identity.username.encode()).hexdigest(), 16) % len(PALETTE)],
-            "avatar_url": identity.avatar_url,
+            "username": self.identity.username,
+            "name": self.name,
+            "display_name": self.name,
+            "initials": initials_of(self.name),
+            "color": self.color,
+            "avatar_url": self.identity.avatar_url,
         }
 
     def state(self, seat: Seat) -> dict[str, Any]:
@@ -137,6 +137,7 @@ class AwarenessHub:
         self._seen: dict[tuple[str, int], dict[str, Any]] = {}  # remote clients' users, to report leaves
         self._tasks: set[asyncio.Task] = set()
         self._loop_task: asyncio.Task | None = None
+        self.calls: dict[str, int] = {}  # agent key -> its tool calls running now
 
     # -- agents ----------------------------------------------------------------------------
 
@@ -149,7 +150,10 @@ class AwarenessHub:
         key = self.key_of(ctx)
         agent = self.agents.get(key)
         if agent is None:
-            agent = self.agents[key] = Agent(key=key, identity=ctx.identity)
+            identity = ctx.identity
+            colour = pick_colour(key, identity.color, (a.color for a in self.agents.values()))
+            name = agent_name(client_label(ctx), identity)
+            agent = self.agents[key] = Agent(key=key, identity=identity, name=name, color=colour)
         agent.last_activity = time.time()
         return agent
 
@@ -186,7 +190,7 @@ class AwarenessHub:
         agent.current = path
         self._watch(room_id, room)
         self.publish(agent, seat)
-        self._sync_global(agent)
+        self.sync_global(agent)
         return seat, joined
 
     def leave(self, agent: Agent, room_id: str) -> None:
@@ -195,7 +199,7 @@ class AwarenessHub:
         _write_state(seat, None)
         if agent.current == path:
             agent.current = next(iter(agent.paths.values()), None)
-        self._sync_global(agent)
+        self.sync_global(agent)
 
     def publish(self, agent: Agent, seat: Seat) -> None:
         """Write (or re-write, renewing it) the agent's state in one room; hidden agents are removed."""
@@ -204,7 +208,7 @@ class AwarenessHub:
     def publish_all(self, agent: Agent) -> None:
         for seat in agent.seats.values():
             self.publish(agent, seat)
-        self._sync_global(agent)
+        self.sync_global(agent)
 
     def close(self, key: str) -> Agent | None:
         """Drop an agent (its MCP session ended): its states leave every room at once."""
@@ -218,7 +222,29 @@ class AwarenessHub:
             agent.global_seat = None
         return agent
 
-    def _sync_global(self, agent: Agent, *, renew: bool = True) -> None:
+    def leave_idle(self, timeout: float, now: float | None = None) -> None:
+        """Agents without a call for ``timeout`` seconds (0: never) leave every document they are in.
+
+        A call still running (a long execution) keeps its agent; the next call brings it back.
+        """
+        if timeout <= 0:
+            return
+        now = time.time() if now is None else now
+        for agent in list(self.agents.values()):
+            if not agent.seats or self.calls.get(agent.key) or now - agent.last_activity < timeout:
+                continue
+            rooms = dict(agent.paths)
+            for room_id in list(agent.seats):
+                self.leave(agent, room_id)
+            for room_id, path in rooms.items():
+                self.emit_soon(
+                    PresenceChanged(
+                        actor=agent.identity.username, change="left", user_id=agent.identity.username,
+                        display_name=agent.name, is_agent=True, status=agent.status, path=path, session_id=room_id,
+                    )
+                )
+
+    def sync_global(self, agent: Agent, *, renew: bool = True) -> None:
         """Show the agent in JupyterLab's collaborator list (the global awareness room) while it is in a document.
 
         ``renew`` re-writes an existing entry (after a change, or as the heartbeat).
@@ -269,6 +295,7 @@ class AwarenessHub:
                 if beat:
                     last_beat = time.monotonic()
                 self.scan(heartbeat=beat)
+                self.leave_idle(self.host.configurable(AwarenessPack).presence_idle_timeout)
             except Exception:
                 log.exception("awareness scan failed")
 
@@ -291,7 +318,7 @@ class AwarenessHub:
                     self.publish(agent, seat)
                 elif heartbeat:
                     self.publish(agent, seat)
-            self._sync_global(agent, renew=heartbeat)
+            self.sync_global(agent, renew=heartbeat)
 
     def _watch(self, room_id: str, room: Any) -> None:
         watched = self._watched.get(room_id)

@@ -1,7 +1,8 @@
 """The awareness pack's hook implementations: its tools, events and lifecycle.
 
 Tools live in modules named for what they hold (presence, sessions, cursors,
-activity); the live state (agents' awareness entries, watched rooms, the
+activity); presence by default is a wrapper around other packs' calls
+(:mod:`~collab_mcp_awareness.auto_presence`); the live state (agents' awareness entries, watched rooms, the
 activity log) is the host's :class:`~collab_mcp_awareness.hub.AwarenessHub`.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 from collab_mcp_core import hookimpl
 
 from . import activity, cursors, presence, sessions
+from .auto_presence import present_during
 from .config import AwarenessPack
 from .events import EVENTS, PresenceChanged, UserActivity
 from .following import follow_edit
@@ -80,9 +82,18 @@ async def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
         await host.events.emit(
             PresenceChanged(
                 actor=agent.identity.username, change="left", user_id=agent.identity.username,
-                display_name=agent.identity.name, is_agent=True, status="offline", path=path, session_id=room_id,
+                display_name=agent.name, is_agent=True, status="offline", path=path, session_id=room_id,
             )
         )
+
+
+@hookimpl(wrapper=True)
+def call_tool(call: Any) -> Any:
+    # Every call of another pack's tool that names a document makes its agent present there.
+    inner = yield
+    if call.tool.pack == "awareness" or not call.ctx.config(AwarenessPack).auto_presence:
+        return inner
+    return present_during(call, inner)
 
 
 @hookimpl
@@ -91,7 +102,8 @@ async def on_event(event: Any, host: Any) -> None:
     # Calls of this pack's own tools are told by their own events (presence_changed,
     # user_activity); logging the calls too would bury them.
     if getattr(event, "pack", None) != "awareness":
-        hub.activity.add(event)
+        author = hub.author(event) if event.actor else None
+        hub.activity.add(event, who=author.name if author else None)
     if event.actor:
         hub.touch_author(event)
         if host.config(AwarenessPack).follow_edits:

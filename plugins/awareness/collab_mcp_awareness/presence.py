@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from collab_mcp_core import NotFound, tool
 
+from .config import AwarenessPack
 from .events import PresenceChanged
 from .hub import Agent, AwarenessHub, hub_for, now_iso
 from .rooms import GLOBAL_AWARENESS, OpenRoom, all_rooms, readable_rooms, room_for_path
@@ -136,7 +137,7 @@ async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
     for agent in hub.agents.values():
         if agent.identity.username == args.user_id and not agent.visible and room is None:
             return UserPresence(
-                user_id=args.user_id, display_name=agent.identity.name, is_agent=True, status="offline",
+                user_id=args.user_id, display_name=agent.name, is_agent=True, status="offline",
                 status_message=agent.message, documents=[], sessions=[], last_activity=now_iso(agent.last_activity),
             )
     where = f" in {room.path!r}" if room else ""
@@ -157,31 +158,42 @@ class AgentPresence(BaseModel):
     status_message: str | None
     sessions: list[str] = Field(description="The sessions (room ids) your presence is published in.")
     documents: list[str]
+    note: str | None = Field(None, description="Where your presence is not shown yet, and when it will be.")
 
 
-def presence_of(agent: Agent) -> AgentPresence:
+def presence_of(agent: Agent, auto_presence: bool = True) -> AgentPresence:
     user = agent.user()
+    note = None
+    if not agent.seats:
+        later = (
+            "it is kept and shown in every document you read, edit or run from now on"
+            if auto_presence else "it is kept and shown in the sessions you join with join_session"
+        )
+        note = f"You are in no document yet, so nobody sees this status now: {later}."
     return AgentPresence(
         user_id=agent.identity.username, display_name=user["display_name"], color=user["color"],
         status=agent.status, status_message=agent.message, sessions=sorted(agent.seats),
-        documents=sorted(set(agent.paths.values())),
+        documents=sorted(set(agent.paths.values())), note=note,
     )
 
 
 @tool(permission="read", read_only=False, idempotent=True, title="Set my presence")
 async def set_user_presence(ctx: Any, args: SetPresenceArgs) -> AgentPresence:
     """Set your own presence as an agent: a status (online, away, busy, offline) and an optional
-    message. It is published, JupyterLab-shaped, into the awareness of every session you joined, so
-    people see your name and colour in JupyterLab; offline removes you from their view until you set
-    another status. Join a session (join_session) to appear in a document."""
+    message, for every document you are in now and every one you enter later. Who sees what:
+    people in JupyterLab see you (name, colour, cursor) while your status is not offline, and
+    offline hides you from them until you set another status; the status and message themselves
+    are not shown by JupyterLab: other agents read them (get_online_users, get_user_presence) and
+    they go to Jupyter's event bus (presence_changed). You are present in each document you read,
+    edit or run; the result's note says when you are in none yet."""
     hub = hub_for(ctx.host)
     agent = hub.agent(ctx)
     agent.status, agent.message = args.status, args.message
     hub.publish_all(agent)
     await ctx.emit(
         PresenceChanged(
-            change="status", user_id=agent.identity.username, display_name=agent.identity.name,
+            change="status", user_id=agent.identity.username, display_name=agent.name,
             is_agent=True, status=agent.status, message=agent.message,
         )
     )
-    return presence_of(agent)
+    return presence_of(agent, ctx.config(AwarenessPack).auto_presence)

@@ -55,6 +55,17 @@ def open_rooms(backend: Any) -> list[OpenRoom]:
     return sorted(found, key=lambda r: r.path)
 
 
+def room_at(backend: Any, api_path: str) -> OpenRoom | None:
+    """The open room of a document (a normalized path), or None; opens nothing."""
+    kind = kind_of(api_path)
+    try:
+        room_id = backend.room_id(api_path, kind, create=False)
+        room = backend.find_room(room_id)
+    except ToolError:  # no collaboration extension: no rooms
+        return None
+    return OpenRoom(room_id, api_path, kind[1], room) if room is not None else None
+
+
 async def readable_rooms(ctx: Any, tool: str) -> list[OpenRoom]:
     """The open rooms whose document the caller may read (others are not even named)."""
     found = []

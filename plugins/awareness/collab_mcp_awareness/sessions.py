@@ -87,7 +87,7 @@ async def join_seat(ctx: Any, hub: AwarenessHub, agent: Agent, room: OpenRoom) -
     if joined:
         await ctx.emit(
             PresenceChanged(
-                change="joined", user_id=agent.identity.username, display_name=agent.identity.name,
+                change="joined", user_id=agent.identity.username, display_name=agent.name,
                 is_agent=True, status=agent.status, message=agent.message, path=room.path, session_id=room.room_id,
             )
         )
@@ -120,7 +120,7 @@ async def leave_session(ctx: Any, args: SessionArgs) -> LeftSession:
     hub.touch(ctx)
     await ctx.emit(
         PresenceChanged(
-            change="left", user_id=agent.identity.username, display_name=agent.identity.name,
+            change="left", user_id=agent.identity.username, display_name=agent.name,
             is_agent=True, status=agent.status, message=agent.message, path=path, session_id=args.session_id,
         )
     )

@@ -1,0 +1,60 @@
+"""Presence by default: an agent is present in every document it reads, edits or runs.
+
+The pack wraps every call of another pack's tool (``call_tool``): before the
+call, and again after it (the call may have opened the room, or found its
+document in the caller's session context), the calling MCP session's agent
+takes a seat in the room of the document the call named (``ctx.path``), with
+no extra call. It leaves when its MCP session ends, or after
+``c.AwarenessPack.presence_idle_timeout`` seconds without a call; a call that
+is still running (a long execution) keeps it present. Switch:
+``c.AwarenessPack.auto_presence``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from .config import AwarenessPack
+from .following import follow_cell
+from .hub import AwarenessHub, hub_for
+from .rooms import room_at
+from .sessions import join_seat
+
+log = logging.getLogger(__name__)
+
+
+async def present_during(call: Any, run: Awaitable[Any]) -> Any:
+    """Run a tool call with its agent present in the call's document (before and after)."""
+    ctx = call.ctx
+    hub = hub_for(ctx.host)
+    key = hub.key_of(ctx)
+    cell_id = getattr(call.args, "cell_id", None)
+    await _enter(hub, ctx, cell_id if isinstance(cell_id, str) else None)
+    hub.calls[key] = hub.calls.get(key, 0) + 1
+    try:
+        return await run
+    finally:
+        hub.calls[key] -= 1
+        if not hub.calls[key]:
+            del hub.calls[key]
+        await _enter(hub, ctx, None)
+
+
+async def _enter(hub: AwarenessHub, ctx: Any, cell_id: str | None) -> None:
+    """Seat the caller's agent in the open room of ``ctx.path``, if there is one (never fails the call)."""
+    try:
+        room = room_at(ctx.backend, ctx.path) if ctx.path else None
+        if room is None:
+            return
+        agent = hub.agent(ctx)
+        if room.room_id not in agent.seats:
+            await join_seat(ctx, hub, agent, room)
+        elif agent.current != room.path:
+            agent.current = room.path
+            hub.sync_global(agent)
+        if cell_id and ctx.config(AwarenessPack).follow_edits:
+            follow_cell(hub, agent, room, cell_id)
+    except Exception:
+        log.exception("could not make the agent present in %s", ctx.path)
