@@ -295,7 +295,7 @@ class AwarenessHub:
                 if beat:
                     last_beat = time.monotonic()
                 self.scan(heartbeat=beat)
-                self.leave_idle(self.host.configurable(AwarenessPack).presence_idle_timeout)
+                self.leave_idle(self.host.config(AwarenessPack).presence_idle_timeout)
             except Exception:
                 log.exception("awareness scan failed")
 
