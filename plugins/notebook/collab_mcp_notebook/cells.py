@@ -19,6 +19,8 @@ from collab_mcp_core.text import Splice, apply_splices, replace_text
 
 from .config import NotebookPack
 from .events import CellDeleted, CellInserted, CellMoved, CellUpdated
+from .execution import TIMEOUT, WAIT, check_timeout, code_of, run_cell
+from .executions import ExecutionResult, check_wait, result_text
 from .live import (
     check_cell_type,
     check_expected,
@@ -32,7 +34,7 @@ from .live import (
     source_hash,
 )
 from .merge import rebase
-from .outputs import OutputBudget
+from .outputs import OutputBudget, optional
 from .views import CellView, cell_view
 
 if TYPE_CHECKING:
@@ -66,6 +68,10 @@ class CellChange(BaseModel):
     )
     cell_count: int
     document_version: str
+    execution: ExecutionResult | None = optional("The run, when the call asked to execute the cell.")
+
+
+EXECUTE = Field(False, description="Run the cell right after the edit (code cells); the run is in execution.")
 
 
 def _change(nb: YNotebook, path: str, index: int, ycell: Map | None, changed: bool = True) -> CellChange:
@@ -129,13 +135,19 @@ class InsertCellArgs(BaseModel):
     content: str = Field(description="The new cell's source.")
     position: int = Field(-1, description="Index the new cell takes (0 = first); -1 appends at the end.")
     cell_type: CellType = Field("code", description="code, markdown or raw.")
+    execute: bool = EXECUTE
+    timeout: float | None = TIMEOUT
+    wait: float | None = WAIT
 
 
-@tool(permission="write", title="Insert a cell", destructive=False)
-async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> CellChange:
-    """Insert a cell into the live notebook; people with it open see it appear. Returns the new cell_id."""
+@tool(permission="write", title="Insert a cell", destructive=False, output=CellChange)
+async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> ToolOutput:
+    """Insert a cell into the live notebook; people with it open see it appear. Returns the new cell_id
+    (and, with execute=true, the run as execute_notebook_cell returns it)."""
     api_path = await notebook_path(ctx, args.path)
     check_cell_type(args.cell_type)
+    if args.execute:
+        await check_run(ctx, api_path, args.cell_type, args.content, args.timeout, args.wait)
     nb = await open_notebook(ctx, api_path)
     n = len(nb.ycells)
     if not (args.position == -1 or 0 <= args.position <= n):
@@ -149,7 +161,32 @@ async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> CellCh
     result = _change(nb, api_path, index, ycell)
     remember_source(ctx, api_path, result.cell_id, args.content)
     await ctx.emit(CellInserted(path=api_path, cell_id=result.cell_id, index=index, cell_type=args.cell_type))
-    return result
+    return await _maybe_run(ctx, result, args.execute, args.timeout, args.wait)
+
+
+async def check_run(
+    ctx: ToolContext, api_path: str, cell_type: str, source: str, timeout: float | None,
+    wait: float | None,
+) -> None:
+    """Before an edit that runs the cell: refuse what would fail, so a refused call changes nothing."""
+    await ctx.check_permission("execute", api_path)
+    code_of({"cell_type": cell_type, "source": source}, "the edited cell")
+    check_wait(ctx, wait, check_timeout(ctx, timeout))
+
+
+async def _maybe_run(
+    ctx: ToolContext, change: CellChange, execute: bool, timeout: float | None, wait: float | None
+) -> ToolOutput:
+    """The change, with the cell's run when asked to execute it."""
+    if not execute:
+        return ToolOutput(structured=change)
+    change.execution, images = await run_cell(ctx, change.path, change.cell_id, timeout, wait, None)
+    return ToolOutput(structured=change, text=_change_text(change), extra=images)
+
+
+def _change_text(change: CellChange) -> str:
+    head = change.model_dump_json(exclude={"execution"})
+    return head + "\n" + result_text(change.execution) if change.execution else head
 
 
 # -- update and edit ---------------------------------------------------------------------------
@@ -162,17 +199,20 @@ class UpdateCellArgs(BaseModel):
     cell_type: CellType | None = Field(None, description="Change the cell's type (code, markdown, raw).")
     expected_source: str | None = EXPECTED_SOURCE
     expected_hash: str | None = EXPECTED_HASH
+    execute: bool = EXECUTE
+    timeout: float | None = TIMEOUT
+    wait: float | None = WAIT
 
 
-@tool(permission="write", title="Update a cell", destructive=True, idempotent=True)
-async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellChange:
+@tool(permission="write", title="Update a cell", destructive=True, idempotent=True, output=CellChange)
+async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOutput:
     """Replace a cell's source (and optionally its type) in the live notebook.
 
     Only the characters that differ are changed, in place. If people edited other parts of the cell
     since you last read it, their edits are kept around your change (merged=true); if they edited the
     same part, the call is refused so you can read again. Pass expected_source or expected_hash (from
     your last read) to be refused on any change instead. Changing the type replaces the cell (same id;
-    outputs dropped).
+    outputs dropped). With execute=true the cell then runs, as execute_notebook_cell.
     """
     api_path = await notebook_path(ctx, args.path)
     if args.cell_type is not None:
@@ -180,6 +220,9 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellCh
     nb = await open_notebook(ctx, api_path)
     index, ycell = find_cell(nb, args.cell_id)
     check_expected(ycell, args.expected_source, args.expected_hash)
+    if args.execute:
+        cell_type = args.cell_type or str(ycell.get("cell_type"))
+        await check_run(ctx, api_path, cell_type, args.content, args.timeout, args.wait)
     retype = args.cell_type is not None and args.cell_type != ycell.get("cell_type")
     source = ycell["source"]  # a local reference: re-assigning the key would empty the Text
     current = str(source)
@@ -213,7 +256,7 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> CellCh
         await ctx.emit(
             CellUpdated(path=api_path, cell_id=args.cell_id, index=index, change="cell_type" if retype else "source")
         )
-    return result
+    return await _maybe_run(ctx, result, args.execute, args.timeout, args.wait)
 
 
 class EditCellArgs(BaseModel):

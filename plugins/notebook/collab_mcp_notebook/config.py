@@ -21,6 +21,9 @@ class NotebookPack(Configurable):
     ).tag(config=True)
     max_images = Int(4, help="Images returned as MCP image content per call.").tag(config=True)
     execution_timeout = Float(30.0, help="Default execution timeout in seconds.").tag(config=True)
+    execution_wait = Float(
+        30.0, help="Seconds a call waits for its run before answering status running (the run goes on)."
+    ).tag(config=True)
     max_execution_timeout = Float(600.0, help="Largest timeout a caller may ask for, in seconds.").tag(config=True)
     heal_dead_kernels = Bool(
         True,

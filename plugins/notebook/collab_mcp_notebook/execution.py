@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from queue import Empty
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -23,9 +23,9 @@ from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
 
 from .config import NotebookPack
 from .events import CellExecuted
+from .executions import Execution, ExecutionResult, answer, check_wait, executions, result_text
 from .kernels import READY_TIMEOUT, ensure_session, kernel_clients
 from .live import NOTEBOOK, find_cell, notebook_path, open_notebook, origin
-from .outputs import OutputBudget, OutputView
 
 log = logging.getLogger(__name__)
 
@@ -38,26 +38,6 @@ REPLY_TIMEOUT = 5.0
 # Longest a run that keeps the kernel talking holds outputs back from the shared cell (seconds).
 FLUSH_INTERVAL = 0.05
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
-_background: set[asyncio.Task] = set()
-
-
-class ExecutionResult(BaseModel):
-    path: str
-    cell_id: str | None = Field(None, description="The cell that ran (execute_notebook_cell).")
-    kernel_id: str
-    kernel_started: bool = Field(description="True when this call had to start the kernel.")
-    kernel_restarted: bool = Field(
-        False, description="True when the kernel had died and was replaced before this run: earlier variables are gone."
-    )
-    status: Literal["ok", "error", "timeout", "aborted"] = Field(
-        description="ok, error (the code raised), timeout (interrupted, or still queued behind someone else's run) "
-        "or aborted (the kernel died or skipped it)."
-    )
-    execution_count: int | None = None
-    outputs: list[OutputView]
-    outputs_omitted: int = Field(0, description="How many of the last outputs were left out: over the output budget.")
-    duration_s: float
-    message: str
 
 
 # -- where outputs go ------------------------------------------------------------------------
@@ -70,6 +50,7 @@ class Outputs:
         self.items: list[dict[str, Any]] = []
         self.execution_count: int | None = None
         self.displays: dict[str, list[int]] = {}  # display_id -> indices of the outputs showing it
+        self.clears = 0  # how often the code cleared its outputs
         self._clear_pending = False
 
     def add(self, output: dict[str, Any], display_id: str | None = None) -> None:
@@ -95,6 +76,7 @@ class Outputs:
         self._clear_pending = False
         self.items = []
         self.displays = {}
+        self.clears += 1
 
     def update(self, display_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> list[int]:
         """Replace what every output of ``display_id`` shows; the indices it changed."""
@@ -285,8 +267,12 @@ async def run(
     kernel_name: str | None,
     *,
     store_history: bool = True,
-) -> tuple[ExecutionResult, list[Any]]:
-    """Run ``code`` in the notebook's kernel; return the result and image contents."""
+    cell_id: str | None = None,
+) -> Execution | ExecutionResult:
+    """Start running ``code`` in the notebook's kernel: the execution, followed by a task of its own.
+
+    An ExecutionResult instead when the kernel did not even answer within the timeout (nothing ran).
+    """
     notebook_kernel = await ensure_session(ctx, api_path, kernel_name)
     kernel_id, started = notebook_kernel.kernel_id, notebook_kernel.started
     clients = kernel_clients(ctx.host)
@@ -300,8 +286,9 @@ async def run(
         # by the caller's timeout, except while a kernel this call started is booting.
         kernel = await asyncio.wait_for(clients.get(ctx, kernel_id), READY_TIMEOUT if started else timeout)
     except TimeoutError:
-        result = ExecutionResult(
+        return ExecutionResult(
             path=api_path,
+            cell_id=cell_id,
             kernel_id=kernel_id,
             kernel_started=started,
             kernel_restarted=notebook_kernel.healed is not None,
@@ -311,48 +298,37 @@ async def run(
             message=f"The kernel did not answer within {timeout:g}s (it is busy with another execution, or "
             "starting). Nothing was run and nothing was interrupted; try again later or call interrupt_kernel." + note,
         )
-        return result, []
     await kernel.lock.acquire()
-    execution = KernelRun(ctx, kernel.client, kernel_id, outputs)
-    handed_off = False
     try:
         await _drain(kernel.client)
         await outputs.start()
-        try:
-            execution.send(code, store_history)
-            waited = 0.0 if started else time.monotonic() - began
-            status, message = await execution.follow(max(0.0, timeout - waited))
-            if status == "queued":
-                # Someone else's code held the kernel the whole time: interrupting would stop *their* run.
-                # Ours stays queued; keep following it in the background so its outputs reach the cell.
-                handed_off = True
-                task = asyncio.create_task(
-                    execution.finish_later(kernel.lock, ctx.config(NotebookPack).max_execution_timeout)
-                )
-                _background.add(task)  # a reference, so the task is not garbage-collected mid-run
-                task.add_done_callback(_background.discard)
-        finally:
-            if not handed_off:
-                await outputs.finish()
-    finally:
-        if not handed_off:
-            kernel.lock.release()
-    budget = OutputBudget.from_config(ctx.config(NotebookPack))
-    views = [budget.view(o) for o in outputs.items]
-    omitted = budget.fit([views])[0]
-    result = ExecutionResult(
-        path=api_path,
-        kernel_id=kernel_id,
-        kernel_started=started,
+        kernel_run = KernelRun(ctx, kernel.client, kernel_id, outputs)
+        kernel_run.send(code, store_history)
+    except BaseException:
+        kernel.lock.release()
+        raise
+    execution = Execution(
+        ctx, path=api_path, cell_id=cell_id, kernel_id=kernel_id, kernel_started=started,
         kernel_restarted=notebook_kernel.healed is not None,
-        status="timeout" if handed_off else status,
-        execution_count=outputs.execution_count,
-        outputs=views,
-        outputs_omitted=omitted,
-        duration_s=round(time.monotonic() - began, 3),
-        message=" ".join(m for m in (message + note, budget.omitted_note()) if m),
+        kernel_run=kernel_run, outputs=outputs, release=kernel.lock.release, note=note,
     )
-    return result, list(budget.images)
+    waited = 0.0 if started else time.monotonic() - began
+    execution.start(max(0.0, timeout - waited), ctx.config(NotebookPack).max_execution_timeout)
+    executions(ctx.host).add(execution)
+    return execution
+
+
+async def run_and_answer(
+    ctx: ToolContext, api_path: str, code: str, outputs: Outputs, timeout: float, wait: float | None,
+    kernel_name: str | None, *, store_history: bool = True, cell_id: str | None = None,
+) -> tuple[ExecutionResult, list[Any]]:
+    """Run ``code`` and wait for it up to ``wait`` seconds: the result so far and its images."""
+    execution = await run(
+        ctx, api_path, code, outputs, timeout, kernel_name, store_history=store_history, cell_id=cell_id
+    )
+    if isinstance(execution, ExecutionResult):
+        return execution, []
+    return await answer(ctx, execution, wait)
 
 
 async def _drain(client: Any) -> None:
@@ -372,7 +348,7 @@ class KernelRun:
         self.msg_id = ""
         self.started = False  # the kernel began running our request (not just queued it)
         self.sent = 0
-        self.report_progress = True
+        self.listener: ToolContext | None = None  # the call waiting for this run hears its progress
         self.ticks = 0
         self.began = time.monotonic()
         self.last_progress = self.began
@@ -405,6 +381,16 @@ class KernelRun:
                 f"Timed out after {timeout:g}s: the kernel was interrupted (KeyboardInterrupt). "
                 "Outputs so far are below."
             )
+        return await self._outcome(end)
+
+    async def follow_queued(self, limit: float) -> tuple[str, str]:
+        """Keep following a run that was still queued when its timeout passed (it is never interrupted)."""
+        end = await self._pump(time.monotonic() + limit)
+        if end == "deadline":
+            return "timeout", f"Still queued after {limit:g}s more: the kernel never ran it."
+        return await self._outcome(end)
+
+    async def _outcome(self, end: str) -> tuple[str, str]:
         if end == "died":
             return "aborted", DIED
         reply = await self._reply()
@@ -415,19 +401,10 @@ class KernelRun:
             return "aborted", "The kernel aborted the execution (an earlier execution failed)."
         return "ok", "Ran to completion."
 
-    async def finish_later(self, lock: asyncio.Lock, limit: float) -> None:
-        """Keep following a queued run after the tool answered, then release the kernel."""
-        self.report_progress = False
-        try:
-            if await self._pump(time.monotonic() + limit) == "idle":
-                await self._reply()
-        except Exception:
-            log.exception("following a queued execution failed")
-        finally:
-            try:
-                await self.outputs.finish()
-            finally:
-                lock.release()
+    def listen(self, ctx: ToolContext) -> None:
+        """Send progress to ``ctx`` (the call now waiting for this run) from now on."""
+        if self.listener is not ctx:
+            self.listener, self.ticks = ctx, 0
 
     async def _pump(self, deadline: float) -> str:
         """Read iopub until our run is idle ('idle'), the deadline ('deadline') or the kernel died ('died')."""
@@ -480,11 +457,15 @@ class KernelRun:
         return await self.client.get_iopub_msg(timeout=timeout)
 
     async def _progress(self, message: str) -> None:
-        if self.report_progress:
+        listener = self.listener
+        if listener is not None:
             # MCP progress must increase with every notification: count notifications, not outputs.
             self.ticks += 1
             self.last_progress = time.monotonic()
-            await self.ctx.progress(self.ticks, None, message)
+            try:
+                await listener.progress(self.ticks, None, message)
+            except Exception:  # the call stopped waiting meanwhile: nobody to tell
+                log.debug("could not send progress", exc_info=True)
 
     async def _heartbeat(self) -> None:
         """A progress note during long silent runs, so clients that reset their timeout on progress wait."""
@@ -534,11 +515,18 @@ def _as_output(kind: str, content: dict[str, Any]) -> dict[str, Any]:
 # -- tools -----------------------------------------------------------------------------------
 
 
+TIMEOUT = Field(None, description="Seconds before the kernel is interrupted (default from config).")
+WAIT = Field(None, description="Seconds to wait before answering status running with an execution_id (the run "
+             "goes on; default from config, at most the timeout).")
+KERNEL_NAME = Field(None, description="Kernel to start if the notebook has none (default: config).")
+
+
 class ExecuteCellArgs(BaseModel):
     path: str = Field(description="The notebook, relative to the server root.")
     cell_id: str = Field(description="The code cell to run.")
-    timeout: float | None = Field(None, description="Seconds before the kernel is interrupted (default from config).")
-    kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none (default: config).")
+    timeout: float | None = TIMEOUT
+    wait: float | None = WAIT
+    kernel_name: str | None = KERNEL_NAME
 
 
 @tool(permission="execute", title="Run a cell", output=ExecutionResult, destructive=True, open_world=True)
@@ -546,40 +534,61 @@ async def execute_notebook_cell(ctx: ToolContext, args: ExecuteCellArgs) -> Tool
     """Run a code cell in the notebook's kernel (started if needed), like Shift+Enter in JupyterLab.
 
     Outputs stream into the cell as they arrive, so people with the notebook open watch it run.
-    On timeout the kernel is interrupted and the outputs so far are returned. Returned outputs are
-    cut to the output budget; the notebook keeps them whole.
+    On timeout the kernel is interrupted; a run longer than `wait` answers status running with an
+    execution_id for get_execution. Returned outputs are cut to the output budget.
     """
-    timeout = check_timeout(ctx, args.timeout)
     api_path = await notebook_path(ctx, args.path)
-    nb = await open_notebook(ctx, api_path)
-    index, ycell = find_cell(nb, args.cell_id)
+    result, images = await run_cell(ctx, api_path, args.cell_id, args.timeout, args.wait, args.kernel_name)
+    return ToolOutput(structured=result, text=result_text(result), extra=images)
+
+
+def code_of(ycell: Any, cell_id: str) -> str:
+    """The code of a cell that can run, or a ToolError saying why it cannot."""
     if ycell.get("cell_type") != "code":
-        raise ToolError(f"Cell {args.cell_id!r} is a {ycell.get('cell_type')} cell; only code cells run.")
+        raise ToolError(f"Cell {cell_id!r} is a {ycell.get('cell_type')} cell; only code cells run.")
     code = str(ycell["source"])
     if not code.strip():
-        raise ToolError(f"Cell {args.cell_id!r} is empty; there is nothing to run.")
-    outputs = CellOutputs(ctx, api_path, args.cell_id)
+        raise ToolError(f"Cell {cell_id!r} is empty; there is nothing to run.")
+    return code
+
+
+async def run_cell(
+    ctx: ToolContext, api_path: str, cell_id: str, timeout: float | None, wait: float | None,
+    kernel_name: str | None,
+) -> tuple[ExecutionResult, list[Any]]:
+    """Run one code cell, outputs streamed into it; the result within the output budget, and its images."""
+    timeout = check_timeout(ctx, timeout)
+    wait = check_wait(ctx, wait, timeout)
+    nb = await open_notebook(ctx, api_path)
+    index, ycell = find_cell(nb, cell_id)
+    code = code_of(ycell, cell_id)
+    outputs = CellOutputs(ctx, api_path, cell_id)
     outputs.index = index
-    result, images = await run(ctx, api_path, code, outputs, timeout, args.kernel_name)
-    result.cell_id = args.cell_id
+    result, images = await run_and_answer(ctx, api_path, code, outputs, timeout, wait, kernel_name, cell_id=cell_id)
+    if result.status != "running":
+        await emit_executed(ctx, api_path, cell_id, index, result)
+    return result, images
+
+
+async def emit_executed(ctx: ToolContext, api_path: str, cell_id: str, index: int, result: ExecutionResult) -> None:
     await ctx.emit(
         CellExecuted(
             path=api_path,
-            cell_id=args.cell_id,
+            cell_id=cell_id,
             index=index,
             status=result.status,
             execution_count=result.execution_count,
             kernel_id=result.kernel_id,
         )
     )
-    return ToolOutput(structured=result, text=_result_text(result), extra=images)
 
 
 class ExecuteCodeArgs(BaseModel):
     path: str = Field(description="The notebook whose kernel runs the code.")
     code: str = Field(description="Code to run; no cell is added to the notebook.")
-    timeout: float | None = Field(None, description="Seconds before the kernel is interrupted (default from config).")
-    kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none (default: config).")
+    timeout: float | None = TIMEOUT
+    wait: float | None = WAIT
+    kernel_name: str | None = KERNEL_NAME
 
 
 @tool(permission="execute", title="Run code in the notebook's kernel", output=ExecutionResult, destructive=True, open_world=True)
@@ -589,29 +598,18 @@ async def execute_code(ctx: ToolContext, args: ExecuteCodeArgs) -> ToolOutput:
     It shares the kernel (and its variables) with the notebook's cells. Outputs are returned only.
     """
     timeout = check_timeout(ctx, args.timeout)
+    wait = check_wait(ctx, args.wait, timeout)
     if not args.code.strip():
         raise ToolError("code is empty; give the code to run.")
     api_path = await notebook_path(ctx, args.path)
-    result, images = await run(
-        ctx, api_path, args.code, ReturnedOutputs(), timeout, args.kernel_name, store_history=False
+    result, images = await run_and_answer(
+        ctx, api_path, args.code, ReturnedOutputs(), timeout, wait, args.kernel_name, store_history=False
     )
-    return ToolOutput(structured=result, text=_result_text(result), extra=images)
-
-
-def _result_text(result: ExecutionResult) -> str:
-    count = f" [{result.execution_count}]" if result.execution_count is not None else ""
-    lines = [f"{result.status}{count}: {result.message}"]
-    for out in result.outputs:
-        label = out.name or out.output_type
-        if out.output_type == "error":
-            label = f"error {out.ename}"
-        lines.append(f"--- {label}" + (f" ({out.note})" if out.note else ""))
-        if out.text:
-            lines.append(out.text)
-    return "\n".join(lines)
+    return ToolOutput(structured=result, text=result_text(result), extra=images)
 
 
 async def close_clients(host: Any) -> None:
-    """Stop every kernel client the pack opened (when the server stops)."""
+    """Stop following runs and every kernel client the pack opened (when the server stops)."""
+    executions(host).close()
     kernel_clients(host).close()
     await asyncio.sleep(0)
