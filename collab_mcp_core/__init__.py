@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 from .awaiting import await_maybe  # noqa: E402
 from .context import HostServices, ToolContext  # noqa: E402
 from .decisions import Deny, Verdict  # noqa: E402
-from .errors import Conflict, NotFound, PermissionDenied, RegistrationError, ToolError  # noqa: E402
+from .errors import Conflict, InvalidArgument, NotFound, PermissionDenied, RegistrationError, ToolError  # noqa: E402
 from .events import Event  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 from .identity import Identity  # noqa: E402
@@ -27,6 +27,7 @@ __all__ = [
     "Event",
     "HostServices",
     "Identity",
+    "InvalidArgument",
     "NotFound",
     "Permission",
     "PermissionDenied",

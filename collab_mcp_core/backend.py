@@ -19,8 +19,8 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from .errors import NotFound, ToolError
 from .awaiting import await_maybe
+from .errors import InvalidArgument, NotFound, ToolError
 from .update_store import BatchedWrites
 
 if TYPE_CHECKING:
@@ -93,33 +93,52 @@ class LocalBackend:
     # -- paths ---------------------------------------------------------------------------
 
     def normalize_path(self, path: str) -> str:
-        """A clean API path inside the root, or a ToolError saying why not.
+        """A clean API path inside the root, or an InvalidArgument saying why not.
 
-        Refuses absolute paths, ``..`` (also percent-encoded), hidden files
-        (unless the ContentsManager allows them), the collaboration store and
-        checkpoints, and symlinks that lead out of the root.
+        Refuses control characters (a NUL byte ends a path at the OS level),
+        absolute paths, ``..`` (also percent-encoded), hidden files (unless the
+        ContentsManager allows them), the collaboration store and checkpoints,
+        and symlinks that lead out of the root.
         """
         if not isinstance(path, str):
-            raise ToolError("path must be a string relative to the server root, like 'notebooks/analysis.ipynb'.")
+            raise InvalidArgument("path must be a string relative to the server root, like 'notebooks/analysis.ipynb'.")
         raw = unquote(path).replace("\\", "/").strip()
+        bad = sorted({f"U+{ord(c):04X}" for c in raw if ord(c) < 0x20 or ord(c) == 0x7F})
+        if bad:
+            raise InvalidArgument(
+                f"Path {path!r} contains control characters ({', '.join(bad)}; U+0000 is a NUL byte), "
+                "which no file name here may hold. Give the path with printable characters only."
+            )
         if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-            raise ToolError(f"Path {path!r} is absolute; give a path relative to the server root.")
+            raise InvalidArgument(f"Path {path!r} is absolute; give a path relative to the server root.")
         parts = [p for p in raw.split("/") if p not in ("", ".")]
         if any(p == ".." for p in parts):
-            raise ToolError(f"Path {path!r} leaves the server root ('..' is not allowed).")
+            raise InvalidArgument(f"Path {path!r} leaves the server root ('..' is not allowed).")
         for part in parts:
             if part in PRIVATE_NAMES or part.endswith((".y", "-journal")) and part.startswith("."):
-                raise ToolError(f"Path {path!r} is server-internal collaboration state, not a document.")
+                raise InvalidArgument(f"Path {path!r} is server-internal collaboration state, not a document.")
             if part.startswith(".") and not getattr(self.contents_manager, "allow_hidden", False):
-                raise ToolError(f"Path {path!r} is hidden; hidden files are not reachable.")
-        if not self._stays_inside_root(parts):
-            raise ToolError(f"Path {path!r} resolves outside the server root (through a symlink).")
+                raise InvalidArgument(f"Path {path!r} is hidden; hidden files are not reachable.")
+        resolved = self._through_links(parts)
+        if resolved is not None and not self._inside_root(resolved):
+            raise InvalidArgument(f"Path {path!r} resolves outside the server root (through a symlink).")
         return "/".join(parts)
 
-    def _stays_inside_root(self, parts: list[str]) -> bool:
-        """Whether root/parts resolves inside the (resolved) root.
+    def real_path(self, api_path: str) -> str:
+        """The API path of what a normalized ``api_path`` names once symlinks are followed.
 
-        Only a symlink can lead out, so each component is looked at with one
+        Permissions are checked on it too: a link inside an allowed folder may
+        name a file outside that folder.
+        """
+        resolved = self._through_links(api_path.split("/") if api_path else [])
+        if resolved is None or resolved == self.root_dir:
+            return api_path if resolved is None else ""
+        return os.path.relpath(resolved, self.root_dir).replace(os.sep, "/")
+
+    def _through_links(self, parts: list[str]) -> str | None:
+        """The resolved OS path of root/parts if one of its components is a symlink, else None.
+
+        Only a symlink can lead elsewhere, so each component is looked at with one
         ``lstat``; ``realpath`` (a dozen system calls) runs only when one is a link.
         """
         current = self.root_dir
@@ -128,11 +147,13 @@ class LocalBackend:
             try:
                 is_link = stat.S_ISLNK(os.lstat(current).st_mode)
             except OSError:
-                return True  # this component does not exist, so nothing below it can be a link
+                return None  # this component does not exist, so nothing below it can be a link
             if is_link:
-                resolved = os.path.realpath(os.path.join(self.root_dir, *parts))
-                return resolved == self.root_dir or resolved.startswith(self.root_dir + os.sep)
-        return True
+                return os.path.realpath(os.path.join(self.root_dir, *parts))
+        return None
+
+    def _inside_root(self, os_path: str) -> bool:
+        return os_path == self.root_dir or os_path.startswith(self.root_dir + os.sep)
 
     def os_path(self, api_path: str) -> str:
         return os.path.join(self.root_dir, *api_path.split("/")) if api_path else self.root_dir

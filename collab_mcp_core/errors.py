@@ -19,6 +19,12 @@ class ToolError(Exception):
         self.details = details
 
 
+class InvalidArgument(ToolError):
+    """An argument no call could succeed with (a path with a NUL byte, say), whatever the server holds."""
+
+    code = "invalid_argument"
+
+
 class NotFound(ToolError):
     """The path, cell, version or session the call names does not exist."""
 

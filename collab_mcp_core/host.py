@@ -224,15 +224,28 @@ class Host:
     async def check_permission(
         self, identity: Identity, permission: str, path: str | None, tool: str, handler: Any = None
     ) -> None:
-        """Raise PermissionDenied unless the packs (or Jupyter's Authorizer) allow the call."""
-        verdict = await self.packs.authorize(identity, permission, path, tool, self)
-        if verdict is None:
-            verdict = await self.backend.jupyter_allows(identity, permission, path, handler)
-        if isinstance(verdict, Deny):
+        """Raise PermissionDenied unless the packs (or Jupyter's Authorizer) allow the call.
+
+        A path is checked as written and, when a symlink leads elsewhere, as the
+        file it resolves to: both must be allowed (``work/up.md -> ../top.md``
+        does not open ``top.md`` to a caller limited to ``work/``).
+        """
+        paths = [path]
+        if path:
+            real = self.backend.real_path(self.backend.normalize_path(path))
+            if real != path:
+                paths.append(real)
+        for checked in paths:
+            verdict = await self.packs.authorize(identity, permission, checked, tool, self)
+            if verdict is None:
+                verdict = await self.backend.jupyter_allows(identity, permission, checked, handler)
+            if verdict:
+                continue
             where = f" on {path!r}" if path else ""
-            raise PermissionDenied(f"Permission denied: tool {tool!r}{where}: {verdict.reason}")
-        if not verdict:
-            where = f" on {path!r}" if path else ""
+            if checked != path:  # the target is not named: the caller may not read it
+                where += " (a symlink to a file outside what it may reach)"
+            if isinstance(verdict, Deny):
+                raise PermissionDenied(f"Permission denied: tool {tool!r}{where}: {verdict.reason}")
             raise PermissionDenied(
                 f"Permission denied: tool {tool!r} needs the {permission!r} permission{where}, "
                 f"which {identity.username!r} does not have."

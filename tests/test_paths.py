@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from collab_mcp_core import ToolError
+from collab_mcp_core import InvalidArgument, ToolError
 from collab_mcp_core.backend import LocalBackend
 
 
@@ -33,4 +33,17 @@ def test_paths_inside_the_root_are_accepted(tree, path):
 @pytest.mark.parametrize("path", ["away/b.txt", "away", "away/new.txt", "dangling.txt", "alias/../away/b.txt"])
 def test_links_out_of_the_root_are_refused(tree, path):
     with pytest.raises(ToolError, match="outside the server root|leaves the server root"):
+        tree.normalize_path(path)
+
+
+@pytest.mark.parametrize(
+    ("path", "real"), [("sub/a.txt", "sub/a.txt"), ("alias/a.txt", "sub/a.txt"), ("alias", "sub"), ("sub/new.txt", "sub/new.txt"), ("", "")]
+)
+def test_real_path_follows_links_inside_the_root(tree, path, real):
+    assert tree.real_path(tree.normalize_path(path)) == real
+
+
+@pytest.mark.parametrize("path", ["a\x00.ipynb", "sub/a%00.txt", "sub/\x1b[31m.txt", "a\x7f", "line\nbreak.txt"])
+def test_control_characters_are_an_invalid_argument(tree, path):
+    with pytest.raises(InvalidArgument, match="control characters"):
         tree.normalize_path(path)

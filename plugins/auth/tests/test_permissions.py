@@ -44,6 +44,8 @@ def server(start_jwt_server, rsa_key, tmp_path_factory):
     outside = root.parent / "outside.txt"
     outside.write_text("outside the root\n")
     os.symlink(outside, root / "escape.txt")
+    os.symlink("../top.txt", root / "notebooks" / "up.txt")  # inside the root, outside the folder
+    os.symlink("a.txt", root / "notebooks" / "same.txt")  # inside the folder
     return server
 
 
@@ -136,6 +138,25 @@ async def test_folder_scoped_identity_stays_in_its_folder(server, rsa_key):
         # No path at all means "everywhere": a folder-limited identity must name its folder.
         assert "Permission denied" in await call_error(session, "list_documents")
         assert "Permission denied" in await call_error(session, "probe_execute", path="notebooks/a.txt")
+
+
+async def test_folder_scope_is_checked_on_the_file_a_symlink_names(server, rsa_key):
+    async with connect(server, headers=token_for(server, rsa_key, "linker", "write:notebooks/")) as session:
+        for tool, args in (
+            ("get_document", {}),
+            ("word_count", {}),
+            ("update_document", {"content": "defaced\n"}),
+            ("insert_text", {"text": "defaced ", "position": 0}),
+            ("probe_write", {"content": "defaced"}),
+        ):
+            error = await call_error(session, tool, path="notebooks/up.txt", **args)
+            assert error.startswith("Permission denied") and "symlink" in error, (tool, error)
+            assert "top.txt" not in error  # the target stays unnamed
+        with pytest.raises(Exception, match="Permission denied"):
+            await session.read_resource("document://notebooks/up.txt")
+        # A link that stays inside the folder is the file it names.
+        assert (await call(session, "word_count", path="notebooks/same.txt"))["words"] == 3
+    assert (server.root / "top.txt").read_text() == "top secret words\n"
 
 
 async def test_folder_scope_applies_to_resources(server, rsa_key):
