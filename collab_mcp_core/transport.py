@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Query arguments that carry credentials (Jupyter's and OAuth's names): refused on the endpoint, never logged.
+URL_CREDENTIALS = ("token", "access_token")
+
 #: How tool calls and other requests are answered (``c.CollabMCP.response_mode``).
 RESPONSE_MODES = ("auto", "sse", "json")
 
@@ -247,7 +250,7 @@ class MCPHandler(JupyterHandler):
             raise web.HTTPError(403, "Origin not allowed")
         if self.request.method == "OPTIONS":
             return  # preflights carry no credentials
-        if "token" in self.request.query_arguments:
+        if any(name in self.request.query_arguments for name in URL_CREDENTIALS):
             self._unauthorized("Tokens in the URL are refused on the MCP endpoint; send 'Authorization: Bearer <token>'.")
         await super().prepare(_redirect_to_login=False)
         self._identity = await self.host.packs.identify_request(self, self.host)
@@ -256,6 +259,12 @@ class MCPHandler(JupyterHandler):
         if self._identity.provider == "jupyter" and self.request.method not in ("GET", "HEAD", "OPTIONS"):
             # Only a login cookie can be ridden cross-site; header credentials cannot.
             JupyterHandler.check_xsrf_cookie(self)
+
+    def _request_summary(self) -> str:
+        # Tornado's warning for every refused request names the URL; its query
+        # may carry a token (refused, but still a secret), so it is left out.
+        query = "?[query omitted]" if self.request.query else ""
+        return f"{self.request.method} {self.request.path}{query} ({self.request.remote_ip})"
 
     def _unauthorized(self, message: str) -> None:
         raise web.HTTPError(401, message)  # write_error adds WWW-Authenticate

@@ -8,7 +8,8 @@ import os
 import time
 
 import pytest
-from jwt_helpers import bearer, mint, pem_public
+import httpx2
+from jwt_helpers import INITIALIZE, MCP_HEADERS, bearer, mint, pem_public, post_initialize
 
 from collab_mcp_core.testing import call, call_error, connect
 
@@ -253,5 +254,31 @@ async def test_audit_events_name_who_what_where_and_outcome_never_the_token(serv
     leaked = [t[:12] for t in TOKENS if t in text]
     assert not leaked, f"credentials found in the events or the server log: {leaked}"
     # Each part of a JWT (header, claims, signature) is a secret-bearing string too.
+    signatures = [t.rsplit(".", 1)[1] for t in TOKENS if t.count(".") == 2]
+    assert not [s for s in signatures if s in text]
+
+
+async def test_no_credential_reaches_the_log_from_urls_headers_or_jwts(server, rsa_key, other_rsa_key, events_log):
+    good = mint(rsa_key, server.mcp_url, sub="logged", scope="read")
+    expired = mint(rsa_key, server.mcp_url, sub="late", exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)
+    forged = mint(other_rsa_key, server.mcp_url, sub="forger")
+    TOKENS.extend([good, expired, forged])
+    async with httpx2.AsyncClient() as http:
+        for token in (server.token, good, "url-secret-" + os.urandom(8).hex()):
+            TOKENS.append(token)
+            for name in ("token", "access_token"):
+                for query in (f"{name}={token}", f"x=1&{name}={token}"):
+                    answer = await http.post(f"{server.mcp_url}?{query}", json=INITIALIZE, headers=MCP_HEADERS)
+                    assert answer.status_code == 401 and "Tokens in the URL are refused" in answer.text, query
+    for token in (expired, forged, "header-secret-" + os.urandom(8).hex()):
+        TOKENS.append(token)
+        for scheme in ("Bearer", "token"):
+            answer = await post_initialize(server.mcp_url, {"Authorization": f"{scheme} {token}"})
+            assert answer.status_code == 401
+    assert (await post_initialize(server.mcp_url, bearer(good))).status_code == 200
+    text = events_log.read_text() + request_log(server.log_text())
+    assert "Tokens in the URL are refused" in text  # the refusals were logged, without what they refused
+    leaked = [t[:12] for t in TOKENS if t in text]
+    assert not leaked, f"credentials found in the events or the server log: {leaked}"
     signatures = [t.rsplit(".", 1)[1] for t in TOKENS if t.count(".") == 2]
     assert not [s for s in signatures if s in text]
