@@ -46,7 +46,7 @@ CONFORMANCE = "@modelcontextprotocol/conformance@0.1.12"
 ISSUER = "https://idp.security-scan.invalid"
 RESULTS = Path(__file__).parent / "results" / "security_scan"
 FIXTURES = Path(__file__).parent.parent / "plugins" / "auth" / "tests"  # conformance_pack.py
-EXECUTION_TOOLS = "execute_code,execute_notebook_cell,restart_kernel,interrupt_kernel"
+EXECUTION_TOOLS = ("execute_code", "execute_notebook_cell", "restart_kernel", "interrupt_kernel")
 
 
 def seed_root(root: Path) -> None:
@@ -210,7 +210,8 @@ def run_conformance(base: Path, out: Path) -> dict:
     server = start_server(
         base / "conformance",
         "--ServerApp.disable_check_xsrf=True",
-        f"--CollabMCP.denied_tools={EXECUTION_TOOLS}",
+        # One option per name: "a,b" would be one (unknown) tool name, and the server refuses to start.
+        *(f"--CollabMCP.denied_tools={name}" for name in EXECUTION_TOOLS),
         "--CollabMCP.extra_packs=conformance_pack",
         token="",
         env={"PYTHONPATH": os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])},

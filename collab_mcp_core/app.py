@@ -81,6 +81,13 @@ class CollabMCP(ExtensionApp):
             # (a tool without a permission, a name taken twice) must stop the server instead.
             self.log.critical("collab-mcp cannot start: %s", err)
             raise SystemExit(1) from err
+        problems = packs.misnamed(self.allowed_tools, self.denied_tools)
+        if problems:
+            # A misspelt name would silently do nothing (a denied tool left callable):
+            # stop the server rather than serve what the operator did not mean.
+            for problem in problems:
+                self.log.critical("collab-mcp cannot start: %s", problem)
+            raise SystemExit(1)
         self.session_manager = SessionManager(
             app=self.host.server,
             response_mode=self.response_mode,

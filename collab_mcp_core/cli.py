@@ -18,7 +18,20 @@ EXTENSIONS = {"jupyter_server_ydoc": True, "jupyter_server_fileid": True, "colla
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except BrokenPipeError:
+        # The reader left (`collab-mcp packs --json | head`): not an error worth a traceback.
+        # Point stdout at nothing so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="collab-mcp", description="AI agents as collaborators in Jupyter, over MCP.")
+    parser.add_argument("--version", action="version", version=f"collab-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start a Jupyter server with collab-mcp in the foreground")
     serve.add_argument("--root-dir", help="folder to serve (default: a demo folder with a sample notebook)")
@@ -133,7 +146,7 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     from jupyter_core.application import JupyterApp
 
     from .app import CollabMCP
-    from .packs import PackManager
+    from .packs import HOST_PLUGIN, PackManager
     from .registry import ToolRegistry
 
     class ConfigReader(JupyterApp):
@@ -150,23 +163,26 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     manager.load_entry_points()
     registry = ToolRegistry()
     manager.collect_tools(registry)
+    problems = manager.misnamed(settings.allowed_tools, settings.denied_tools)
     registry.keep_only(settings.allowed_tools or None, settings.denied_tools)
     rows = []
     for info in sorted(manager.installed.values(), key=lambda i: i.name):
-        if info.name == "collab_mcp_core":
+        if info.name == HOST_PLUGIN:
             continue
         tools = sorted(t.name for t in registry.tools.values() if t.pack == info.name)
         rows.append({**info.__dict__, "tools": tools})
     if args.json:
         print(json.dumps(rows, indent=2))
-        return 0
-    for row in rows:
-        state = "enabled" if row["enabled"] else "disabled"
-        print(f"{row['name']} ({row['distribution']} {row['version']}), {state}, from {row['module']}")
-        if row["enabled"]:
-            print(f"  hooks: {', '.join(row['hooks']) or '-'}")
-            print(f"  tools: {', '.join(row['tools']) or '-'}")
-    return 0
+    else:
+        for row in rows:
+            state = "enabled" if row["enabled"] else "disabled"
+            print(f"{row['name']} ({row['distribution']} {row['version']}), {state}, from {row['module']}")
+            if row["enabled"]:
+                print(f"  hooks: {', '.join(row['hooks']) or '-'}")
+                print(f"  tools: {', '.join(row['tools']) or '-'}")
+    for problem in problems:  # the server would refuse to start with these settings
+        print(f"collab-mcp: configuration error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from .decisions import Deny, is_denial
 from .errors import PermissionDenied, ToolError
 from .events import HOST_EVENTS, Event, EventBus, ToolCalled, ToolFailed
 from .hookspecs import hookimpl
-from .packs import PackManager
+from .packs import HOST_PLUGIN, PackManager
 from .registry import ResourceTemplate, Tool, ToolCall, ToolRegistry
 from .state import CallerState, caller_key
 from .tools import ToolOutput
@@ -65,7 +65,7 @@ class Host:
         self.packs = packs
         self.backend = backend
         self.state = CallerState()
-        self.packs.register(_HostImplementation(self), name="collab_mcp_core")
+        self.packs.register(_HostImplementation(self), name=HOST_PLUGIN)
         self.events = EventBus(getattr(app.serverapp, "event_logger", None), lambda e: self.packs.on_event(e, self))
         for event_class in HOST_EVENTS:
             self.events.register(event_class)

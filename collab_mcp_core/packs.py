@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .tools import ToolOutput
 
 log = logging.getLogger(__name__)
+HOST_PLUGIN = "collab_mcp_core"  # the host's own hook implementations, registered under this name
 
 
 @dataclass
@@ -73,14 +74,36 @@ class PackManager:
                 self.pm.set_blocked(ep.name)
         # pluggy skips blocked names without importing them.
         self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        unknown = (self.enabled or set()) - set(self.installed)
-        if unknown:
-            log.warning("CollabMCP.enabled_packs names packs that are not installed: %s", sorted(unknown))
         self.pm.check_pending()
         for name, info in self.installed.items():
             plugin = self.pm.get_plugin(name)
             if plugin is not None:
                 info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+
+    def misnamed(self, allowed_tools: Iterable[str], denied_tools: Iterable[str]) -> list[str]:
+        """One message per setting that names a pack or tool that does not exist, listing the valid names.
+
+        Call it once every pack is registered and ``collect_tools`` ran. A misspelt
+        name would otherwise do nothing, silently (``denied_tools=execute_cod``
+        leaves ``execute_code`` callable). Tools are known only for the packs that
+        load: the tools of a disabled pack cannot be named.
+        """
+        packs = sorted(name for name in self.installed if name != HOST_PLUGIN)
+        tools = sorted({tool for info in self.installed.values() for tool in info.tools})
+        problems = []
+        for setting, given, valid, missing, listing in (
+            ("enabled_packs", self.enabled or (), packs, "no installed pack is", "Installed packs"),
+            ("disabled_packs", self.disabled, packs, "no installed pack is", "Installed packs"),
+            ("allowed_tools", allowed_tools, tools, "no enabled pack offers a tool", "Tools of the enabled packs"),
+            ("denied_tools", denied_tools, tools, "no enabled pack offers a tool", "Tools of the enabled packs"),
+        ):
+            unknown = sorted(set(given) - set(valid))
+            if unknown:
+                problems.append(
+                    f"CollabMCP.{setting}: {missing} named {', '.join(map(repr, unknown))}. "
+                    f"{listing}: {', '.join(valid) or 'none'}."
+                )
+        return problems
 
     def register(self, plugin: object, name: str) -> None:
         """Register a pack object directly (tests, embedding)."""

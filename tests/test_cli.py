@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from collab_mcp_core.testing import call, connect, free_port
+from collab_mcp_core import __version__
+from collab_mcp_core.testing import call, connect, free_port, isolated_env
 
 
 def run_cli(*args: str, env=None) -> subprocess.CompletedProcess:
@@ -32,6 +33,53 @@ def test_packs_text_listing_shows_tools():
     assert out.returncode == 0, out.stderr
     assert "hello (collab-mcp-example-pack 0.1.0), enabled" in out.stdout
     assert "tools: word_count" in out.stdout
+
+
+def test_version():
+    out = run_cli("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"collab-mcp {__version__}"
+
+
+def test_a_closed_pipe_ends_quietly():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "collab_mcp_core.cli", "packs", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    process.stdout.close()  # the reader is gone before anything is written, as `| head` after its lines
+    stderr = process.stderr.read().decode()
+    assert process.wait(60) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+TYPOS = ("--CollabMCP.denied_tools=execute_cod", "--CollabMCP.disabled_packs=awarness")
+
+
+def test_packs_reports_misspelt_settings():
+    out = run_cli("packs", *TYPOS)
+    assert out.returncode == 1
+    assert "CollabMCP.denied_tools: no enabled pack offers a tool named 'execute_cod'." in out.stderr
+    assert "CollabMCP.disabled_packs: no installed pack is named 'awarness'." in out.stderr
+    assert "execute_code" in out.stderr and "awareness" in out.stderr  # the valid names are listed
+    assert "notebook (collab-mcp-notebook" in out.stdout  # the listing is still printed
+
+
+def test_misspelt_settings_stop_the_server_listing_the_valid_names(tmp_path):
+    for typo, expected, valid in (
+        (TYPOS[0], "CollabMCP.denied_tools: no enabled pack offers a tool named 'execute_cod'.", "execute_code"),
+        (TYPOS[1], "CollabMCP.disabled_packs: no installed pack is named 'awarness'.", "awareness"),
+        ("--CollabMCP.enabled_packs=notebok", "CollabMCP.enabled_packs: no installed pack is named 'notebok'.", "notebook"),
+        ("--CollabMCP.allowed_tools=get_notebok", "no enabled pack offers a tool named 'get_notebok'.", "get_notebook"),
+    ):
+        root = tmp_path / typo.split("=")[1]
+        root.mkdir()
+        out = subprocess.run(
+            [sys.executable, "-m", "collab_mcp_core.cli", "serve", f"--root-dir={root}", f"--port={free_port()}", typo],
+            capture_output=True, text=True, timeout=120, env=isolated_env(tmp_path / "home"),
+        )
+        assert out.returncode == 1, out.stdout + out.stderr
+        log = out.stdout + out.stderr
+        line = next(line for line in log.splitlines() if expected in line)
+        assert "collab-mcp cannot start" in line and valid in line, line
+        assert "collab-mcp is serving" not in log
 
 
 async def test_serve_starts_prints_a_working_url_and_config(tmp_path):
