@@ -23,7 +23,7 @@ from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
 
 from .config import NotebookPack
 from .events import CellExecuted
-from .executions import Execution, ExecutionResult, answer, check_wait, executions, result_text
+from .executions import Execution, ExecutionResult, Progress, answer, check_wait, executions, result_text
 from .kernels import READY_TIMEOUT, ensure_session, kernel_clients
 from .live import NOTEBOOK, find_cell, notebook_path, open_notebook, origin
 
@@ -321,6 +321,7 @@ async def run(
 async def run_and_answer(
     ctx: ToolContext, api_path: str, code: str, outputs: Outputs, timeout: float, wait: float | None,
     kernel_name: str | None, *, store_history: bool = True, cell_id: str | None = None,
+    progress: Progress | None = None,
 ) -> tuple[ExecutionResult, list[Any]]:
     """Run ``code`` and wait for it up to ``wait`` seconds: the result so far and its images."""
     execution = await run(
@@ -328,7 +329,7 @@ async def run_and_answer(
     )
     if isinstance(execution, ExecutionResult):
         return execution, []
-    return await answer(ctx, execution, wait)
+    return await answer(ctx, execution, wait, progress)
 
 
 async def _drain(client: Any) -> None:
@@ -348,8 +349,7 @@ class KernelRun:
         self.msg_id = ""
         self.started = False  # the kernel began running our request (not just queued it)
         self.sent = 0
-        self.listener: ToolContext | None = None  # the call waiting for this run hears its progress
-        self.ticks = 0
+        self.listener: Progress | None = None  # the call waiting for this run hears its progress
         self.began = time.monotonic()
         self.last_progress = self.began
         self.flushed = self.began  # when queued outputs were last written into the cell
@@ -400,11 +400,6 @@ class KernelRun:
         if status == "aborted":
             return "aborted", "The kernel aborted the execution (an earlier execution failed)."
         return "ok", "Ran to completion."
-
-    def listen(self, ctx: ToolContext) -> None:
-        """Send progress to ``ctx`` (the call now waiting for this run) from now on."""
-        if self.listener is not ctx:
-            self.listener, self.ticks = ctx, 0
 
     async def _pump(self, deadline: float) -> str:
         """Read iopub until our run is idle ('idle'), the deadline ('deadline') or the kernel died ('died')."""
@@ -459,13 +454,8 @@ class KernelRun:
     async def _progress(self, message: str) -> None:
         listener = self.listener
         if listener is not None:
-            # MCP progress must increase with every notification: count notifications, not outputs.
-            self.ticks += 1
             self.last_progress = time.monotonic()
-            try:
-                await listener.progress(self.ticks, None, message)
-            except Exception:  # the call stopped waiting meanwhile: nobody to tell
-                log.debug("could not send progress", exc_info=True)
+            await listener.send(message)
 
     async def _heartbeat(self) -> None:
         """A progress note during long silent runs, so clients that reset their timeout on progress wait."""

@@ -59,6 +59,20 @@ class ExecutionResult(BaseModel):
     message: str
 
 
+class Progress:
+    """The progress notifications of one call: increasing across every run it waits for (MCP requires it)."""
+
+    def __init__(self, ctx: ToolContext) -> None:
+        self.ctx, self.ticks = ctx, 0
+
+    async def send(self, message: str) -> None:
+        self.ticks += 1
+        try:
+            await self.ctx.progress(self.ticks, None, message)
+        except Exception:  # the call stopped waiting meanwhile: nobody to tell
+            log.debug("could not send progress", exc_info=True)
+
+
 class Execution:
     """One run of code in a kernel, followed to its end by a task of its own.
 
@@ -115,15 +129,15 @@ class Execution:
     def done(self) -> bool:
         return self.ended is not None
 
-    async def wait(self, ctx: ToolContext, seconds: float | None) -> None:
-        """Wait until the run settles, at most ``seconds`` (None: until it settles); progress goes to ``ctx``."""
-        self.kernel_run.listen(ctx)
+    async def wait(self, progress: Progress, seconds: float | None) -> None:
+        """Wait until the run settles, at most ``seconds`` (None: until it settles), telling ``progress``."""
+        self.kernel_run.listener = progress
         try:
             await asyncio.wait_for(asyncio.shield(self.settled.wait()), seconds)
         except TimeoutError:
             pass
         finally:
-            if self.kernel_run.listener is ctx:
+            if self.kernel_run.listener is progress:
                 self.kernel_run.listener = None
         await self.outputs.flush()  # what the model is told about is in the cell too
 
@@ -148,11 +162,12 @@ class Execution:
             self.cursor = (len(items), 0)
         return index, fresh
 
-    def result(self, budget: OutputBudget) -> ExecutionResult:
-        """What the model is told now: the status, and the outputs it has not seen, within ``budget``."""
+    def result(self, budget: OutputBudget, *, fit: bool = True) -> ExecutionResult:
+        """What the model is told now: the status, and the outputs it has not seen, within ``budget``
+        (without ``fit`` the outputs are whole: the caller fits several results together)."""
         first, fresh = self.new_outputs()
         views = [budget.view(o) for o in fresh]
-        omitted = budget.fit([views])[0]
+        omitted = budget.fit([views])[0] if fit else 0
         if self.done:
             status, message = self.status, self.message
         elif self.queued_message is not None:
@@ -177,7 +192,7 @@ class Execution:
             outputs=views,
             outputs_omitted=omitted,
             duration_s=round((self.ended or time.monotonic()) - self.began, 3),
-            message=" ".join(m for m in (message + self.note, budget.omitted_note()) if m),
+            message=" ".join(m for m in (message + self.note, fit and budget.omitted_note()) if m),
         )
 
 
@@ -236,9 +251,11 @@ def check_wait(ctx: ToolContext, wait: float | None, timeout: float) -> float | 
     return None if value >= timeout else value
 
 
-async def answer(ctx: ToolContext, execution: Execution, wait: float | None) -> tuple[ExecutionResult, list]:
+async def answer(
+    ctx: ToolContext, execution: Execution, wait: float | None, progress: Progress | None = None
+) -> tuple[ExecutionResult, list]:
     """Wait for ``execution`` (up to ``wait``) and say what it did, with its images."""
-    await execution.wait(ctx, wait)
+    await execution.wait(progress or Progress(ctx), wait)
     budget = OutputBudget.from_config(ctx.config(NotebookPack))
     return execution.result(budget), list(budget.images)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, execution, executions, kernels, live, notebooks, resources
+from . import cells, execution, executions, kernels, live, notebooks, resources, run_cells
 from .config import NotebookPack
 from .events import NOTEBOOK_EVENTS
 
@@ -25,6 +25,7 @@ TOOLS = (
     cells.clear_notebook_outputs,
     execution.execute_notebook_cell,
     execution.execute_code,
+    run_cells.execute_cells,
     executions.get_execution,
     kernels.interrupt_kernel,
     kernels.restart_kernel,

@@ -77,6 +77,7 @@ async def test_a_run_longer_than_wait_answers_running_then_get_execution_returns
     async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
         cell_id = cells_of(ada)[0]["id"]
         await call(mcp, "create_notebook_session", path=path)
+        assert (await call(mcp, "execute_code", path=path, code="0"))["status"] == "ok"  # the kernel is connected
         first = await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id, timeout=60, wait=1)
         assert first["status"] == "running" and first["execution_id"], first
         assert "get_execution" in first["message"]
@@ -125,3 +126,82 @@ async def test_interrupt_kernel_stops_a_running_execution(collab_server):
         await call(mcp, "interrupt_kernel", path=path)
         final = await call(mcp, "get_execution", execution_id=first["execution_id"], wait=30)
         assert final["status"] == "error" and "KeyboardInterrupt" in final["message"], final
+
+
+async def test_execute_cells_stops_at_the_error_in_the_third_of_five(collab_server):
+    sources_ = ["a = 1", "print('two')", "raise ValueError('third fails')", "print('four')", "print('five')"]
+    path = write_notebook(collab_server.root, "five.ipynb", [{"source": s} for s in sources_])
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        ids = [c["id"] for c in cells_of(ada)]
+        answer = await mcp.call_tool("execute_cells", {"path": path, "all": True}, progress_callback=on_progress)
+        data = answer.structured_content
+        assert not answer.is_error, answer.content
+        assert data["status"] == "error" and data["stopped_at"] == ids[2], data
+        assert [c["cell_id"] for c in data["cells"]] == ids[:3]
+        assert [c["status"] for c in data["cells"]] == ["ok", "ok", "error"]
+        assert data["cells"][1]["outputs"][0]["text"] == "two\n"
+        assert data["cells"][2]["outputs"][0]["ename"] == "ValueError"
+        assert data["not_run"] == ids[3:] and "Stopped at cell" in data["message"]
+        assert progress == sorted(set(progress)) and len(progress) >= 3  # one counter across the cells
+        await ada.wait_for(
+            lambda: [c.get("execution_count") is not None for c in cells_of(ada)] == [True, True, True, False, False],
+            what="three cells run and two untouched",
+        )
+        cells = cells_of(ada)
+        assert cells[2]["outputs"][0]["ename"] == "ValueError" and cells[3]["outputs"] == []
+
+        # Without stop_on_error every cell runs; a range runs only its cells.
+        everything = await call(mcp, "execute_cells", path=path, all=True, stop_on_error=False)
+        assert [c["status"] for c in everything["cells"]] == ["ok", "ok", "error", "ok", "ok"]
+        assert everything["status"] == "error" and everything["stopped_at"] is None
+        above = await call(mcp, "execute_cells", path=path, start=0, end=2)
+        assert [c["cell_id"] for c in above["cells"]] == ids[:2] and above["status"] == "ok"
+        listed = await call(mcp, "execute_cells", path=path, cell_ids=[ids[4], ids[0]])
+        assert [c["cell_id"] for c in listed["cells"]] == [ids[4], ids[0]]
+
+
+async def test_execute_cells_refuses_bad_selections_and_runs_nothing(collab_server):
+    path = write_notebook(
+        collab_server.root, "select.ipynb", [{"source": "print(1)"}, {"cell_type": "markdown", "source": "# md"}]
+    )
+    async with connect(collab_server) as mcp, join_room(collab_server, path) as ada:
+        before = cells_of(ada)
+        md = before[1]["id"]
+        cases = [
+            ({}, "exactly one of"),
+            ({"all": True, "start": 0}, "exactly one of"),
+            ({"start": 1, "end": 9}, "Cell range 1..9 is out of bounds: the notebook has 2 cells"),
+            ({"start": 2, "end": 1}, "out of bounds"),
+            ({"start": -1}, "start"),
+            ({"cell_ids": []}, "empty"),
+            ({"cell_ids": ["nope"]}, "No cell with id 'nope'"),
+            ({"cell_ids": [before[0]["id"], md]}, "only code cells run"),
+            ({"start": 1, "end": 2}, "no code cell"),
+            ({"all": True, "timeout": 0}, "timeout must be"),
+            ({"all": True, "wait": -2}, "wait must be"),
+        ]
+        for args, expected in cases:
+            err = await call_error(mcp, "execute_cells", path=path, **args)
+            assert expected in err, (args, err)
+        await asyncio.sleep(0.2)
+        assert cells_of(ada) == before
+
+
+async def test_execute_cells_answers_running_when_its_wait_is_over(collab_server):
+    path = write_notebook(
+        collab_server.root, "batch_wait.ipynb",
+        [{"source": "print('quick')"}, {"source": "import time\ntime.sleep(8)\n'slow'"}, {"source": "'after'"}],
+    )
+    async with connect(collab_server) as mcp:
+        await call(mcp, "create_notebook_session", path=path)
+        assert (await call(mcp, "execute_code", path=path, code="0"))["status"] == "ok"  # the kernel is connected
+        data = await call(mcp, "execute_cells", path=path, all=True, timeout=60, wait=3)
+        assert [c["status"] for c in data["cells"]] == ["ok", "running"], data
+        assert data["status"] == "running" and len(data["not_run"]) == 1
+        rest = await call(mcp, "get_execution", execution_id=data["cells"][1]["execution_id"], wait=30)
+        assert rest["status"] == "ok" and rest["outputs"][-1]["text"] == "'slow'"
