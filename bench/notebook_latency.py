@@ -2,7 +2,8 @@
 
     uv run python bench/notebook_latency.py [calls]
 
-Prints median and p95 (milliseconds) for get_notebook on a 1,000-cell notebook,
+Prints median and p95 (milliseconds) for get_notebook on a 1,000-cell notebook
+(full and outline, with the size of each answer),
 insert and update of a cell in that notebook, execute of `1+1`, and
 edit-to-collaborator latency (from sending update_notebook_cell until a second
 collaborator on the room's websocket sees the new source). Not a test: figures
@@ -12,6 +13,7 @@ depend on the machine.
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -65,6 +67,16 @@ async def bench(server, calls: int) -> None:
             "get_notebook (1,000 cells, all, outputs)",
             await timed(max(10, calls // 5), lambda i: call(mcp, "get_notebook", path=BIG, limit=2000)),
         )
+        report(
+            "get_notebook (1,000 cells, view=outline)",
+            await timed(
+                max(10, calls // 5), lambda i: call(mcp, "get_notebook", path=BIG, limit=2000, view="outline")
+            ),
+        )
+        for view in ("full", "outline"):
+            answer = await mcp.call_tool("get_notebook", {"path": BIG, "limit": 2000, "view": view})
+            size = len(json.dumps(answer.structured_content).encode()) + len(answer.content[0].text.encode())
+            print(f"{'answer size, view=' + view:<44} {size / 1000:8.1f} kB (structured content + text)")
         report(
             "get_notebook (1,000 cells, first 100)", await timed(calls, lambda i: call(mcp, "get_notebook", path=BIG))
         )

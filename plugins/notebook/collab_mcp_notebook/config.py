@@ -19,6 +19,7 @@ class NotebookPack(Configurable):
     max_image_bytes = Int(
         512_000, help="Largest image (decoded bytes) returned as MCP image content; larger ones become a note."
     ).tag(config=True)
+    max_page_chars = Int(20_000, help="Characters read_cell_output returns per page.").tag(config=True)
     max_images = Int(4, help="Images returned as MCP image content per call.").tag(config=True)
     execution_timeout = Float(30.0, help="Default execution timeout in seconds.").tag(config=True)
     execution_wait = Float(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pycrdt import Map
 from pydantic import BaseModel, Field, WithJsonSchema
@@ -12,8 +12,16 @@ from collab_mcp_core import NotFound, ToolContext, ToolError, ToolOutput, await_
 from .config import NotebookPack
 from .kernels import NotebookKernel, check_kernel_name, ensure_session, kernel_alive_state
 from .live import NOTEBOOK, document_version, notebook_path, open_notebook, remember_source
-from .outputs import OutputBudget
-from .views import CellView, CollaborationState, Collaborator, cell_views, collaboration_state, collaborators
+from .outputs import OutputBudget, optional
+from .views import (
+    CellView,
+    CollaborationState,
+    Collaborator,
+    cell_views,
+    collaboration_state,
+    collaborators,
+    outline_line,
+)
 
 SKIP_FOLDERS = {".ipynb_checkpoints", "__pycache__", "node_modules"}
 
@@ -97,6 +105,8 @@ class GetNotebookArgs(BaseModel):
     path: str = Field(description="The notebook, relative to the server root.")
     include_collaboration_state: bool = Field(True, description="Add the room id, collaborators and version.")
     include_outputs: bool = Field(True, description="Add outputs of code cells (within the output budget).")
+    view: Literal["full", "outline"] = Field("full", description="outline: one line per cell (index, id, type, "
+                                             "count, first source line, output kinds and sizes) instead of cells.")
     start: int = Field(0, ge=0, description="First cell index to return (for paging).")
     limit: int = Field(100, ge=1, le=5000, description="Return at most this many cells.")
 
@@ -121,6 +131,7 @@ class NotebookView(BaseModel):
         ),
     ]
     document_version: str
+    outline: str | None = optional("With view=outline: one line per cell (the cells list is then empty).")
     collaboration: CollaborationState | None = None
     note: str | None = Field(None, description="Something to know about this notebook (cell id stability...).")
 
@@ -131,6 +142,8 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
     sources, execution counts and outputs within the output budget, plus who else is in the room."""
     api_path = await notebook_path(ctx, args.path)
     nb = await open_notebook(ctx, api_path)
+    if args.view == "outline":
+        return _outline(ctx, api_path, nb, args)
     budget = OutputBudget.from_config(ctx.config(NotebookPack), return_images=False) if args.include_outputs else None
     n = len(nb.ycells)
     end = min(n, args.start + args.limit)
@@ -153,6 +166,28 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
         note=" ".join(n for n in (_format_note(nb), budget and budget.omitted_note()) if n) or None,
     )
     return ToolOutput(structured=view, text=_notebook_text(view))
+
+
+def _outline(ctx: ToolContext, api_path: str, nb: Any, args: GetNotebookArgs) -> ToolOutput:
+    """The notebook as one line per cell: what is where, in a few bytes a cell."""
+    n = len(nb.ycells)
+    end = min(n, args.start + args.limit)
+    with nb.ydoc.transaction():
+        cells = cell_views(nb, args.start, end, outputs=args.include_outputs)
+    view = NotebookView(
+        path=api_path,
+        cell_count=n,
+        start=args.start,
+        next_start=end if end < n else None,
+        cells=[],
+        document_version=document_version(nb),
+        outline="\n".join(outline_line(c) for c in cells),
+        collaboration=collaboration_state(ctx, api_path, nb) if args.include_collaboration_state else None,
+        note=_format_note(nb),
+    )
+    more = f"\n... more cells: call again with start={view.next_start}" if view.next_start is not None else ""
+    head = f"{api_path}: {n} cells (outline of {args.start}..{end - 1}), version {view.document_version}\n"
+    return ToolOutput(structured=view, text=head + (view.outline or "") + more)
 
 
 def _format_note(nb: Any) -> str | None:

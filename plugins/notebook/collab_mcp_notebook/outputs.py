@@ -74,6 +74,13 @@ def as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def describe(view: OutputView) -> str:
+    """What an output is, in a few words: its kind (stream name, error name), MIME types and size."""
+    kind = f"{view.output_type} {view.name or view.ename or ''}".strip()
+    mimes = f" ({' '.join(view.mime_types)})" if view.mime_types else ""
+    return f"{kind}{mimes} of {len(view.text or ''):,} characters"
+
+
 def cut(text: str, limit: int) -> tuple[str, str | None]:
     """``text`` within ``limit`` characters: head and tail around a note, and the note."""
     if len(text) <= limit:
@@ -82,7 +89,7 @@ def cut(text: str, limit: int) -> tuple[str, str | None]:
     head = int(limit * HEAD_SHARE)
     tail = limit - head
     removed = len(text) - head - tail
-    note = f"{removed} of {len(text)} characters cut (the full output is in the notebook)"
+    note = f"{removed} of {len(text)} characters cut (page through the whole output with read_cell_output)"
     return text[:head] + f"\n[... {note} ...]\n" + (text[len(text) - tail :] if tail else ""), note
 
 
@@ -96,6 +103,7 @@ class OutputBudget:
     return_images: bool = True
     images: list[types.ImageContent] = field(default_factory=list)
     omitted: int = 0  # outputs fit() left out
+    left_out: list[str] = field(default_factory=list)  # what they were (kind, MIME types, size)
     limit: int = field(init=False)  # the characters the call started with (chars is what is left)
 
     def __post_init__(self) -> None:
@@ -151,6 +159,7 @@ class OutputBudget:
                 left -= len(v.text or "")
                 kept += 1
             lost.append(len(group) - kept)
+            self.left_out.extend(describe(v) for v in group[kept:])
             del group[kept:]
         self.omitted += sum(lost)
         self.chars = 0
@@ -160,10 +169,12 @@ class OutputBudget:
         """What to tell the model about outputs :meth:`fit` left out, if any."""
         if not self.omitted:
             return None
+        shown = ", ".join(self.left_out[:5]) + (", ..." if len(self.left_out) > 5 else "")
         return (
-            f"{self.omitted} output(s) were left out (outputs_omitted counts them per cell): over the budget of "
-            f"{self.limit:,} output characters per call. Read fewer cells per call, or single cells with "
-            "read_notebook_cell."
+            f"{self.omitted} output(s) were left out ({shown}; outputs_omitted counts them per cell, they are a "
+            "cell's last outputs): over the budget of "
+            f"{self.limit:,} output characters per call. Read fewer cells per call, single cells with "
+            "read_notebook_cell, or one output with read_cell_output(path, cell_id, output_index)."
         )
 
     def view(self, output: dict[str, Any]) -> OutputView:
@@ -207,7 +218,7 @@ class OutputBudget:
     def _image(self, mime_type: str, b64: str) -> str:
         size = len(b64.strip()) * 3 // 4
         if not self.return_images:
-            return f"{mime_type} image of {size} bytes (read it with execute_notebook_cell or the notebook itself)"
+            return f"{mime_type} image of {size} bytes (fetch it with read_cell_output)"
         if size > self.image_bytes:
             return f"{mime_type} image of {size} bytes not returned: larger than the {self.image_bytes}-byte cap"
         if self.images_left <= 0:

@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, execution, executions, kernels, live, notebooks, resources, run_cells
+from . import cells, execution, executions, kernels, live, notebooks, output_pages, resources, run_cells
 from .config import NotebookPack
 from .events import NOTEBOOK_EVENTS
 
@@ -15,6 +15,7 @@ TOOLS = (
     notebooks.list_notebooks,
     notebooks.get_notebook,
     cells.read_notebook_cell,
+    output_pages.read_cell_output,
     notebooks.create_notebook_session,
     cells.insert_notebook_cell,
     cells.update_notebook_cell,

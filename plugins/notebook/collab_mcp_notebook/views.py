@@ -87,6 +87,36 @@ def _view(cell: dict[str, Any], index: int, budget: OutputBudget | None) -> Cell
     return view
 
 
+# The first line of a cell's source shown in an outline, in characters.
+OUTLINE_SOURCE = 60
+
+
+def outline_line(view: CellView) -> str:
+    """One line for a cell: index, id, type, execution count, first line of source, what its outputs are."""
+    lines = view.source.strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    if len(first) > OUTLINE_SOURCE or len(lines) > 1:
+        first = first[:OUTLINE_SOURCE] + f"… ({len(lines)} lines)"
+    count = f"[{view.execution_count}]" if view.execution_count is not None else ""
+    kind = "" if view.cell_type == "code" else f"{view.cell_type} "
+    outputs = ", ".join(_output_summary(o) for o in view.outputs or [])
+    return f"{view.index} {view.cell_id} {kind}{count}{' ' if count else ''}{first}" + (f" → {outputs}" if outputs else "")
+
+
+def _output_summary(output: OutputView) -> str:
+    if output.output_type == "error":
+        return f"error {output.ename}"
+    size = _size(len(output.text or ""))
+    if output.output_type == "stream":
+        return f"{output.name} {size}"
+    image = next((m for m in output.mime_types or [] if m.startswith("image/")), None)
+    return f"{image} + text {size}" if image else f"{output.output_type.split('_')[0]} {size}"
+
+
+def _size(chars: int) -> str:
+    return f"{chars}" if chars < 1000 else f"{chars / 1000:.1f}k"
+
+
 class Collaborator(BaseModel):
     username: str | None = None
     name: str | None = None

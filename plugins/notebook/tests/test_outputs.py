@@ -9,7 +9,7 @@ def test_cut_keeps_head_and_tail_and_says_how_much_went() -> None:
     text = "".join(f"{i:04d}\n" for i in range(1000))
     shown, note = cut(text, 300)
     assert shown.startswith("0000\n") and shown.endswith("0999\n")
-    assert note == f"{len(text) - 300} of {len(text)} characters cut (the full output is in the notebook)"
+    assert note == f"{len(text) - 300} of {len(text)} characters cut (page through the whole output with read_cell_output)"
     assert cut("short", 300) == ("short", None)
 
 
