@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from .context import HostServices as Host
+    from .context import ToolContext
     from .decisions import Verdict
     from .events import Event
     from .identity import Identity
@@ -97,6 +98,21 @@ def protected_resource_metadata(resource: str, host: Host) -> dict[str, Any] | N
     authorization server (JWT) returns at least ``{"resource": resource,
     "authorization_servers": [issuer]}``; with no answer the document is 404.
     The first non-None answer wins.
+    """
+
+
+@hookspec(firstresult=True)
+def default_path(tool: Tool, ctx: ToolContext) -> str | None | Awaitable[str | None]:
+    """Name the document a call is about when the caller left its path argument out, or None.
+
+    Called for a call of ``tool`` whose path argument (``tool.path_arg``) is
+    optional (its default is None) and was omitted, before the permission
+    check. Answer for your own tools only, typically with the caller's current
+    document, kept in ``ctx.state`` by an earlier call (the notebook pack's
+    ``create_notebook_session``). The host normalizes the answer, checks the
+    tool's permission on it as if the caller had named it, and hands it to the
+    tool as ``ctx.path``. The first non-None answer wins; with none,
+    ``ctx.path`` stays None and the tool says what is missing.
     """
 
 

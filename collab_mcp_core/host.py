@@ -196,6 +196,9 @@ class Host:
 
         try:
             args = _validate(tool.input_model, params.arguments or {}, tool.name)
+            if raw_path is None and tool.path_is_optional:
+                # Left out: the packs may name the caller's current document (checked below as if named).
+                path = await self.packs.default_path(tool, tool_ctx)
             if path is not None:
                 # Authorize what the tool will touch: "./secret/x" is "secret/x".
                 path = tool_ctx.path = self.backend.normalize_path(path)

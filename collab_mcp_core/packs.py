@@ -24,6 +24,7 @@ from .hookspecs import ENTRY_POINT_GROUP, PROJECT
 
 if TYPE_CHECKING:
     from .context import HostServices as Host
+    from .context import ToolContext
     from .events import Event
     from .identity import Identity
     from .registry import Tool, ToolCall, ToolRegistry
@@ -154,6 +155,13 @@ class PackManager:
             answer = await await_maybe(impl(resource=resource, host=host))
             if answer is not None:
                 return answer
+        return None
+
+    async def default_path(self, tool: Tool, ctx: ToolContext) -> str | None:
+        for _pack, impl in self._each("default_path"):
+            path = await await_maybe(impl(tool=tool, ctx=ctx))
+            if path is not None:
+                return path
         return None
 
     async def authorize(self, identity: Identity, permission: str, path: str | None, tool: str, host: Host) -> Verdict:

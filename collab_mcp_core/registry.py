@@ -44,6 +44,12 @@ class Tool:
     path_arg: str | None = "path"  # the argument naming the document, checked per path
 
     @functools.cached_property
+    def path_is_optional(self) -> bool:
+        """Whether the path argument may be left out (its default is None): then ``default_path`` may fill it."""
+        field = self.input_model.model_fields.get(self.path_arg) if self.path_arg else None
+        return field is not None and not field.is_required() and field.default is None
+
+    @functools.cached_property
     def mcp_tool(self) -> types.Tool:
         """The tool as ``tools/list`` describes it (built once: JSON schemas are slow to generate)."""
         return types.Tool(

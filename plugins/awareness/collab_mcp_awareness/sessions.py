@@ -42,19 +42,25 @@ class ActiveSessionsArgs(BaseModel):
 class ActiveSessions(BaseModel):
     sessions: list[Session]
     count: int
+    current_notebook: str | None = Field(
+        None, description="Your MCP session's current notebook (create_notebook_session sets it), if any."
+    )
 
 
 @tool(permission="read", path_arg="document_path", title="Open collaboration sessions")
 async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessions:
     """List the open collaboration sessions (one per document someone has open), with their
-    session_id, document and participants. Join one with join_session to appear in it."""
+    session_id, document and participants, and your MCP session's current notebook. You are
+    present in each document you read, edit or run; join_session joins one without touching it."""
     hub_for(ctx.host).touch(ctx)
     if args.document_path:
         rooms = [await room_for_path(ctx, args.document_path)]
     else:
         rooms = await readable_rooms(ctx, "get_active_sessions")  # others' documents are not even named
     sessions = [session_of(ctx, room) for room in rooms]
-    return ActiveSessions(sessions=sessions, count=len(sessions))
+    # The notebook pack keeps it in its state for this caller (collab_mcp_notebook.current_notebook).
+    current = ctx.host.state.of(ctx.caller, "notebook").get("current_notebook")
+    return ActiveSessions(sessions=sessions, count=len(sessions), current_notebook=current)
 
 
 class SessionArgs(BaseModel):

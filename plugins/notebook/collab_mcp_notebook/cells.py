@@ -18,6 +18,7 @@ from collab_mcp_core import Conflict, ToolContext, ToolError, ToolOutput, tool
 from collab_mcp_core.text import Splice, apply_splices, replace_text
 
 from .config import NotebookPack
+from .current_notebook import PATH
 from .events import CellDeleted, CellInserted, CellMoved, CellUpdated
 from .execution import TIMEOUT, WAIT, check_timeout, code_of, run_cell
 from .executions import ExecutionResult, check_wait, result_text
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 CellType = Literal["code", "markdown", "raw"]
 
-PATH = Field(description="The notebook, relative to the server root (e.g. 'analysis/report.ipynb').")
 CELL_ID = Field(description="The cell's id, as get_notebook or read_notebook_cell return it.")
 EXPECTED_SOURCE = Field(
     None, description="Optional: the source you last read; the edit is refused if the cell changed since."
@@ -105,13 +105,19 @@ def new_cell(cell_type: str, source: str, cell_id: str | None = None, metadata: 
 
 
 class ReadCellArgs(BaseModel):
-    path: str = PATH
+    path: str | None = PATH
     cell_id: str | None = Field(None, description="The cell's id (or give index).")
     index: int | None = Field(None, description="The cell's position, 0-based; negative counts from the end.")
     include_outputs: bool = Field(True, description="Return outputs (within the output budget).")
 
 
-@tool(permission="read", title="Read a cell", output=CellView)
+class ReadCell(CellView):
+    """One cell, and the notebook it is in."""
+
+    path: str
+
+
+@tool(permission="read", title="Read a cell", output=ReadCell)
 async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput:
     """Read one cell of the live notebook (what people see now, unsaved edits included) by id or index."""
     if args.cell_id is None and args.index is None:
@@ -120,7 +126,7 @@ async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput
     nb = await open_notebook(ctx, api_path)
     index, ycell = find_cell(nb, args.cell_id, None if args.cell_id is not None else args.index)
     budget = OutputBudget.from_config(ctx.config(NotebookPack)) if args.include_outputs else None
-    view = cell_view(ycell, index, budget)
+    view = ReadCell(path=api_path, **dict(cell_view(ycell, index, budget)))
     remember_source(ctx, api_path, view.cell_id, view.source)
     if budget is not None:
         view.outputs_omitted = budget.fit([view.outputs or []])[0] or None
@@ -131,7 +137,7 @@ async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput
 
 
 class InsertCellArgs(BaseModel):
-    path: str = PATH
+    path: str | None = PATH
     content: str = Field(description="The new cell's source.")
     position: int = Field(-1, description="Index the new cell takes (0 = first); -1 appends at the end.")
     cell_type: CellType = Field("code", description="code, markdown or raw.")
@@ -193,7 +199,7 @@ def _change_text(change: CellChange) -> str:
 
 
 class UpdateCellArgs(BaseModel):
-    path: str = PATH
+    path: str | None = PATH
     cell_id: str = CELL_ID
     content: str = Field(description="The cell's whole new source.")
     cell_type: CellType | None = Field(None, description="Change the cell's type (code, markdown, raw).")
@@ -260,7 +266,7 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOu
 
 
 class EditCellArgs(BaseModel):
-    path: str = PATH
+    path: str | None = PATH
     cell_id: str = CELL_ID
     old: str = Field(description="Exact text to find in the cell's source (must occur once unless replace_all).")
     new: str = Field(description="Text to put in its place.")
@@ -320,7 +326,7 @@ def _occurrences(text: str, sub: str) -> list[int]:
 
 
 class DeleteCellArgs(BaseModel):
-    path: str = PATH
+    path: str | None = PATH
     cell_id: str = CELL_ID
     expected_source: str | None = EXPECTED_SOURCE
     expected_hash: str | None = EXPECTED_HASH
@@ -343,7 +349,7 @@ async def delete_notebook_cell(ctx: ToolContext, args: DeleteCellArgs) -> CellCh
 
 
 class MoveCellArgs(BaseModel):
-    path: str = PATH
+    path: str | None = PATH
     cell_id: str = CELL_ID
     position: int = Field(description="Index the cell has after the move (0 = first); -1 moves it to the end.")
 
@@ -375,7 +381,7 @@ async def move_notebook_cell(ctx: ToolContext, args: MoveCellArgs) -> CellChange
 
 
 class ClearOutputsArgs(BaseModel):
-    path: str = PATH
+    path: str | None = PATH
     cell_id: str | None = Field(None, description="One code cell; omit to clear every cell's outputs.")
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
 
 from .config import NotebookPack
+from .current_notebook import PATH
 from .events import CellExecuted
 from .executions import Execution, ExecutionResult, Progress, answer, check_wait, executions, result_text
 from .kernels import READY_TIMEOUT, ensure_session, kernel_clients
@@ -512,7 +513,7 @@ KERNEL_NAME = Field(None, description="Kernel to start if the notebook has none 
 
 
 class ExecuteCellArgs(BaseModel):
-    path: str = Field(description="The notebook, relative to the server root.")
+    path: str | None = PATH
     cell_id: str = Field(description="The code cell to run.")
     timeout: float | None = TIMEOUT
     wait: float | None = WAIT
@@ -574,7 +575,7 @@ async def emit_executed(ctx: ToolContext, api_path: str, cell_id: str, index: in
 
 
 class ExecuteCodeArgs(BaseModel):
-    path: str = Field(description="The notebook whose kernel runs the code.")
+    path: str | None = PATH
     code: str = Field(description="Code to run; no cell is added to the notebook.")
     timeout: float | None = TIMEOUT
     wait: float | None = WAIT

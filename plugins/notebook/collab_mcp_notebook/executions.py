@@ -279,7 +279,7 @@ async def get_execution(ctx: ToolContext, args: GetExecutionArgs) -> ToolOutput:
 
 def result_text(result: ExecutionResult) -> str:
     count = f" [{result.execution_count}]" if result.execution_count is not None else ""
-    lines = [f"{result.status}{count}: {result.message}"]
+    lines = [f"{result.status}{count} in {result.path}: {result.message}"]
     for out in result.outputs:
         label = out.name or out.output_type
         if out.output_type == "error":

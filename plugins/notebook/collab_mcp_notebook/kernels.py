@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from collab_mcp_core import NotFound, ToolContext, ToolError, await_maybe, tool
 
 from .config import NotebookPack
+from .current_notebook import PATH
 from .live import notebook_path, open_notebook
 
 if TYPE_CHECKING:
@@ -265,7 +266,7 @@ async def session_or_error(ctx: ToolContext, api_path: str) -> dict[str, Any]:
 
 
 class KernelArgs(BaseModel):
-    path: str = Field(description="The notebook whose kernel this is, relative to the server root.")
+    path: str | None = PATH
 
 
 class KernelState(BaseModel):

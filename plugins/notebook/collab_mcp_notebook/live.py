@@ -17,6 +17,8 @@ from tornado.web import HTTPError
 from collab_mcp_core import Conflict, NotFound, ToolError
 from collab_mcp_core.backend import NOTEBOOK
 
+from .current_notebook import named_or_current
+
 if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
     from pycrdt import Map
@@ -26,9 +28,10 @@ if TYPE_CHECKING:
 CELL_TYPES = ("code", "markdown", "raw")
 
 
-async def notebook_path(ctx: ToolContext, path: str) -> str:
-    """The normalized path of an existing notebook, or a ToolError saying what is wrong."""
-    return await ctx.backend.require_file(path, suffixes=(".ipynb",), kind="notebook")
+async def notebook_path(ctx: ToolContext, path: str | None) -> str:
+    """The normalized path of an existing notebook (the one named, or the session's current one when
+    ``path`` is None), or a ToolError saying what is wrong."""
+    return await ctx.backend.require_file(named_or_current(ctx, path), suffixes=(".ipynb",), kind="notebook")
 
 
 async def open_notebook(ctx: ToolContext, api_path: str) -> YNotebook:

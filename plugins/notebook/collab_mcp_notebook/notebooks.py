@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from collab_mcp_core import NotFound, ToolContext, ToolError, ToolOutput, await_maybe, tool
 
 from .config import NotebookPack
+from .current_notebook import PATH, make_current
 from .kernels import NotebookKernel, check_kernel_name, ensure_session, kernel_alive_state
 from .live import NOTEBOOK, document_version, notebook_path, open_notebook, remember_source
 from .outputs import OutputBudget, optional
@@ -102,7 +103,7 @@ async def walk_notebooks(ctx: ToolContext, folder: str) -> list[dict] | None:
 
 
 class GetNotebookArgs(BaseModel):
-    path: str = Field(description="The notebook, relative to the server root.")
+    path: str | None = PATH
     include_collaboration_state: bool = Field(True, description="Add the room id, collaborators and version.")
     include_outputs: bool = Field(True, description="Add outputs of code cells (within the output budget).")
     view: Literal["full", "outline"] = Field("full", description="outline: one line per cell (index, id, type, "
@@ -249,7 +250,8 @@ class NotebookSession(BaseModel):
     kernel_state: str | None = None
     kernel_started: bool = False
     kernel_restarted: bool = Field(False, description="True when the kernel had died and was replaced: its variables are gone.")
-    message: str | None = None
+    current_notebook: str = Field(description="This MCP session's current notebook now: tools use it when path is left out.")
+    message: str
     cell_count: int
     document_version: str
     collaborators: list[Collaborator]
@@ -257,9 +259,10 @@ class NotebookSession(BaseModel):
 
 @tool(permission="execute", title="Open a notebook session", read_only=False, destructive=False, idempotent=True)
 async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> NotebookSession:
-    """Open (or find) the notebook's collaboration room and kernel session; create the notebook if asked.
-
-    With create=true a missing notebook is created empty; an existing file is never overwritten.
+    """Open (or find) the notebook's collaboration room and kernel session, and make it this MCP
+    session's current notebook: notebook tools then use it (and its kernel) whenever you leave path
+    out; each MCP session has its own. With create=true a missing notebook is created empty; an
+    existing file is never overwritten.
     """
     api_path = ctx.backend.normalize_path(args.path)
     if not api_path.endswith(".ipynb"):
@@ -279,6 +282,7 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
     notebook_kernel = await ensure_session(ctx, api_path, args.kernel_name) if args.start_kernel else None
     session = notebook_kernel.session if notebook_kernel else None
     kernel = (session or {}).get("kernel") or {}
+    make_current(ctx, api_path)
     return NotebookSession(
         path=api_path,
         created=created,
@@ -289,11 +293,15 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
         kernel_state=kernel_alive_state(ctx, kernel["id"]) if kernel else None,
         kernel_started=bool(notebook_kernel and notebook_kernel.started),
         kernel_restarted=bool(notebook_kernel and notebook_kernel.healed),
-        message=_kernel_message(notebook_kernel),
+        current_notebook=api_path,
+        message=" ".join(m for m in (_kernel_message(notebook_kernel), CURRENT_NOTE.format(api_path)) if m),
         cell_count=len(nb.ycells),
         document_version=document_version(nb),
         collaborators=state.collaborators,
     )
+
+
+CURRENT_NOTE = "{} is now this session's current notebook: notebook tools use it when you leave path out."
 
 
 def _kernel_message(notebook_kernel: NotebookKernel | None) -> str | None:
@@ -306,7 +314,7 @@ def _kernel_message(notebook_kernel: NotebookKernel | None) -> str | None:
 
 
 class SaveArgs(BaseModel):
-    path: str = Field(description="The notebook, relative to the server root.")
+    path: str | None = PATH
 
 
 class SavedNotebook(BaseModel):

@@ -8,6 +8,7 @@ from collab_mcp_core import hookimpl
 
 from . import cells, execution, executions, kernels, live, notebooks, output_pages, resources, run_cells
 from .config import NotebookPack
+from .current_notebook import current_notebook
 from .events import NOTEBOOK_EVENTS
 
 
@@ -38,6 +39,12 @@ TOOLS = (
 def register_tools(register: Any) -> None:
     for tool in TOOLS:
         register(tool)
+
+
+@hookimpl
+def default_path(tool: Any, ctx: Any) -> str | None:
+    # A notebook tool called without path: the session's current notebook (create_notebook_session).
+    return current_notebook(ctx) if tool.func in TOOLS else None
 
 
 @hookimpl

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
 
 from .config import NotebookPack
+from .current_notebook import PATH
 from .execution import KERNEL_NAME, CellOutputs, check_timeout, code_of, emit_executed, run
 from .executions import ExecutionResult, Progress, result_text
 from .live import find_cell, notebook_path, open_notebook
@@ -26,7 +27,7 @@ ALWAYS_STOP = ("aborted", "running")
 
 
 class ExecuteCellsArgs(BaseModel):
-    path: str = Field(description="The notebook, relative to the server root.")
+    path: str | None = PATH
     cell_ids: list[str] | None = Field(None, description="Run these cells, in this order.")
     start: int | None = Field(None, ge=0, description="Run the code cells from this index (default 0)...")
     end: int | None = Field(None, ge=0, description="...up to this index, excluded (default: the end).")
