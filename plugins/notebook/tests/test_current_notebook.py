@@ -37,6 +37,8 @@ async def test_two_sessions_each_work_in_their_own_current_notebook(collab_serve
         code_one = await call(one, "execute_code", code="print('ran in', 'one')")
         assert code_one["path"] == "alpha.ipynb" and code_one["kernel_id"] == ran_a["kernel_id"]
         assert (await call(two, "get_notebook"))["path"] == "beta.ipynb"
+        ran_all = await call(two, "execute_cells", all=True)
+        assert ran_all["path"] == "beta.ipynb" and len(ran_all["cells"]) == 2
         assert (await call(one, "read_notebook_cell", index=0))["path"] == "alpha.ipynb"
         # The awareness pack tells the agent its current notebook too.
         assert (await call(one, "get_active_sessions"))["current_notebook"] == "alpha.ipynb"
@@ -64,6 +66,7 @@ async def test_path_left_out_without_a_current_notebook_is_a_clear_error_that_ch
             ("delete_notebook_cell", {"cell_id": cell_id}),
             ("execute_notebook_cell", {"cell_id": cell_id}),
             ("execute_code", {"code": "1"}),
+            ("execute_cells", {"all": True}),
             ("get_notebook", {}),
             ("restart_kernel", {}),
         ]:
