@@ -19,6 +19,7 @@ from pydantic_core import from_json
 from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
 
 from .config import NotebookPack
+from .current_notebook import PATH
 from .live import find_cell, notebook_path, open_notebook
 from .outputs import IMAGE_TYPES, as_text, optional, strip_ansi
 
@@ -26,7 +27,7 @@ TEXT_TYPES = ("text/plain", "text/markdown", "text/html", "application/json")
 
 
 class ReadOutputArgs(BaseModel):
-    path: str = Field(description="The notebook, relative to the server root.")
+    path: str | None = PATH
     cell_id: str = Field(description="The code cell.")
     output_index: int = Field(description="Which output of the cell, 0-based; negative counts from the end.")
     start: int = Field(0, ge=0, description="First character of the text to return (for paging).")

@@ -40,6 +40,9 @@ async def test_two_sessions_each_work_in_their_own_current_notebook(collab_serve
         ran_all = await call(two, "execute_cells", all=True)
         assert ran_all["path"] == "beta.ipynb" and len(ran_all["cells"]) == 2
         assert (await call(one, "read_notebook_cell", index=0))["path"] == "alpha.ipynb"
+        page = await call(one, "read_cell_output", cell_id=a1["cell_id"], output_index=0)
+        assert page["path"] == "alpha.ipynb" and page["text"] == "from one\n"
+        assert (await call(one, "get_notebook", view="outline"))["path"] == "alpha.ipynb"
         # The awareness pack tells the agent its current notebook too.
         assert (await call(one, "get_active_sessions"))["current_notebook"] == "alpha.ipynb"
         assert (await call(two, "get_active_sessions"))["current_notebook"] == "beta.ipynb"
