@@ -464,7 +464,7 @@ class KernelRun:
             await self._progress(f"still running after {time.monotonic() - self.began:.0f}s ({self.sent} outputs)")
 
     async def _reply(self) -> dict[str, Any]:
-        reply = await _reply(self.client, self.msg_id)
+        reply = await shell_reply(self.client, self.msg_id, REPLY_TIMEOUT)
         count = reply.get("execution_count")
         if count is not None and count != self.outputs.execution_count:
             await self.outputs.count(count)
@@ -474,8 +474,9 @@ class KernelRun:
 DIED = "The kernel died while running this code; the server restarts it, and every variable is gone."
 
 
-async def _reply(client: Any, msg_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + REPLY_TIMEOUT
+async def shell_reply(client: Any, msg_id: str, timeout: float) -> dict[str, Any]:
+    """The content of the shell reply to ``msg_id``; empty if none came within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             msg = await client.get_shell_msg(timeout=max(0.05, deadline - time.monotonic()))

@@ -356,9 +356,21 @@ async def list_kernels(ctx: ToolContext, args: ListKernelsArgs) -> KernelList:
         )
         for k in km.list_kernels()
     ]
+    specs = await list_kernelspecs(ctx, ListKernelsArgs())
+    return KernelList(kernels=kernels, kernel_specs=specs.kernel_specs, default_kernel=specs.default_kernel)
+
+
+class KernelSpecs(BaseModel):
+    kernel_specs: list[KernelSpecInfo]
+    default_kernel: str = Field(description="Started for notebooks whose metadata names no installed kernel.")
+
+
+@tool(permission="read", title="List kernel specs")
+async def list_kernelspecs(ctx: ToolContext, args: ListKernelsArgs) -> KernelSpecs:
+    """The kernels that can be started (pass a name as kernel_name to create_notebook_session)."""
+    km = ctx.backend.kernel_manager
     specs = await await_maybe(km.kernel_spec_manager.get_all_specs())
-    return KernelList(
-        kernels=kernels,
+    return KernelSpecs(
         kernel_specs=[
             KernelSpecInfo(
                 name=name, display_name=s["spec"].get("display_name", name), language=s["spec"].get("language")

@@ -11,6 +11,7 @@ from collab_mcp_core import NotFound, ToolContext, ToolError, ToolOutput, await_
 
 from .config import NotebookPack
 from .current_notebook import PATH, make_current
+from .files import walk
 from .kernels import NotebookKernel, check_kernel_name, ensure_session, kernel_alive_state
 from .live import NOTEBOOK, document_version, notebook_path, open_notebook, remember_source
 from .outputs import OutputBudget, optional
@@ -23,9 +24,6 @@ from .views import (
     collaborators,
     outline_line,
 )
-
-SKIP_FOLDERS = {".ipynb_checkpoints", "__pycache__", "node_modules"}
-
 
 # -- list ------------------------------------------------------------------------------------
 
@@ -76,27 +74,11 @@ async def list_notebooks(ctx: ToolContext, args: ListNotebooksArgs) -> NotebookL
 
 
 async def walk_notebooks(ctx: ToolContext, folder: str) -> list[dict] | None:
-    """Contents models of every notebook under ``folder`` (sorted by path), or None if it is no folder.
-
-    Goes through the ContentsManager, so hidden files stay hidden; opens no room.
-    """
-    cm = ctx.backend.contents_manager
-    if folder and not await await_maybe(cm.dir_exists(folder)):
+    """Contents models of every notebook under ``folder`` (sorted by path), or None if it is no folder."""
+    found = await walk(ctx, folder)
+    if found is None:
         return None
-    found: list[dict] = []
-    pending = [folder]
-    while pending:
-        current = pending.pop()
-        model = await await_maybe(cm.get(current, content=True, type="directory"))
-        for item in model.get("content") or []:
-            name = item["name"]
-            if name in SKIP_FOLDERS or name.startswith("."):
-                continue
-            if item["type"] == "directory":
-                pending.append(item["path"])
-            elif item["type"] == "notebook" or name.endswith(".ipynb"):
-                found.append(item)
-    return sorted(found, key=lambda m: m["path"])
+    return [m for m in found if m["type"] == "notebook" or (m["type"] == "file" and m["name"].endswith(".ipynb"))]
 
 
 # -- get -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, execution, executions, kernels, live, notebooks, output_pages, resources, run_cells
+from . import cells, execution, executions, files, kernels, live, notebooks, output_pages, resources, run_cells, variables
 from .config import NotebookPack
 from .current_notebook import current_notebook
 from .events import NOTEBOOK_EVENTS
@@ -29,9 +29,12 @@ TOOLS = (
     execution.execute_code,
     run_cells.execute_cells,
     executions.get_execution,
+    variables.inspect_variables,
     kernels.interrupt_kernel,
     kernels.restart_kernel,
     kernels.list_kernels,
+    kernels.list_kernelspecs,
+    files.list_files,
 )
 
 
