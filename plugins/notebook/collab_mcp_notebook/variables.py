@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from collab_mcp_core import ToolContext, ToolError, tool
 
+from .current_notebook import PATH
 from .execution import shell_reply
 from .kernels import kernel_clients, session_or_error
 from .live import notebook_path
@@ -71,7 +72,7 @@ def _expression(names: list[str] | None) -> str:
 
 
 class InspectArgs(BaseModel):
-    path: str = Field(description="The notebook whose kernel to inspect.")
+    path: str | None = PATH
     names: list[str] | None = Field(None, description="Only these variables (default: every user variable).")
     timeout: float = Field(10.0, gt=0, le=60, description="Seconds to wait for a busy kernel.")
 
