@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import signal
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -124,8 +125,21 @@ class CollabMCP(ExtensionApp):
         if self.history_in_data_dir:
             store = self.host.backend.bind_update_store()
             self.log.info("collab-mcp: document history is stored in %s", store)
+        self.host.backend.keep_rooms_durable()
+        self._stop_on_sigint()
         await started.wait()
         await self.host.packs.notify("host_started", host=self.host)
+
+    def _stop_on_sigint(self) -> None:
+        """Stop cleanly (saving open rooms) on SIGINT also without a TTY.
+
+        Jupyter binds SIGINT only when stdin is a TTY (to ask for confirmation);
+        otherwise Python's default raises KeyboardInterrupt out of the event loop
+        and no extension's stop runs. JupyterHub's spawners stop servers with
+        SIGINT and no TTY. SIGTERM already goes to the server's clean stop.
+        """
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self.serverapp._signal_stop)  # noqa: SLF001 - what SIGTERM calls
 
     async def _close_idle_rooms(self) -> None:
         while True:
@@ -144,3 +158,4 @@ class CollabMCP(ExtensionApp):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        await self.host.backend.flush_updates()

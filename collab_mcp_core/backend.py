@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from .awaiting import await_maybe
+from .durable_rooms import DurableRooms
 from .errors import InvalidArgument, NotFound, ToolError
+from .file_records import RECORDS_FILE, FileRecords
 from .update_store import BatchedWrites
 
 if TYPE_CHECKING:
@@ -46,7 +48,8 @@ TEXT_FILE = ("text", "file")
 ROOM_READY_TIMEOUT = 5.0  # seconds to wait for a new room to start observing its document
 SAVE_ON_STOP_TIMEOUT = 5.0
 SAVE_TIMEOUT = 10.0  # seconds save() keeps trying while newer changes cancel the room's saves
-STORE_FILE = os.path.join("collab_mcp", "jupyter_ystore.db")  # under the server's data directory
+STATE_FOLDER = "collab_mcp"  # under the server's data directory: the update store, file records, forks
+STORE_FILE = os.path.join(STATE_FOLDER, "jupyter_ystore.db")
 
 
 class LocalBackend:
@@ -58,6 +61,7 @@ class LocalBackend:
         # opened with create=True are never cleaned up by jupyter-server-ydoc.
         self._agent_rooms: dict[str, float] = {}
         self.room_watchers: list[Any] = []  # collab_mcp_core.watch.RoomWatcher instances
+        self.durable: DurableRooms | None = None  # set by keep_rooms_durable() when the server starts
 
     # -- server services -----------------------------------------------------------------
 
@@ -297,7 +301,8 @@ class LocalBackend:
         A room saves a moment after the last change and cancels that pending save
         when it stops, so an edit made just before shutdown would never reach the
         disk. This uses the room's own file loader, which refuses to overwrite
-        out-of-band changes.
+        out-of-band changes. Rooms whose document did not change since they were
+        loaded or saved are left alone.
         """
         ext = self.settings.get("jupyter_server_ydoc")
         rooms = list(ext.ywebsocket_server.rooms.values()) if ext is not None else []
@@ -306,6 +311,8 @@ class LocalBackend:
             loader, document = getattr(room, "_file", None), getattr(room, "_document", None)
             if loader is None or document is None or not room.ready:
                 return  # not a document room, or never loaded
+            if self.durable is not None and not self.durable.changed(room):
+                return  # nothing to save: writing it anyway would touch a file nobody edited
             try:
                 content = await document.aget()
                 await loader.maybe_save_content({"format": room.file_format, "type": room.file_type, "content": content})
@@ -365,6 +372,53 @@ class LocalBackend:
             return None
         return os.path.abspath(db_path) if db_path else None
 
+    # -- durability ------------------------------------------------------------------------
+
+    def keep_rooms_durable(self) -> None:
+        """See every room as it starts and as it is deleted, so acknowledged edits survive a
+        crash and a restart (:mod:`.durable_rooms`). Call once, when the server starts."""
+        if self.durable is not None or self.settings.get("jupyter_server_ydoc") is None:
+            return
+        records = None
+        if self.update_store_path() is not None:  # a persistent store: worth recording what it holds
+            folder = os.path.join(self.serverapp.data_dir, STATE_FOLDER)
+            os.makedirs(folder, exist_ok=True)
+            records = FileRecords(os.path.join(folder, RECORDS_FILE))
+        self.durable = DurableRooms(self.contents_manager, records, lambda: self.ydoc.ystore_class)
+        self._hook_rooms()
+
+    def _hook_rooms(self) -> None:
+        """Wrap the websocket server's ``start_room`` (every room, opened by a browser, an agent
+        or the fork API, starts there before it loads) and ``delete_room``."""
+        from jupyter_server_ydoc.rooms import DocumentRoom
+
+        server = self.ydoc.ywebsocket_server
+        start_room = server.start_room
+        durable = self.durable
+        assert durable is not None
+
+        async def starting(room: Any) -> None:
+            if isinstance(room, DocumentRoom):
+                durable.adopt(room)
+            await start_room(room)
+
+        server.start_room = starting
+
+    def overwritten_versions(self, room_id: str | None) -> list[float]:
+        """Store timestamps of versions of the room's document whose edits never reached the disk:
+        the file had changed on disk, and was loaded over them (they stay restorable)."""
+        records = self.durable.records if self.durable is not None else None
+        if records is None or not room_id:
+            return []
+        return [entry.version for entry in records.overwritten(room_id)]
+
+    async def flush_updates(self) -> None:
+        """Wait until every edit made so far is committed to the update store (a tool's edit
+        survives a crash once this returns)."""
+        ext = self.settings.get("jupyter_server_ydoc")
+        if self.durable is not None and ext is not None:
+            await self.durable.flush(ext.ywebsocket_server.rooms.values())
+
     async def close_idle_rooms(self, idle_seconds: float) -> list[str]:
         """Save and close rooms agents opened, once no websocket client is in them
         and no agent used them for ``idle_seconds``. Returns the closed room ids."""
@@ -389,9 +443,10 @@ class LocalBackend:
     async def _close_room(self, room_id: str, room: Any) -> None:
         ydoc = self.ydoc
         async with ydoc._room_locks[room_id]:  # noqa: SLF001 - the lock jupyter-server-ydoc's handlers use
-            task = room._save_to_disc()  # noqa: SLF001
-            if task is not None:
-                await task
+            if self.durable is None or self.durable.changed(room):
+                task = room._save_to_disc()  # noqa: SLF001
+                if task is not None:
+                    await task
             await ydoc.ywebsocket_server.delete_room(room=room)
             file_id = room_id.split(":", 2)[2]
             if file_id in ydoc.file_loaders and ydoc.file_loaders[file_id].number_of_subscriptions == 0:

@@ -33,6 +33,7 @@ from .packs import HOST_PLUGIN, PackManager
 from .registry import ResourceTemplate, Tool, ToolCall, ToolRegistry
 from .state import CallerState, caller_key
 from .tools import ToolOutput
+from .update_store import edits_by
 
 if TYPE_CHECKING:
     from traitlets.config import Configurable
@@ -203,7 +204,11 @@ class Host:
                 # Authorize what the tool will touch: "./secret/x" is "secret/x".
                 path = tool_ctx.path = self.backend.normalize_path(path)
             await self.check_permission(tool_ctx.identity, tool.permission, path, tool.name, tool_ctx.handler)
-            output = await self.packs.call_tool(ToolCall(tool=tool, args=args, ctx=tool_ctx))
+            try:
+                with edits_by(tool_ctx.identity.username):  # the update store records who made each edit
+                    output = await self.packs.call_tool(ToolCall(tool=tool, args=args, ctx=tool_ctx))
+            finally:
+                await self.backend.flush_updates()  # what the tool changed survives a crash once it answers
         except ToolError as err:
             await self._emit_quietly(ToolFailed(**outcome(), error=err.message, code=err.code))
             return _error_result(err.message, err.code, err.details)

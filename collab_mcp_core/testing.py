@@ -166,7 +166,10 @@ def _launch(base: Path, root: Path, home: Path, token: str, env: dict[str, str],
         "--ServerApp.port_retries=0", *extra_args,
     ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=home / "cwd", env=env)
+        # No stdin: a server under test, like one under JupyterHub, has no TTY.
+        process = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home / "cwd", env=env
+        )
     return CollabServer(root, port, token, process, log_path, home / "data", tuple(extra_args))
 
 

@@ -1,24 +1,38 @@
-"""Rooms' update stores (document history), written in batches.
+"""Rooms' update stores (document history): written in batches, durable before a tool returns.
 
 Every change to a shared document is an update that the room hands to its
-SQLite store in a task of its own. pycrdt's ``SQLiteYStore.write`` holds the
-store's lock across four or five trips to a worker thread and commits once per
-update, and each trip makes anyio look through every task of the event loop.
-Under load (20 agents, 270 calls/s) the writes fall behind, their waiting tasks
-pile up, and each trip gets slower: people's updates then reached the room
-seconds late (bench/RESULTS.md). :class:`BatchedWrites` queues updates and
-inserts all that are waiting in one worker-thread call and one transaction,
-in order. What only the store's own write does (squashing old history, the
-size-based clean-up, the checkpoint every ``checkpoint_interval`` updates)
-still goes through it, after the queue is written.
+SQLite store in a task of its own, a moment after the change. Two problems
+with that, both solved here:
+
+- Speed. pycrdt's ``SQLiteYStore.write`` holds the store's lock across four or
+  five trips to a worker thread and commits once per update, and each trip
+  makes anyio look through every task of the event loop. Under load (20
+  agents, 270 calls/s) the writes fell behind and people's updates reached
+  the room seconds late (bench/RESULTS.md). :class:`BatchedWrites` queues
+  updates and inserts all that are waiting in one worker-thread call and one
+  transaction, in order.
+- Durability. An edit a tool reported as done must survive a crash, but the
+  room's hand-over happens after the tool returned. :meth:`BatchedWrites.follow`
+  takes each update from the document itself, as its transaction commits
+  (with the agent whose tool call commits it, see :func:`edits_by`), so that
+  :meth:`BatchedWrites.flush` right after a tool's edit leaves it committed to
+  the database. The room's own hand-over of the same update is then skipped.
+
+What only the store's own write does (squashing old history, the size-based
+clean-up, the checkpoint every ``checkpoint_interval`` updates) still goes
+through it for updates the room hands over; a store that squashes or cleans up
+is never followed, and a followed store makes no checkpoints.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from anyio import to_thread
@@ -30,26 +44,48 @@ INSERT = "INSERT INTO yupdates VALUES (?, ?, ?, ?)"
 
 class BatchedWrites:
     """Mixin for pycrdt's ``SQLiteYStore`` (first in the bases): a batched ``write``,
-    and ``read`` and ``stop`` that first wait for the queued updates."""
+    ``follow`` to take updates as they are made, and ``read`` and ``stop`` that first
+    wait for the queued updates."""
 
-    _pending: list[tuple[bytes, float]] | None = None
+    _pending: list[tuple[bytes, float, bytes | None]] | None = None  # update, timestamp, metadata
     _writer: asyncio.Task | None = None
+    _followed: tuple[Any, Any] | None = None  # (ydoc, subscription)
+    _taken: dict[bytes, int] | None = None  # updates taken from the document, not yet handed over by the room
 
     async def write(self, data: bytes) -> None:
         store: Any = self
+        taken = self._taken
+        if taken and data in taken:  # already queued by follow(), as it was made
+            if taken[data] == 1:
+                del taken[data]
+            else:
+                taken[data] -= 1
+            return
         if not self._batchable():
             await self.flush()
             await super().write(data)  # type: ignore[misc]
             return
-        if self._pending is None:
-            self._pending = []
-        self._pending.append((data, time.time()))
         store._update_counter += 1  # as the store's own write counts towards its next checkpoint
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+        self._enqueue(data, None)
+
+    def follow(self, ydoc: Any) -> bool:
+        """Queue each update of ``ydoc`` as its transaction commits; False if this store
+        must write through its own path (it squashes or cleans up history)."""
+        if self._followed is not None:
+            return self._followed[0] is ydoc
+        if not self._plain():
+            return False
+        # Followed updates are stamped when made and written a moment later; a checkpoint
+        # stamped in between would hide them from the next load (pycrdt-store loads the
+        # checkpoint and the rows stamped after it), so a followed store makes none.
+        store: Any = self
+        store.checkpoint_interval = None
+        self._taken = {}
+        self._followed = (ydoc, ydoc.observe(lambda event: self._take(event.update)))
+        return True
 
     async def flush(self) -> None:
-        """Wait until every queued update is in the database."""
+        """Wait until every queued update is committed to the database."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
@@ -59,22 +95,48 @@ class BatchedWrites:
             yield item
 
     async def stop(self) -> None:
+        if self._followed is not None:
+            ydoc, subscription = self._followed
+            self._followed = None
+            try:
+                ydoc.unobserve(subscription)
+            except Exception:  # the document may be gone already
+                log.debug("could not stop following a document", exc_info=True)
         await self.flush()
         await super().stop()  # type: ignore[misc]
 
-    def _batchable(self) -> bool:
+    def _take(self, update: bytes) -> None:
+        # Called while the transaction commits: no await, and never raise into pycrdt.
+        assert self._taken is not None
+        self._taken[update] = self._taken.get(update, 0) + 1
+        self._enqueue(update, agent_metadata())
+
+    def _enqueue(self, data: bytes, metadata: bytes | None) -> None:
+        if self._pending is None:
+            self._pending = []
+        self._pending.append((data, time.time(), metadata))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+
+    def _plain(self) -> bool:
+        """No squashing or clean-up configured, and sqlite_anyio's connection internals in reach."""
         store: Any = self
         connection = getattr(store, "_db", None)
         return (
-            store.db_initialized is not None
-            and store.squash_after_inactivity_of is None
+            store.squash_after_inactivity_of is None
             and store.document_ttl is None
             and store.squash_history_older_than is None
             and not store.cleanup_when_db_size_above
+            and (connection is None or hasattr(connection, "_real_connection"))
+        )
+
+    def _batchable(self) -> bool:
+        store: Any = self
+        return (
+            store.db_initialized is not None
+            and self._plain()
             # The store's own write makes the checkpoint: leave it the update that is due for one.
             and not (store.checkpoint_interval and store._update_counter + 1 >= store.checkpoint_interval)
-            # sqlite_anyio's connection internals; anything else takes the store's own path
-            and (connection is None or hasattr(connection, "_real_connection"))
         )
 
     async def _write_pending(self) -> None:
@@ -82,15 +144,56 @@ class BatchedWrites:
         await store.db_initialized.wait()
         while self._pending:
             batch, self._pending = self._pending, []
-            metadata = await store.get_metadata()
+            default = await store.get_metadata()
             compress = store._compress
-            rows = [(store.path, compress(data) if compress else data, metadata, stamp) for data, stamp in batch]
+            rows = [
+                (store.path, compress(data) if compress else data, default if metadata is None else metadata, stamp)
+                for data, stamp, metadata in batch
+            ]
             try:
                 async with store.lock:
                     connection = store._db
                     await to_thread.run_sync(_insert, connection._real_connection, rows, limiter=connection._limiter)
             except Exception:
                 log.exception("could not write %d update(s) of %s to the update store", len(rows), store.path)
+
+
+@contextlib.contextmanager
+def edits_by(agent: str) -> Iterator[None]:
+    """Credit updates this task commits meanwhile to ``agent`` (the host wraps each tool call).
+
+    Only the task itself: tasks it starts (a room's save, a file watcher) are not the agent.
+    pycrdt 0.14 gives observers no transaction origin to read this from.
+    """
+    token = _editing.set((agent, asyncio.current_task()))
+    try:
+        yield
+    finally:
+        _editing.reset(token)
+
+
+def agent_metadata() -> bytes | None:
+    """The agent committing now in this task, as a row's metadata; None for anyone else."""
+    editing = _editing.get()
+    if editing is None or editing[1] is not asyncio.current_task():
+        return None
+    return json.dumps({"agent": editing[0]}).encode()
+
+
+def agent_of(metadata: bytes | None) -> str | None:
+    """The agent a row's metadata names (see :func:`agent_metadata`), or None."""
+    if not metadata:
+        return None
+    try:
+        agent = json.loads(metadata).get("agent")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    return agent if isinstance(agent, str) else None
+
+
+_editing: contextvars.ContextVar[tuple[str, asyncio.Task | None] | None] = contextvars.ContextVar(
+    "collab_mcp_editing", default=None
+)
 
 
 def _insert(connection: Any, rows: list[tuple[Any, ...]]) -> None:

@@ -57,3 +57,27 @@ async def test_squashing_stores_take_the_stores_own_path(tmp_path):
         assert store._writer is None  # nothing was queued
         assert await history(store) == made
         await store.stop()
+
+
+async def test_a_followed_document_is_stored_as_it_changes_once_with_its_agent(tmp_path):
+    from collab_mcp_core.update_store import agent_of, edits_by
+
+    doc = Doc()
+    text = doc.get("source", type=Text)
+    handed_over: list[bytes] = []
+    doc.observe(lambda event: handed_over.append(event.update))  # what the room passes on later
+    async with anyio.create_task_group() as tg:
+        store = Store(path="notes.txt", db_path=str(tmp_path / "ystore.db"))
+        await tg.start(store.start)
+        assert store.follow(doc)
+        with edits_by("agent-7"):
+            text += "by the agent "
+        text += "by someone else"
+        assert store._writer is not None  # queued as the transactions committed, before any hand-over
+        await store.flush()
+        for update in handed_over:
+            await store.write(update)  # the room's own hand-over: already stored, skipped
+        rows = [(update, metadata) async for update, metadata, _timestamp in store.read()]
+        await store.stop()
+    assert [update for update, _ in rows] == handed_over
+    assert [agent_of(metadata) for _, metadata in rows] == ["agent-7", None]

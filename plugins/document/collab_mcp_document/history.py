@@ -12,6 +12,7 @@ cell by cell for notebooks): collaborators see it, and history keeps all of it.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from pycrdt import Doc
 from pydantic import BaseModel, Field
 
 from collab_mcp_core import NotFound, ToolContext, ToolError, tool
+from collab_mcp_core.update_store import agent_of
 
 from .authors import agent_transaction, author_log, update_key
 from .config import DocumentPack
@@ -28,6 +30,12 @@ from .documents import DocumentRef, check_version, content_of, open_live, resolv
 from .events import DocumentRestored
 from collab_mcp_core.text import apply_splices, change_summary, minimal_splices
 from .readings import key_of, remember
+
+
+OVERWRITTEN_NOTE = (
+    "These edits never reached the disk: when the document was next opened its file had changed on disk, "
+    "and the file was loaded over them. restore_document_version with this version_id brings them back."
+)
 
 
 @dataclass
@@ -46,24 +54,29 @@ async def stored_updates(ctx: ToolContext, ref: DocumentRef) -> list[StoredUpdat
     if ystore is None:
         raise ToolError(f"{ref.path!r} has no update store (the server runs without one), so it has no history.")
     rows: list[StoredUpdate] = []
+    agents: list[str | None] = []
     try:
-        async for update, _metadata, timestamp in ystore.read():
+        async for update, metadata, timestamp in ystore.read():
             rows.append(StoredUpdate(update, timestamp))
+            agents.append(agent_of(metadata))
     except Exception:  # pycrdt-store raises YDocNotFound for a document with no updates yet
-        rows = []
-    rows.sort(key=lambda r: r.timestamp)  # stable: updates with one timestamp keep store order
+        rows, agents = [], []
     log = author_log()
-    if log is not None:
-        known = log.lookup([r.update for r in rows])
-        for row in rows:
+    known = log.lookup([r.update for r in rows]) if log is not None else {}
+    for row, agent in zip(rows, agents):
+        if agent is not None:  # the store recorded the agent with the update (collab_mcp_core.update_store)
+            row.authors, row.agent = [agent], True
+        else:
             row.authors, row.agent = known.get(update_key(row.update), ([], False))
+    rows.sort(key=lambda r: r.timestamp)  # stable: updates with one timestamp keep store order
     return rows
 
 
-def group_versions(rows: list[StoredUpdate], gap: float) -> list[list[StoredUpdate]]:
+def group_versions(rows: list[StoredUpdate], gap: float, ends: Collection[float] = ()) -> list[list[StoredUpdate]]:
     """Split updates into versions: each agent edit alone, a person's burst of typing together.
 
-    The first update (the document as first loaded into a room) is a version of its own.
+    The first update (the document as first loaded into a room) is a version of its own, and
+    an update stamped with one of ``ends`` (a version a changed file overwrote) ends its version.
     """
     groups: list[list[StoredUpdate]] = []
     for index, row in enumerate(rows):
@@ -71,7 +84,7 @@ def group_versions(rows: list[StoredUpdate], gap: float) -> list[list[StoredUpda
             last = groups[-1][-1]
             same = (
                 not row.agent and not last.agent and row.timestamp - last.timestamp <= gap
-                and row.authors == last.authors
+                and row.authors == last.authors and last.timestamp not in ends
             )
             if same:
                 groups[-1].append(row)
@@ -106,6 +119,10 @@ class Version(BaseModel):
     cells_changed: int | None = None
     length: int = Field(description="Length of the document at this version, in characters.")
     version: str = Field(description="The content version (as get_document reports it) at this version.")
+    note: str | None = Field(
+        None, description="Set on a version whose edits never reached the disk: the file had changed on disk, "
+        "so it was loaded over them. restore_document_version brings them back.",
+    )
 
 
 class History(BaseModel):
@@ -121,23 +138,29 @@ async def get_document_history(ctx: ToolContext, args: HistoryArgs) -> History:
 
     Each version has a version_id (for restore_document_version), a timestamp, its authors where
     known, and a summary of the change (characters, and for notebooks cells, added and removed).
-    Each agent edit is its own version; a person's burst of typing is one.
+    Each agent edit is its own version; a person's burst of typing is one. A version with a note
+    holds edits that never reached the disk because the file changed on disk meanwhile.
     """
     ref = await resolve(ctx, args.path)
     settings = ctx.config(DocumentPack)
     limit = min(args.limit, settings.max_history_limit)
     rows = await stored_updates(ctx, ref)
+    overwritten = set(ctx.backend.overwritten_versions(room_id(ctx, ref)))
     replica = YDOCS.get(ref.kind[1], YDOCS["file"])(Doc())
     versions: list[Version] = []
     previous_content, previous_cells = "", {}
-    for group in group_versions(rows, settings.history_group_seconds):
+    for group in group_versions(rows, settings.history_group_seconds, overwritten):
         for row in group:
             replica.ydoc.apply_update(row.update)
         content = content_of(replica, ref)
-        if content == previous_content and versions:
+        lost = group[-1].timestamp in overwritten
+        if content == previous_content and versions and not lost:
             continue  # a change of saved state (dirty flag, file hash), not of the content
         cells = _cells(replica) if ref.is_notebook else {}
-        versions.append(_version(group, previous_content, content, previous_cells, cells, ref))
+        version = _version(group, previous_content, content, previous_cells, cells, ref)
+        if lost:
+            version.note = OVERWRITTEN_NOTE
+        versions.append(version)
         previous_content, previous_cells = content, cells
     newest = list(reversed(versions))
     return History(path=ref.path, file_type=ref.file_type, versions=newest[:limit], total_versions=len(versions))
