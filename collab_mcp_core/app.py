@@ -125,7 +125,7 @@ class CollabMCP(ExtensionApp):
         if self.history_in_data_dir:
             store = self.host.backend.bind_update_store()
             self.log.info("collab-mcp: document history is stored in %s", store)
-        self.host.backend.keep_rooms_durable()
+        await self.host.backend.keep_rooms_durable()
         self._stop_on_sigint()
         await started.wait()
         await self.host.packs.notify("host_started", host=self.host)

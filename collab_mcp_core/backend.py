@@ -23,6 +23,7 @@ from .awaiting import await_maybe
 from .durable_rooms import DurableRooms
 from .errors import InvalidArgument, NotFound, ToolError
 from .file_records import RECORDS_FILE, FileRecords
+from .fork_store import FORKS_FILE, ForkStore, fork_table
 from .update_store import BatchedWrites
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class LocalBackend:
         self._agent_rooms: dict[str, float] = {}
         self.room_watchers: list[Any] = []  # collab_mcp_core.watch.RoomWatcher instances
         self.durable: DurableRooms | None = None  # set by keep_rooms_durable() when the server starts
+        self.forks: ForkStore | None = None  # likewise
 
     # -- server services -----------------------------------------------------------------
 
@@ -374,18 +376,29 @@ class LocalBackend:
 
     # -- durability ------------------------------------------------------------------------
 
-    def keep_rooms_durable(self) -> None:
-        """See every room as it starts and as it is deleted, so acknowledged edits survive a
-        crash and a restart (:mod:`.durable_rooms`). Call once, when the server starts."""
+    async def keep_rooms_durable(self) -> None:
+        """See every room as it starts and as it is deleted, so that acknowledged edits survive
+        a crash and a restart (:mod:`.durable_rooms`) and forks survive a restart
+        (:mod:`.fork_store`, whose stored forks start again now). Call once, when the server starts."""
         if self.durable is not None or self.settings.get("jupyter_server_ydoc") is None:
             return
+        folder = os.path.join(self.serverapp.data_dir, STATE_FOLDER)
+        os.makedirs(folder, exist_ok=True)
         records = None
         if self.update_store_path() is not None:  # a persistent store: worth recording what it holds
-            folder = os.path.join(self.serverapp.data_dir, STATE_FOLDER)
-            os.makedirs(folder, exist_ok=True)
             records = FileRecords(os.path.join(folder, RECORDS_FILE))
-        self.durable = DurableRooms(self.contents_manager, records, lambda: self.ydoc.ystore_class)
+        self.forks = ForkStore(os.path.join(folder, FORKS_FILE))
+        self.durable = DurableRooms(
+            self.contents_manager, records, lambda: self.ydoc.ystore_class, on_loaded=self.forks.root_loaded
+        )
         self._hook_rooms()
+        server = self.ydoc.ywebsocket_server
+        if not server.started.is_set():  # as jupyter-server-ydoc's get_document starts it
+            asyncio.create_task(server.start())
+            await server.started.wait()
+        restored = await self.forks.restore(server)
+        if restored:
+            self.serverapp.log.info("collab-mcp restored %d fork(s) from %s", len(restored), self.forks.db_path)
 
     def _hook_rooms(self) -> None:
         """Wrap the websocket server's ``start_room`` (every room, opened by a browser, an agent
@@ -393,16 +406,28 @@ class LocalBackend:
         from jupyter_server_ydoc.rooms import DocumentRoom
 
         server = self.ydoc.ywebsocket_server
-        start_room = server.start_room
-        durable = self.durable
-        assert durable is not None
+        start_room, delete_room = server.start_room, server.delete_room
+        durable, forks = self.durable, self.forks
+        assert durable is not None and forks is not None
 
         async def starting(room: Any) -> None:
             if isinstance(room, DocumentRoom):
                 durable.adopt(room)
+            else:
+                fork_id = next((fid for fid in fork_table() if server.rooms.get(fid) is room), None)
+                if fork_id is not None:
+                    forks.started(fork_id, room)
             await start_room(room)
 
+        async def deleting(*, name: str | None = None, room: Any = None) -> None:
+            if name is None and room is not None:
+                name = next((rid for rid, r in server.rooms.items() if r is room), None)
+            await (delete_room(name=name) if name is not None else delete_room(room=room))
+            if name is not None and forks.is_fork(name):
+                forks.deleted(name)  # merged or discarded: its stored data goes too
+
         server.start_room = starting
+        server.delete_room = deleting
 
     def overwritten_versions(self, room_id: str | None) -> list[float]:
         """Store timestamps of versions of the room's document whose edits never reached the disk:

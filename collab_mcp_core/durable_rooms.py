@@ -51,10 +51,17 @@ log = logging.getLogger(__name__)
 class DurableRooms:
     """The durability bookkeeping of one server's document rooms."""
 
-    def __init__(self, contents_manager: Any, records: FileRecords | None, store_class: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        contents_manager: Any,
+        records: FileRecords | None,
+        store_class: Callable[[], Any],
+        on_loaded: Callable[[Any], None] | None = None,
+    ) -> None:
         self.contents_manager = contents_manager
         self.records = records
         self._store_class = store_class  # the server's store class, read when a room starts
+        self._on_loaded = on_loaded  # told of each room once it is loaded (synchronized forks follow it)
         self._adopted: weakref.WeakSet[Any] = weakref.WeakSet()
         self._loaders: weakref.WeakSet[Any] = weakref.WeakSet()
         self._digests: dict[str, str] = {}  # room id -> digest of the content last loaded or saved
@@ -155,6 +162,8 @@ class DurableRooms:
     def _loaded(self, room: Any) -> None:
         self.follow(room)
         self._digests[room.room_id] = _digest(room._document.get())  # noqa: SLF001
+        if self._on_loaded is not None:
+            self._on_loaded(room)
 
     def _note_overwritten(self, room: Any, rows: list[tuple[bytes, float]], known: tuple[str, float] | None) -> None:
         """Record (and log) the version a changed file overwrote, if it held unsaved edits."""

@@ -22,6 +22,15 @@ from dataclasses import dataclass
 RECORDS_FILE = "collab_mcp_files.db"
 
 
+def open_database(db_path: str) -> sqlite3.Connection:
+    """A small SQLite database of collab-mcp's own (this one, the fork store), in autocommit mode:
+    WAL with ``synchronous=NORMAL``, so each commit survives a crash of the process."""
+    db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 @dataclass(frozen=True)
 class Overwritten:
     """A version the file on disk overwrote: ``version`` is the store timestamp of its last update."""
@@ -35,9 +44,7 @@ class FileRecords:
 
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_database(db_path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS files (room_id TEXT PRIMARY KEY, hash TEXT NOT NULL, recorded REAL NOT NULL)"
         )

@@ -4,7 +4,9 @@ jupyter-server-ydoc has a REST fork API (``/api/collaboration/fork/``) but no
 Python one. A fork there is a plain ``YRoom`` in the websocket server, keyed by
 its fork id and registered in the handlers' ``FORK_ROOMS`` table; forks made
 here are registered the same way, so JupyterLab's fork listing shows them and
-forks JupyterLab made can be read, edited and merged with these tools.
+forks JupyterLab made can be read, edited and merged with these tools. The host
+stores every fork and its updates under the data directory
+(:mod:`collab_mcp_core.fork_store`), so forks come back after a restart.
 """
 
 from __future__ import annotations

@@ -124,3 +124,57 @@ async def test_fork_bad_input_changes_nothing(collab_server) -> None:
         assert "No document" in await call_error(mcp, "fork_document", path="missing.txt")
         assert (await call(mcp, "get_document", path="a.txt"))["content"] == "A"
         assert [f["fork_id"] for f in (await call(mcp, "list_document_forks", path="a.txt"))["forks"]] == [fork["fork_id"]]
+
+
+async def test_a_fork_with_edits_survives_a_restart_and_discarding_it_removes_its_data(tmp_path) -> None:
+    import sqlite3
+
+    from collab_mcp_core.testing import start_server
+
+    path = "draft.md"
+    server = await asyncio.to_thread(start_server, tmp_path)
+    try:
+        (server.root / path).write_text("original ✓\n", encoding="utf-8")
+        async with connect(server) as mcp:
+            fork = await call(mcp, "fork_document", path=path, title="kept", description="across a restart")
+            fork_id, root_room = fork["fork_id"], fork["root_room_id"]
+            await call(mcp, "insert_text", path=path, fork_id=fork_id, text="fork edit 🎉\n", position=-1)
+        made_in_lab = await AsyncHTTPClient().fetch(  # a fork JupyterLab makes through the REST API
+            HTTPRequest(server.url + f"api/collaboration/fork/{root_room}", method="PUT",
+                        body=json.dumps({"title": "from lab"}), headers=server.headers)
+        )
+        lab_fork = json.loads(made_in_lab.body)["fork_roomid"]
+        async with connect(server) as mcp:
+            follower = (await call(mcp, "fork_document", path=path, title="follows", synchronize=True))["fork_id"]
+        server.process.kill()  # not even a clean stop
+        server.process.wait(10)
+
+        server = await asyncio.to_thread(start_server, tmp_path)
+        async with connect(server) as mcp:
+            listed = await call(mcp, "list_document_forks", path=path)
+            found = sorted((f["title"], f["fork_id"], f["open"]) for f in listed["forks"])
+            assert found == [("follows", follower, True), ("from lab", lab_fork, True), ("kept", fork_id, True)]
+            assert set(await rest_forks(server, root_room)) == {fork_id, lab_fork, follower}  # JupyterLab's too
+            content = (await call(mcp, "get_document", path=path, fork_id=fork_id))["content"]
+            assert content == "original ✓\nfork edit 🎉\n"
+            assert (await call(mcp, "get_document", path=path))["content"] == "original ✓\n"
+            # The synchronized fork follows its document again once the document's room is open.
+            async with join_room(server, path, kind="file") as human:
+                await human.wait_for(lambda: str(human.text) == "original ✓\n", what="the file")
+                human.text.insert(0, "typed after the restart\n")
+                deadline = asyncio.get_running_loop().time() + 10
+                while "typed after" not in (await call(mcp, "get_document", path=path, fork_id=follower))["content"]:
+                    assert asyncio.get_running_loop().time() < deadline, "the synchronized fork did not follow"
+                    await asyncio.sleep(0.1)
+            for fid in (fork_id, follower):
+                await call(mcp, "discard_document_fork", path=path, fork_id=fid)
+            await AsyncHTTPClient().fetch(  # and JupyterLab's way of dropping one
+                HTTPRequest(server.url + f"api/collaboration/fork/{lab_fork}?merge=false", method="DELETE",
+                            headers=server.headers)
+            )
+        store = server.data_dir / "collab_mcp" / "collab_mcp_forks.db"
+        with sqlite3.connect(store) as db:
+            assert db.execute("SELECT count(*) FROM forks").fetchone()[0] == 0
+            assert db.execute("SELECT count(*) FROM fork_updates").fetchone()[0] == 0
+    finally:
+        await asyncio.to_thread(server.stop)
