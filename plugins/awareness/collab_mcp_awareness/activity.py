@@ -62,7 +62,7 @@ async def broadcast_user_activity(ctx: Any, args: BroadcastArgs) -> ActivityEntr
     size = len(json.dumps(metadata, ensure_ascii=False, default=str))
     if size > METADATA_LIMIT:
         raise ToolError(f"metadata is {size} characters of JSON; keep it under {METADATA_LIMIT}.")
-    hub_for(ctx.host).agent(ctx)
+    agent = hub_for(ctx.host).agent(ctx)
     event = UserActivity(activity_type=args.activity_type, description=args.description, path=path, metadata=metadata)
     await ctx.emit(event)
-    return entry_of(event)
+    return entry_of(event, agent.name, agent.user_id)

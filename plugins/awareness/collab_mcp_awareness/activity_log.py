@@ -30,9 +30,9 @@ class ActivityLog:
     def __init__(self, size: int = 500) -> None:
         self._entries: deque[ActivityEntry] = deque(maxlen=size)
 
-    def add(self, event: Event, who: str | None = None) -> ActivityEntry:
-        """Log ``event``; ``who`` is the name its author shows (an agent's), if known."""
-        entry = entry_of(event, who)
+    def add(self, event: Event, who: str | None = None, user_id: str | None = None) -> ActivityEntry:
+        """Log ``event``; ``who`` and ``user_id`` are the name and id its author shows (an agent's), if known."""
+        entry = entry_of(event, who, user_id)
         self._entries.append(entry)
         return entry
 
@@ -47,14 +47,14 @@ class ActivityLog:
         return found
 
 
-def entry_of(event: Event, who: str | None = None) -> ActivityEntry:
+def entry_of(event: Event, who: str | None = None, user_id: str | None = None) -> ActivityEntry:
     data = event.model_dump(mode="json")
     path = data.get("path") or data.get("document_path")
     event_type = type(event).event_type
     return ActivityEntry(
         timestamp=event.timestamp,
         activity_type=data.get("activity_type") if event_type == "user_activity" else event_type,
-        user_id=data.get("user_id") or event.actor,
+        user_id=user_id or data.get("user_id") or event.actor,
         path=path if isinstance(path, str) else None,
         description=_describe(event_type, data, who),
         details={k: v for k, v in data.items() if k not in _PLAIN_FIELDS and v is not None},

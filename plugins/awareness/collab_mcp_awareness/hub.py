@@ -94,10 +94,21 @@ class Agent:
     def visible(self) -> bool:
         return self.status != "offline"
 
+    @property
+    def user_id(self) -> str:
+        """The agent's ``username`` in awareness: its user's, marked with its MCP session.
+
+        JupyterLab lists one collaborator per username (and hides the page's own
+        user), so two agents of one user, or the agent of the person looking,
+        would not show under the plain username.
+        """
+        session = "agent" if self.key.startswith("user:") else self.key[:8]
+        return f"{self.identity.username}/{session}"
+
     def user(self) -> dict[str, Any]:
         """The ``user`` field JupyterLab reads (collaborator list, cursor flags)."""
         return {
-            "username": self.identity.username,
+            "username": self.user_id,
             "name": self.name,
             "display_name": self.name,
             "initials": initials_of(self.name),
@@ -239,7 +250,7 @@ class AwarenessHub:
             for room_id, path in rooms.items():
                 self.emit_soon(
                     PresenceChanged(
-                        actor=agent.identity.username, change="left", user_id=agent.identity.username,
+                        actor=agent.identity.username, change="left", user_id=agent.user_id,
                         display_name=agent.name, is_agent=True, status=agent.status, path=path, session_id=room_id,
                     )
                 )

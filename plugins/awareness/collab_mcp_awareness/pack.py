@@ -81,7 +81,7 @@ async def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
     for room_id, path in rooms.items():
         await host.events.emit(
             PresenceChanged(
-                actor=agent.identity.username, change="left", user_id=agent.identity.username,
+                actor=agent.identity.username, change="left", user_id=agent.user_id,
                 display_name=agent.name, is_agent=True, status="offline", path=path, session_id=room_id,
             )
         )
@@ -103,7 +103,7 @@ async def on_event(event: Any, host: Any) -> None:
     # user_activity); logging the calls too would bury them.
     if getattr(event, "pack", None) != "awareness":
         author = hub.author(event) if event.actor else None
-        hub.activity.add(event, who=author.name if author else None)
+        hub.activity.add(event, *((author.name, author.user_id) if author else ()))
     if event.actor:
         hub.touch_author(event)
         if host.config(AwarenessPack).follow_edits:

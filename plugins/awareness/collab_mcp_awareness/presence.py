@@ -19,7 +19,10 @@ Status = Literal["online", "away", "busy", "offline"]
 class OnlineUser(BaseModel):
     """A person or an agent connected to the server."""
 
-    user_id: str = Field(description="The Jupyter username.")
+    user_id: str = Field(
+        description="The Jupyter username; for an agent, its user's then '/' and its MCP session's first 8 characters "
+        "(each session is its own collaborator)."
+    )
     display_name: str
     initials: str | None = None
     color: str | None = None
@@ -135,7 +138,7 @@ async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
         if user.user_id == args.user_id:
             return UserPresence(**user.model_dump(), document_path=room.path if room else None)
     for agent in hub.agents.values():
-        if agent.identity.username == args.user_id and not agent.visible and room is None:
+        if agent.user_id == args.user_id and not agent.visible and room is None:
             return UserPresence(
                 user_id=args.user_id, display_name=agent.name, is_agent=True, status="offline",
                 status_message=agent.message, documents=[], sessions=[], last_activity=now_iso(agent.last_activity),
@@ -171,7 +174,7 @@ def presence_of(agent: Agent, auto_presence: bool = True) -> AgentPresence:
         )
         note = f"You are in no document yet, so nobody sees this status now: {later}."
     return AgentPresence(
-        user_id=agent.identity.username, display_name=user["display_name"], color=user["color"],
+        user_id=agent.user_id, display_name=user["display_name"], color=user["color"],
         status=agent.status, status_message=agent.message, sessions=sorted(agent.seats),
         documents=sorted(set(agent.paths.values())), note=note,
     )
@@ -192,7 +195,7 @@ async def set_user_presence(ctx: Any, args: SetPresenceArgs) -> AgentPresence:
     hub.publish_all(agent)
     await ctx.emit(
         PresenceChanged(
-            change="status", user_id=agent.identity.username, display_name=agent.name,
+            change="status", user_id=agent.user_id, display_name=agent.name,
             is_agent=True, status=agent.status, message=agent.message,
         )
     )

@@ -93,7 +93,7 @@ async def join_seat(ctx: Any, hub: AwarenessHub, agent: Agent, room: OpenRoom) -
     if joined:
         await ctx.emit(
             PresenceChanged(
-                change="joined", user_id=agent.identity.username, display_name=agent.name,
+                change="joined", user_id=agent.user_id, display_name=agent.name,
                 is_agent=True, status=agent.status, message=agent.message, path=room.path, session_id=room.room_id,
             )
         )
@@ -126,7 +126,7 @@ async def leave_session(ctx: Any, args: SessionArgs) -> LeftSession:
     hub.touch(ctx)
     await ctx.emit(
         PresenceChanged(
-            change="left", user_id=agent.identity.username, display_name=agent.name,
+            change="left", user_id=agent.user_id, display_name=agent.name,
             is_agent=True, status=agent.status, message=agent.message, path=path, session_id=args.session_id,
         )
     )
