@@ -38,9 +38,25 @@ def run(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0, help="port (default: 8888, or the next free one)")
     serve.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--token", help="the Jupyter token, also the MCP bearer token (default: a random one)")
+    connect = sub.add_parser(
+        "connect", help="serve MCP over stdio (or HTTP) for a Jupyter server running elsewhere"
+    )
+    connect.add_argument("url", help="the Jupyter server's URL, with its base path (https://hub.example.org/user/NAME/)")
+    connect.add_argument("--token", help="the server's token (default: $JUPYTER_TOKEN); never printed")
+    connect.add_argument("--mode", choices=("auto", "bridge", "remote"), default="auto",
+                         help="bridge: relay to the server's collab-mcp; remote: run the packs here "
+                         "(default: bridge when the server has collab-mcp)")
+    connect.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
+    connect.add_argument("--port", type=int, default=0, help="with --transport http: port (default: a free one)")
+    connect.add_argument("--ip", default="127.0.0.1", help="with --transport http: address (default: 127.0.0.1)")
+    connect.add_argument("--insecure", action="store_true", help="do not verify the server's TLS certificate")
     packs = sub.add_parser("packs", help="list installed packs, their tools and whether they are enabled")
     packs.add_argument("--json", action="store_true", help="print JSON")
     args, passthrough = parser.parse_known_args(argv)
+    if args.command == "connect":
+        if passthrough:
+            parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
+        return connect_command(args)
     bad = [a for a in passthrough if not a.startswith("--") or "=" not in a]
     if bad:
         parser.error(f"unrecognized arguments: {' '.join(bad)} (server options look like --ServerApp.x=y)")
@@ -136,6 +152,46 @@ def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     app.io_loop.add_callback(banner)
     app.io_loop.call_later(2, settle)
     app.start()
+    return 0
+
+
+# -- connect -------------------------------------------------------------------------------
+
+
+def connect_command(args: argparse.Namespace) -> int:
+    """Probe the server, then relay (bridge) or run the packs here (remote); 2 when it cannot start."""
+    import logging
+
+    import anyio
+
+    from .connect import ConnectError, Target, parse_url, probe
+
+    # stdout carries the MCP protocol: everything else goes to stderr, and
+    # nothing logs a request's headers (where the token is).
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="collab-mcp connect: %(message)s")
+    token = args.token if args.token is not None else os.environ.get("JUPYTER_TOKEN")
+    if args.insecure:
+        print("collab-mcp connect: warning: --insecure: the server's TLS certificate is not checked, so "
+              "anyone on the way can read the token and the traffic", file=sys.stderr)
+    try:
+        target = Target(parse_url(args.url), token or None, verify=not args.insecure)
+        mode = anyio.run(probe, target, args.mode)
+        if args.transport == "http" and mode == "bridge":
+            raise ConnectError(f"the server already serves MCP over HTTP: point the client at {target.mcp_url} "
+                               "(with the server's token as a Bearer header), or use --transport stdio")
+        if mode == "remote":
+            raise ConnectError("remote mode (running the packs here on the server's REST and websocket APIs) "
+                               "is not available yet: install collab-mcp on the server and use bridge mode")
+    except ConnectError as err:
+        print(f"collab-mcp connect: {err}", file=sys.stderr)
+        return 2
+    from .bridge import run_stdio_bridge
+
+    print(f"collab-mcp connect: bridge to {target.mcp_url} over stdio", file=sys.stderr)
+    try:
+        anyio.run(run_stdio_bridge, target)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -49,6 +49,7 @@ class CollabServer:
     extra_args: tuple[str, ...] = ()
     ip: str = "127.0.0.1"
     events_path: Path | None = None
+    base_url: str = "/"
 
     def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         """What reached Jupyter's event bus so far (each record has ``__schema__``).
@@ -64,7 +65,7 @@ class CollabServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.ip}:{self.port}/"
+        return f"http://{self.ip}:{self.port}{self.base_url}"
 
     @property
     def mcp_url(self) -> str:
@@ -109,14 +110,23 @@ def free_port() -> int:
 
 
 def start_server(
-    base: Path, *extra_args: str, token: str | None = None, env: dict[str, str] | None = None, config_py: str = ""
+    base: Path,
+    *extra_args: str,
+    token: str | None = None,
+    env: dict[str, str] | None = None,
+    config_py: str = "",
+    collab_mcp: bool = True,
 ) -> CollabServer:
     """Start ``collab-mcp serve`` on a temporary root and wait until it answers.
 
     ``config_py`` becomes the server's ``jupyter_server_config.py`` (for settings
     that are not plain values). Everything that reaches Jupyter's event bus is
-    recorded; read it with :meth:`CollabServer.events`.
+    recorded; read it with :meth:`CollabServer.events`. ``collab_mcp=False``
+    starts a plain Jupyter server instead (jupyter-server-ydoc, no collab-mcp),
+    as remote mode finds one.
     """
+    if not collab_mcp:
+        config_py = 'c.ServerApp.jpserver_extensions = {"collab_mcp_core": False}\n' + config_py
     root, home = base / "root", base / "home"
     for folder in (root, home / "config", home / "data", home / "runtime", home / "cwd"):
         folder.mkdir(parents=True, exist_ok=True)
@@ -129,7 +139,7 @@ def start_server(
     # the server binds it; the server must then fail rather than move (port_retries=0),
     # and we try again on another port.
     for _attempt in range(5):
-        server = _launch(base, root, home, token, full_env, extra_args)
+        server = _launch(base, root, home, token, full_env, extra_args, collab_mcp)
         server.events_path = events_path
         try:
             wait_until_ready(server)
@@ -157,20 +167,28 @@ class PortTaken(RuntimeError):
     """The server could not bind its port (start it with ``--ServerApp.port_retries=0``)."""
 
 
-def _launch(base: Path, root: Path, home: Path, token: str, env: dict[str, str], extra_args: tuple[str, ...]) -> CollabServer:
+def _launch(
+    base: Path, root: Path, home: Path, token: str, env: dict[str, str], extra_args: tuple[str, ...], collab_mcp: bool
+) -> CollabServer:
     port = free_port()
     log_path = base / "server.log"
-    cmd = [
-        sys.executable, "-m", "collab_mcp_core.cli", "serve",
-        f"--root-dir={root}", f"--port={port}", f"--token={token}", "--ip=127.0.0.1",
-        "--ServerApp.port_retries=0", *extra_args,
-    ]
+    if collab_mcp:
+        launcher = ["collab_mcp_core.cli", "serve", f"--root-dir={root}", f"--port={port}", f"--token={token}"]
+    else:
+        launcher = [
+            "jupyter_server", f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False",
+            f"--ServerApp.allow_root={os.name == 'posix' and os.geteuid() == 0}",
+        ]
+    cmd = [sys.executable, "-m", *launcher, "--ip=127.0.0.1", "--ServerApp.port_retries=0", *extra_args]
+    base_url = next((a.split("=", 1)[1] for a in extra_args if a.startswith("--ServerApp.base_url=")), "/")
+    base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     with open(log_path, "wb") as log:
         # No stdin: a server under test, like one under JupyterHub, has no TTY.
         process = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home / "cwd", env=env
         )
-    return CollabServer(root, port, token, process, log_path, home / "data", tuple(extra_args))
+    return CollabServer(root, port, token, process, log_path, home / "data", tuple(extra_args), base_url=base_url)
 
 
 def wait_until_ready(server: CollabServer) -> None:
@@ -264,6 +282,25 @@ async def connect(
                 yield client
             return
         async with transport as (read, write), ClientSession(read, write, **session_kwargs) as session:
+            await session.initialize()
+            yield session
+
+
+@contextlib.asynccontextmanager
+async def connect_stdio(
+    server: CollabServer, *args: str, token: str | None = None, errlog: Any = None, **session_kwargs: Any
+) -> AsyncIterator[Any]:
+    """``collab-mcp connect server.url *args`` as a subprocess, through the SDK's stdio client:
+    an initialized ``ClientSession``. The token goes in ``JUPYTER_TOKEN`` (``token`` overrides it)."""
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    env = {**os.environ, "JUPYTER_TOKEN": server.token if token is None else token}
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "collab_mcp_core.cli", "connect", server.url, *args], env=env
+    )
+    async with stdio_client(params, errlog=errlog or sys.stderr) as (read, write):
+        async with ClientSession(read, write, **session_kwargs) as session:
             await session.initialize()
             yield session
 
@@ -395,7 +432,7 @@ async def join_room(server: CollabServer, path: str, kind: str = "notebook") -> 
     )
     info = json.loads(session.body)
     room_id = f"{info['format']}:{info['type']}:{info['fileId']}"
-    ws_url = f"ws://{server.ip}:{server.port}/api/collaboration/room/{room_id}?sessionId={info['sessionId']}"
+    ws_url = "ws" + server.url[4:] + f"api/collaboration/room/{room_id}?sessionId={info['sessionId']}"
     ws = await websocket_connect(HTTPRequest(ws_url, headers=server.headers))
     doc = pycrdt.Doc()
     awareness = pycrdt.Awareness(doc)
