@@ -1,0 +1,253 @@
+"""A document room of a remote Jupyter server, joined over the collaboration websocket.
+
+:class:`RemoteRoom` is what a browser is to jupyter-server-ydoc: it asks for a
+collaboration session (``PUT api/collaboration/session/{path}``), opens the
+room's websocket and keeps its own pycrdt document synced both ways, so an edit
+to :attr:`RemoteRoom.ydoc` reaches everyone in the room and theirs reach it.
+Awareness states written here with origin ``"local"`` (the agent's presence and
+cursor) are sent to the room; the others' states arrive in :attr:`awareness`.
+
+When the websocket drops it reconnects (asking for a new session: a restarted
+server has new session ids) and resyncs by state vectors, so nothing is sent
+twice and nothing is lost. If the server's document no longer holds the history
+ours was built on (the server restarted without its update store), syncing ours
+into it would duplicate every cell: the room then starts over from the server's
+document instead, and says so in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import pycrdt
+from jupyter_ydoc import YNotebook, YUnicode
+from pycrdt import YMessageType, create_awareness_message, create_update_message, read_message
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from .connect import Target
+from .errors import ToolError
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT = 15.0  # seconds to wait for a (re)connected room to sync
+RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds between reconnection attempts, the last one repeating
+
+
+class RemoteRoom:
+    """One room (``json:notebook:<file id>`` or ``text:file:<file id>``) of a remote server."""
+
+    def __init__(self, target: Target, path: str, kind: tuple[str, str]) -> None:
+        self.target, self.path, self.kind = target, path, kind
+        self.room_id: str | None = None
+        self.ydoc = pycrdt.Doc()
+        self.awareness = pycrdt.Awareness(self.ydoc)
+        self.synced = asyncio.Event()
+        self.reconnections = 0  # how many times the websocket was opened again
+        self._local_ids: set[int] = set()  # awareness client ids written here (the agent's seats)
+        self._ws: WebSocketClientConnection | None = None
+        self._task: asyncio.Task | None = None
+        self._watch_awareness()
+
+    @property
+    def document(self) -> Any:
+        """The room's document as jupyter-ydoc reads it (``YNotebook`` or ``YUnicode``)."""
+        return YNotebook(self.ydoc) if self.kind[1] == "notebook" else YUnicode(self.ydoc)
+
+    async def start(self) -> None:
+        """Join the room and wait for the first sync."""
+        self._task = asyncio.create_task(self._stay_connected(), name=f"collab-mcp room {self.path}")
+        await self.wait_synced()
+
+    async def wait_synced(self, timeout: float = SYNC_TIMEOUT) -> None:
+        """Wait until the room is connected and synced, or raise a ToolError saying why not."""
+        if self._task is not None and self._task.done():
+            raise ToolError(f"The room of {self.path!r} is closed.")
+        try:
+            await asyncio.wait_for(self.synced.wait(), timeout)
+        except TimeoutError:
+            raise ToolError(
+                f"The collaboration room of {self.path!r} on {self.target.url} is not reachable right now "
+                "(reconnecting); try again in a moment."
+            ) from None
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._ws is not None:
+            self._ws.close()
+
+    def drop_connection(self) -> None:
+        """Close the websocket as a network failure would (it reconnects by itself)."""
+        if self._ws is not None:
+            self._ws.close()
+
+    # -- the connection ------------------------------------------------------------------
+
+    async def _stay_connected(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._connect_once()
+                attempt = 0  # it was up: retry quickly
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # noqa: BLE001 - every failure means: try again later
+                log.warning("room %s: %s (retrying)", self.path, _reason(err))
+            self.synced.clear()
+            await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
+            attempt += 1
+            self.reconnections += 1
+
+    async def _connect_once(self) -> None:
+        session = await self._ask_session()
+        room_id = f"{session['format']}:{session['type']}:{session['fileId']}"
+        self.room_id = room_id
+        ws_url = "ws" + self.target.url[4:] + f"api/collaboration/room/{room_id}?sessionId={session['sessionId']}"
+        request = HTTPRequest(ws_url, headers=self.target.headers(), validate_cert=self.target.verify)
+        self._ws = ws = await websocket_connect(request)
+        try:
+            missing = await self._resync(ws) if self.reconnections else None
+            provider = pycrdt.Provider(self.ydoc, _Channel(ws, room_id, self.awareness))
+            async with provider:
+                if missing:  # our edits the server has not seen (made while we were cut off)
+                    await ws.write_message(create_update_message(missing), binary=True)
+                await asyncio.wait_for(provider.synced.wait(), SYNC_TIMEOUT)
+                self.synced.set()
+                await self._send_awareness(self._local_ids)
+                await ws_closed(ws)
+        finally:
+            ws.close()
+
+    async def _ask_session(self) -> dict[str, Any]:
+        async with self.target.http_client() as http:
+            answer = await http.put(
+                self.target.url + f"api/collaboration/session/{quote(self.path)}",
+                json={"format": self.kind[0], "type": self.kind[1]},
+            )
+        if answer.status_code != 200:
+            raise ToolError(f"the server refused a collaboration session for {self.path!r} (HTTP {answer.status_code})")
+        return answer.json()
+
+    async def _resync(self, ws: WebSocketClientConnection) -> bytes | None:
+        """After a reconnection: what of ours the server lacks, once its document is known to hold our history.
+
+        The server's first sync request went to the probe here, so the Provider
+        that follows would never send our missing edits by itself.
+        """
+        fresh = pycrdt.Doc()
+        probe = pycrdt.Provider(fresh, _Channel(ws, "probe", pycrdt.Awareness(fresh)), log=log)
+        async with probe:
+            await asyncio.wait_for(probe.synced.wait(), SYNC_TIMEOUT)
+            theirs = decode_state_vector(fresh.get_state())
+            ours = decode_state_vector(self.ydoc.get_state())
+            ours.pop(self.ydoc.client_id, None)  # our own unsent edits may be missing there: they are sent next
+            if all(theirs.get(client, 0) >= clock for client, clock in ours.items()):
+                return self.ydoc.get_update(fresh.get_state())
+            log.warning("room %s: the server's document lost its history (restarted without its update store?): "
+                        "starting over from it rather than duplicating its content", self.path)
+            self.ydoc = fresh
+            self.awareness = pycrdt.Awareness(fresh)
+            self._watch_awareness()
+            return None
+
+    # -- awareness -----------------------------------------------------------------------
+
+    def _watch_awareness(self) -> None:
+        def on_update(topic: str, payload: tuple[dict[str, Any], Any]) -> None:
+            changes, origin = payload
+            if topic != "update" or origin != "local":
+                return
+            ids = set(changes["added"]) | set(changes["updated"]) | set(changes["removed"])
+            self._local_ids |= ids - set(changes["removed"])
+            self._local_ids -= set(changes["removed"])
+            task = asyncio.get_running_loop().create_task(self._send_awareness(ids))
+            task.add_done_callback(_ignore_result)
+
+        self.awareness.observe(on_update)
+
+    async def _send_awareness(self, client_ids: set[int]) -> None:
+        ws = self._ws
+        if not client_ids or ws is None or ws.protocol is None:
+            return  # sent again once connected
+        update = self.awareness.encode_awareness_update(sorted(client_ids))
+        with contextlib.suppress(Exception):
+            await ws.write_message(create_awareness_message(update), binary=True)
+
+
+class _Channel:
+    """pycrdt Provider channel over the room's websocket; awareness frames go to ``awareness``."""
+
+    def __init__(self, ws: WebSocketClientConnection, path: str, awareness: pycrdt.Awareness) -> None:
+        self._ws, self._path, self._awareness = ws, path, awareness
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def __aiter__(self) -> _Channel:
+        return self
+
+    async def __anext__(self) -> bytes:
+        message = await self.recv()
+        if message is None:
+            raise StopAsyncIteration
+        return message
+
+    async def recv(self) -> bytes | None:
+        while True:
+            message = await self._ws.read_message()
+            if message is None:
+                return None
+            if isinstance(message, str):
+                continue
+            if message[0] == YMessageType.SYNC:
+                return message
+            if message[0] == YMessageType.AWARENESS:
+                with contextlib.suppress(Exception):
+                    self._awareness.apply_awareness_update(read_message(message[1:]), "remote")
+
+    async def send(self, message: bytes) -> None:
+        await self._ws.write_message(message, binary=True)
+
+
+async def ws_closed(ws: WebSocketClientConnection) -> None:
+    """Return once the websocket is closed (the Provider reads it until then)."""
+    while ws.protocol is not None:
+        await asyncio.sleep(0.1)
+
+
+def decode_state_vector(state: bytes) -> dict[int, int]:
+    """A Yjs state vector (varuint count, then client and clock varuints) as ``{client: clock}``."""
+    position = 0
+
+    def varuint() -> int:
+        nonlocal position
+        value, shift = 0, 0
+        while True:
+            byte = state[position]
+            position += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+
+    count = varuint()
+    return {varuint(): varuint() for _ in range(count)}
+
+
+def _reason(err: BaseException) -> str:
+    return str(err) or type(err).__name__
+
+
+def _ignore_result(task: asyncio.Task) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
