@@ -130,6 +130,10 @@ class DurableRooms:
             return
         rows = await _rows(store)
         await load()
+        self.follow(room)  # at once: with progressive loading, the rest of the file is still arriving
+        progress = getattr(room, "_document_progressively_loaded", None)
+        if getattr(room, "_document_load_progressively", False) and progress is not None:
+            await progress
         self._loaded(room)
         if rows:
             self._note_overwritten(room, rows, known)
