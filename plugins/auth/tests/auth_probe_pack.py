@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import hookimpl, tool
+from collab_mcp_core import Deny, hookimpl, tool
 
 
 class PathArgs(BaseModel):
@@ -61,3 +61,11 @@ def register_tools(register: Any) -> None:
     register(probe_read)
     register(probe_write)
     register(probe_execute)
+
+
+@hookimpl
+def authorize(identity: Any, permission: str, path: str | None, tool: str, host: Any) -> Any:
+    # The identity "walled" may read everything but top.txt (deny wins over its scope).
+    if identity.username == "walled" and path == "top.txt":
+        return Deny("top.txt is walled off")
+    return None

@@ -282,3 +282,24 @@ async def test_no_credential_reaches_the_log_from_urls_headers_or_jwts(server, r
     assert not leaked, f"credentials found in the events or the server log: {leaked}"
     signatures = [t.rsplit(".", 1)[1] for t in TOKENS if t.count(".") == 2]
     assert not [s for s in signatures if s in text]
+
+
+async def test_not_found_messages_name_only_documents_the_caller_may_read(server, rsa_key):
+    (server.root / "notebooks" / "closed.txt").write_text("nobody has this open\n")
+    async with connect(server, headers=token_for(server, rsa_key, "opener", "admin")) as admin:
+        secret_room = (await call(admin, "get_document", path="top.txt"))["room_id"]
+        await call(admin, "get_document", path="notebooks/a.txt")  # both rooms are open now
+    # "walled" may read everything but top.txt (the probe pack denies it that one file).
+    async with connect(server, headers=token_for(server, rsa_key, "walled", "read")) as session:
+        errors = [
+            await call_error(session, "get_user_cursors", document_path="notebooks/closed.txt"),
+            await call_error(session, "join_session", session_id="text:file:no-such-room"),
+            await call_error(session, "join_session", session_id=secret_room),
+        ]
+        with pytest.raises(Exception) as raised:
+            await session.read_resource("awareness://notebooks/closed.txt")
+        errors.append(str(raised.value))
+    for error in errors:
+        assert "notebooks/a.txt" in error, error  # what it may read is still listed
+        assert "top.txt" not in error and secret_room not in error.replace(f"session {secret_room!r}", ""), error
+    assert errors[2].startswith(f"No open collaboration session {secret_room!r}")  # not "denied on 'top.txt'"

@@ -15,7 +15,7 @@ from collab_mcp_core import NotFound, ResourceTemplate
 
 from .hub import hub_for
 from .presence import roster
-from .rooms import describe_open, open_rooms, readable_rooms
+from .rooms import describe, open_rooms, readable_rooms
 
 SCHEME = "awareness"
 
@@ -36,7 +36,8 @@ async def read_awareness(ctx: Any, uri: str) -> str:
     path = uri.partition("://")[2]
     room = next((r for r in open_rooms(ctx.backend) if r.path == path), None)
     if room is None:
-        raise NotFound(f"{path!r} is not open in any collaboration session. {describe_open(ctx.backend)}")
+        readable = await readable_rooms(ctx, f"resources/read {SCHEME}")
+        raise NotFound(f"{path!r} is not open in any collaboration session. {describe(readable)}")
     hub = hub_for(ctx.host)
     return json.dumps({
         "document_path": room.path,

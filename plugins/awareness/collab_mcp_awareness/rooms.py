@@ -78,12 +78,16 @@ async def readable_rooms(ctx: Any, tool: str) -> list[OpenRoom]:
     return found
 
 
-def room_by_id(backend: Any, room_id: str) -> OpenRoom:
-    """The open room with this session id, or NotFound listing the open ones."""
-    for room in open_rooms(backend):
+async def room_by_id(ctx: Any, room_id: str) -> OpenRoom:
+    """The open room with this session id, or NotFound listing the open ones the caller may read.
+
+    A room the caller may not read is not found either: its id says nothing of its path.
+    """
+    readable = await readable_rooms(ctx, ctx.tool)
+    for room in readable:
         if room.room_id == room_id:
             return room
-    raise NotFound(f"No open collaboration session {room_id!r}. {describe_open(backend)}")
+    raise NotFound(f"No open collaboration session {room_id!r}. {describe(readable)}")
 
 
 async def room_for_path(ctx: Any, document_path: str) -> OpenRoom:
@@ -96,14 +100,13 @@ async def room_for_path(ctx: Any, document_path: str) -> OpenRoom:
     for room in open_rooms(backend):
         if room.path == api_path:
             return room
-    raise NotFound(
-        f"{api_path!r} is not open in any collaboration session (nobody has it open). {describe_open(backend)}"
-    )
+    readable = await readable_rooms(ctx, ctx.tool)
+    raise NotFound(f"{api_path!r} is not open in any collaboration session (nobody has it open). {describe(readable)}")
 
 
-def describe_open(backend: Any) -> str:
-    rooms = open_rooms(backend)
+def describe(rooms: list[OpenRoom]) -> str:
+    """Name the open documents of ``rooms`` (those the caller may read: see readable_rooms)."""
     if not rooms:
-        return "No document is open right now."
+        return "No document you may read is open right now."
     listed = ", ".join(f"{r.path} (session_id {r.room_id})" for r in rooms[:20])
     return f"Open documents: {listed}."

@@ -78,8 +78,7 @@ async def join_session(ctx: Any, args: SessionArgs) -> JoinedSession:
     """Join a collaboration session: you become a participant of the document's room, and people
     who have it open in JupyterLab see you (name, colour, status, and your cursor once you set it
     with update_cursor_position). Joining a session you are in already changes nothing."""
-    room = room_by_id(ctx.backend, args.session_id)
-    await ctx.host.check_permission(ctx.identity, "read", room.path, "join_session", ctx.handler)
+    room = await room_by_id(ctx, args.session_id)  # only rooms the caller may read
     hub = hub_for(ctx.host)
     agent = hub.agent(ctx)
     joined = room.room_id not in agent.seats
