@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import re
 import signal
 from typing import Any
 
@@ -15,7 +16,7 @@ from .backend import LocalBackend
 from .errors import RegistrationError
 from .host import Host
 from .packs import PackManager
-from .transport import RESPONSE_MODES, MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
+from .transport import METADATA_PATH, RESPONSE_MODES, MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
 
 
 class CollabMCP(ExtensionApp):
@@ -52,6 +53,12 @@ class CollabMCP(ExtensionApp):
     max_sessions = Int(1000, help="Most MCP sessions open at once.").tag(config=True)
     max_events_per_session = Int(
         256, help="Events kept per session for clients resuming with Last-Event-ID."
+    ).tag(config=True)
+
+    max_request_bytes = Int(
+        4 * 1024 * 1024,
+        help="Largest request body the endpoint accepts (bigger ones get HTTP 413 before any tool sees them). "
+        "Keep Limits.max_content_chars below it: a character is 1 to 4 bytes in the body.",
     ).tag(config=True)
 
     history_in_data_dir = Bool(
@@ -94,6 +101,7 @@ class CollabMCP(ExtensionApp):
             response_mode=self.response_mode,
             security_settings=security_settings(self.serverapp),
             session_idle_timeout=self.session_idle_timeout,
+            max_request_body_size=self.max_request_bytes,
             max_sessions=self.max_sessions,
             max_events=self.max_events_per_session,
             on_session_closed=self.host.session_closed,
@@ -104,12 +112,15 @@ class CollabMCP(ExtensionApp):
         self.handlers.append(
             (rf"/{self.endpoint}/?", MCPHandler, {"host": self.host, "manager": self.session_manager})
         )
-        # RFC 9728 puts the document at the host's root, before the resource's path.
+        # Under base_url (where the 401 points), and at the host's root as RFC 9728 puts it
+        # (the same path when base_url is "/"; behind JupyterHub the root is the hub's).
+        self.handlers.append((rf"/{re.escape(METADATA_PATH)}/{self.endpoint}/?", ResourceMetadataHandler, {"host": self.host}))
         base = self.serverapp.base_url
-        self.serverapp.web_app.add_handlers(
-            ".*$",
-            [(rf"/\.well-known/oauth-protected-resource{base}{self.endpoint}/?", ResourceMetadataHandler, {"host": self.host})],
-        )
+        if base != "/":
+            self.serverapp.web_app.add_handlers(
+                ".*$",
+                [(rf"/{re.escape(METADATA_PATH)}{base}{self.endpoint}/?", ResourceMetadataHandler, {"host": self.host})],
+            )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         started = asyncio.Event()

@@ -49,7 +49,7 @@ class Event(BaseModel):
         schema = cls.model_json_schema()
         return {
             "$id": cls.schema_id(),
-            "version": cls.schema_version,
+            "version": str(cls.schema_version),  # jupyter_events warns for anything but a string
             "title": cls.__name__,
             "description": (cls.__doc__ or cls.__name__).strip().splitlines()[0],
             "type": "object",

@@ -83,7 +83,8 @@ def identify_request(request: Any, host: Host) -> Identity | None | Awaitable[Id
 
     Called for every HTTP request to the MCP endpoint, before anything else.
     ``request`` is the Tornado handler (``request.request`` is the HTTP request,
-    ``request.current_user`` the user Jupyter's own authentication found).
+    ``request.current_user`` the user Jupyter's own authentication found,
+    ``request.endpoint_url`` the endpoint's URL as the client reached it).
     The first non-None answer wins. When no pack answers, the request is
     refused with 401: the host fails closed.
     """
@@ -93,7 +94,9 @@ def identify_request(request: Any, host: Host) -> Identity | None | Awaitable[Id
 def protected_resource_metadata(resource: str, host: Host) -> dict[str, Any] | None:
     """The RFC 9728 protected-resource metadata of the MCP endpoint, or None.
 
-    Called for ``GET /.well-known/oauth-protected-resource{base_url}mcp``.
+    Called for ``GET {base_url}.well-known/oauth-protected-resource/{endpoint}``
+    (and the RFC's ``/.well-known/oauth-protected-resource{base_url}{endpoint}``),
+    and before a 401, which advertises that document only when a pack answers.
     ``resource`` is the endpoint's URL. A pack that accepts tokens from an
     authorization server (JWT) returns at least ``{"resource": resource,
     "authorization_servers": [issuer]}``; with no answer the document is 404.

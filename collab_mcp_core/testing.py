@@ -51,6 +51,11 @@ class CollabServer:
     events_path: Path | None = None
     base_url: str = "/"
 
+    def option(self, name: str, default: str) -> str:
+        """The value of a ``--Class.name=value`` server option it was started with."""
+        prefix = f"--{name}="
+        return next((a.removeprefix(prefix) for a in reversed(self.extra_args) if a.startswith(prefix)), default)
+
     def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         """What reached Jupyter's event bus so far (each record has ``__schema__``).
 
@@ -69,7 +74,7 @@ class CollabServer:
 
     @property
     def mcp_url(self) -> str:
-        return self.url + "mcp"
+        return self.url + self.option("CollabMCP.endpoint", "mcp")
 
     @property
     def headers(self) -> dict[str, str]:

@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 #: Query arguments that carry credentials (Jupyter's and OAuth's names): refused on the endpoint, never logged.
 URL_CREDENTIALS = ("token", "access_token")
 
+#: RFC 9728's well-known prefix of protected-resource metadata.
+METADATA_PATH = ".well-known/oauth-protected-resource"
+
 #: How tool calls and other requests are answered (``c.CollabMCP.response_mode``).
 RESPONSE_MODES = ("auto", "sse", "json")
 
@@ -251,11 +254,15 @@ class MCPHandler(JupyterHandler):
         if self.request.method == "OPTIONS":
             return  # preflights carry no credentials
         if any(name in self.request.query_arguments for name in URL_CREDENTIALS):
-            self._unauthorized("Tokens in the URL are refused on the MCP endpoint; send 'Authorization: Bearer <token>'.")
+            await self._unauthorized("Tokens in the URL are refused on the MCP endpoint; send 'Authorization: Bearer <token>'.")
         await super().prepare(_redirect_to_login=False)
         self._identity = await self.host.packs.identify_request(self, self.host)
         if self._identity is None:
-            self._unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
+            if "redirect" in vars(self):
+                # JupyterHub's identity provider knew the caller but refused it this server:
+                # it replaces the handler's redirect so that Jupyter's own handlers answer 403.
+                raise web.HTTPError(403, "Forbidden: you are authenticated, but this server is not shared with you.")
+            await self._unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
         if self._identity.provider == "jupyter" and self.request.method not in ("GET", "HEAD", "OPTIONS"):
             # Only a login cookie can be ridden cross-site; header credentials cannot.
             JupyterHandler.check_xsrf_cookie(self)
@@ -266,11 +273,17 @@ class MCPHandler(JupyterHandler):
         query = "?[query omitted]" if self.request.query else ""
         return f"{self.request.method} {self.request.path}{query} ({self.request.remote_ip})"
 
-    def _unauthorized(self, message: str) -> None:
-        raise web.HTTPError(401, message)  # write_error adds WWW-Authenticate
+    @property
+    def endpoint_url(self) -> str:
+        """The MCP endpoint's URL as the caller reached it (a JWT's default audience)."""
+        return endpoint_url(self)
 
-    def resource_metadata_url(self) -> str:
-        return resource_metadata_url(self)
+    async def _unauthorized(self, message: str) -> None:
+        """Answer 401; ``resource_metadata`` is advertised only where a pack serves the document (a JWT issuer)."""
+        self._www_authenticate = 'Bearer realm="collab-mcp"'
+        if await self.host.packs.protected_resource_metadata(endpoint_url(self), self.host) is not None:
+            self._www_authenticate += f', resource_metadata="{resource_metadata_url(self)}"'
+        raise web.HTTPError(401, message)  # write_error adds WWW-Authenticate
 
     def _origin_allowed(self) -> bool:
         """Jupyter's origin rules, applied even to token-authenticated requests."""
@@ -290,9 +303,7 @@ class MCPHandler(JupyterHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
         if status_code == 401:  # Tornado clears headers before write_error, so it is set here
-            self.set_header(
-                "WWW-Authenticate", f'Bearer realm="collab-mcp", resource_metadata="{self.resource_metadata_url()}"'
-            )
+            self.set_header("WWW-Authenticate", getattr(self, "_www_authenticate", 'Bearer realm="collab-mcp"'))
         exc = kwargs.get("exc_info", (None, None))[1]
         message = getattr(exc, "log_message", None) or self._reason
         self.finish({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}})
@@ -394,22 +405,26 @@ class MCPHandler(JupyterHandler):
             self.finish()
 
 
+def endpoint_url(handler: JupyterHandler) -> str:
+    """The MCP endpoint's URL as the caller reached it: ``{base_url}{endpoint}``."""
+    return f"{handler.request.protocol}://{handler.request.host}{handler.base_url}{handler.host.app.endpoint}"
+
+
 def resource_metadata_url(handler: JupyterHandler) -> str:
-    """Where RFC 9728 puts the metadata of ``{base_url}mcp``."""
-    base = f"{handler.request.protocol}://{handler.request.host}"
-    return f"{base}/.well-known/oauth-protected-resource{handler.base_url}mcp"
+    """Where the endpoint's RFC 9728 metadata is served: under base_url, so a proxy in front
+    (JupyterHub's sends the site root to the hub) still reaches this server."""
+    return f"{handler.request.protocol}://{handler.request.host}{handler.base_url}{METADATA_PATH}/{handler.host.app.endpoint}"
 
 
 class ResourceMetadataHandler(JupyterHandler):
-    """``/.well-known/oauth-protected-resource{base_url}mcp`` (RFC 9728), when a pack provides it."""
+    """The endpoint's RFC 9728 metadata, when a pack provides it (a JWT issuer is configured)."""
 
     def initialize(self, host: Host) -> None:
         self.host = host
 
     @allow_unauthenticated  # discovery documents are public by design
     async def get(self) -> None:
-        resource = f"{self.request.protocol}://{self.request.host}{self.base_url}mcp"
-        metadata = await self.host.packs.protected_resource_metadata(resource, self.host)
+        metadata = await self.host.packs.protected_resource_metadata(endpoint_url(self), self.host)
         if metadata is None:
             raise web.HTTPError(404, "No authorization server is configured for this MCP endpoint")
         self.set_header("Content-Type", "application/json")

@@ -122,3 +122,11 @@ async def test_serve_starts_prints_a_working_url_and_config(tmp_path):
     finally:
         process.terminate()
         process.wait(15)
+
+
+def test_start_up_logs_no_warning(collab_server_factory):
+    server = collab_server_factory()
+    log = server.log_text()
+    assert "collab-mcp is serving" in log
+    warnings = [line for line in log.splitlines() if "Warning" in line or line.startswith("[W ")]
+    assert not warnings, "\n".join(warnings)  # e.g. JupyterEventsVersionWarning from our event schemas

@@ -210,3 +210,14 @@ def test_a_tool_without_a_permission_stops_the_server_naming_the_tool(collab_ser
     assert "collab-mcp cannot start: tool 'wipe_everything' of pack 'unpermitted_pack' declares no permission" in str(
         refused.value
     )
+
+
+async def test_the_default_content_limit_is_reachable_through_the_transport(server):
+    # 4,000,000 ASCII characters fit the endpoint's 4 MiB body limit: the call reaches the tool
+    # (which says the file is missing); one more character is the limits pack's error, not an HTTP 413.
+    async with connect(server) as session:
+        reached = await call_error(session, "append_text", path="missing.txt", text="x" * 4_000_000)
+        assert "missing.txt" in reached and "characters" not in reached
+        refused = await session.call_tool("append_text", {"path": "missing.txt", "text": "x" * 4_000_001})
+    assert refused.structured_content["code"] == "limit_exceeded"
+    assert "up to 4,000,000 characters" in refused.content[0].text

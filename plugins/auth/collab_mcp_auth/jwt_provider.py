@@ -45,7 +45,9 @@ class JWTAuth(Configurable):
         help="Signature algorithms accepted. One family only: HMAC (HS256...) with `secret`, or public-key "
         "(RS256, ES256, PS256, EdDSA...) with `public_key_file` or `jwks_url`. 'none' is never accepted.",
     ).tag(config=True)
-    secret = Unicode("", help="The shared secret of HS256/HS384/HS512 tokens.").tag(config=True)
+    secret = Unicode(
+        "", help="The shared secret of HS256/HS384/HS512 tokens: at least 32 characters (a shorter one refuses every JWT)."
+    ).tag(config=True)
     public_key_file = Unicode(
         "", help="A PEM public key file for RS/PS/ES/EdDSA tokens (re-read when it changes)."
     ).tag(config=True)
@@ -226,11 +228,7 @@ def audiences(settings: JWTAuth, request: Any) -> list[str]:
         # Any Host header is accepted then, so the URL the client used proves
         # nothing: a token minted for another server could name it.
         raise InvalidToken("this server accepts any Host name, so JWTAuth.audience must be configured")
-    return [mcp_url(request)]
-
-
-def mcp_url(request: Any) -> str:
-    return f"{request.request.protocol}://{request.request.host}{request.base_url}mcp"
+    return [request.endpoint_url]
 
 
 @hookimpl

@@ -37,8 +37,12 @@ class Limits(Configurable):
         config=True
     )
     burst = Int(200, help="Tool calls an identity may make at once before the rate applies.").tag(config=True)
+    # The transport refuses bodies over CollabMCP.max_request_bytes (4 MiB = 4,194,304 bytes) with
+    # HTTP 413 before this limit is weighed: the default leaves room for the rest of the request.
     max_content_chars = Int(
-        5_000_000, help="Largest string argument (document or cell content), in characters (0: no limit)."
+        4_000_000,
+        help="Largest string argument (document or cell content), in characters (0: no limit). "
+        "Requests over CollabMCP.max_request_bytes (4 MiB) are refused before this is checked.",
     ).tag(config=True)
     max_code_chars = Int(200_000, help="Largest code argument (code to run), in characters (0: no limit).").tag(
         config=True

@@ -170,6 +170,25 @@ async def test_protected_resource_metadata_names_the_issuer(server):
     assert answer.json()["resource"] == server.mcp_url
 
 
+async def test_resource_metadata_is_advertised_under_base_url_at_the_configured_endpoint(
+    start_jwt_server, rsa_key, tmp_path_factory
+):
+    key_file = tmp_path_factory.mktemp("keys") / "public.pem"
+    key_file.write_bytes(pem_public(rsa_key))
+    server = start_jwt_server("--ServerApp.base_url=/user/ada/", "--CollabMCP.endpoint=agents", public_key_file=str(key_file))
+    answer = await post_initialize(server.mcp_url, {})
+    assert answer.status_code == 401
+    metadata_url = f"http://127.0.0.1:{server.port}/user/ada/.well-known/oauth-protected-resource/agents"
+    assert f'resource_metadata="{metadata_url}"' in answer.headers["WWW-Authenticate"]
+    async with httpx2.AsyncClient() as http:
+        document = await http.get(metadata_url)
+    assert document.status_code == 200
+    assert document.json()["resource"] == f"http://127.0.0.1:{server.port}/user/ada/agents" == server.mcp_url
+    assert document.json()["authorization_servers"] == [ISSUER]
+    async with connect(server, headers=bearer(mint(rsa_key, server.mcp_url, sub="ada"))) as session:
+        assert (await call(session, "probe_read", path="notes.txt"))["user"] == "ada"
+
+
 async def test_session_hijack_with_another_identity_is_404(server, rsa_key):
     alice, bob = mint(rsa_key, server.mcp_url, sub="alice"), mint(rsa_key, server.mcp_url, sub="bob")
     opened = await post_initialize(server.mcp_url, bearer(alice))
