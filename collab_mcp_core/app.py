@@ -16,7 +16,7 @@ from .backend import LocalBackend
 from .errors import RegistrationError
 from .host import Host
 from .packs import PackManager
-from .transport import METADATA_PATH, RESPONSE_MODES, MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
+from .transport import METADATA_PATH, RESPONSE_MODES, HealthHandler, MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
 
 
 class CollabMCP(ExtensionApp):
@@ -74,6 +74,7 @@ class CollabMCP(ExtensionApp):
 
     host: Host
     session_manager: SessionManager
+    serving_status = "starting"  # what {endpoint}/healthz says: "starting", "ok" (serving), "stopping"
     _manager_task: asyncio.Task | None = None
     _room_closer: asyncio.Task | None = None
 
@@ -109,6 +110,7 @@ class CollabMCP(ExtensionApp):
         self.settings["collab_mcp"] = self.host
 
     def initialize_handlers(self) -> None:
+        self.handlers.append((rf"/{self.endpoint}/healthz", HealthHandler, {"host": self.host}))
         self.handlers.append(
             (rf"/{self.endpoint}/?", MCPHandler, {"host": self.host, "manager": self.session_manager})
         )
@@ -140,6 +142,7 @@ class CollabMCP(ExtensionApp):
         self._stop_on_sigint()
         await started.wait()
         await self.host.packs.notify("host_started", host=self.host)
+        self.serving_status = "ok"
 
     def _stop_on_sigint(self) -> None:
         """Stop cleanly (saving open rooms) on SIGINT also without a TTY.
@@ -160,6 +163,7 @@ class CollabMCP(ExtensionApp):
     async def stop_extension(self) -> None:
         if not hasattr(self, "host"):
             return  # loading failed; nothing was started
+        self.serving_status = "stopping"
         await self.host.backend.save_open_rooms()
         await self.host.packs.notify("host_stopping", host=self.host)
         for watcher in list(self.host.backend.room_watchers):

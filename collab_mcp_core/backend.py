@@ -19,6 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from . import metrics
 from .awaiting import await_maybe
 from .durable_rooms import DurableRooms
 from .errors import InvalidArgument, NotFound, ToolError
@@ -64,6 +65,7 @@ class LocalBackend:
         self.room_watchers: list[Any] = []  # collab_mcp_core.watch.RoomWatcher instances
         self.durable: DurableRooms | None = None  # set by keep_rooms_durable() when the server starts
         self.forks: ForkStore | None = None  # likewise
+        metrics.count_agent_rooms(lambda: len(self._agent_rooms))
 
     # -- server services -----------------------------------------------------------------
 
@@ -239,6 +241,7 @@ class LocalBackend:
         )
         if doc is None:
             raise ToolError(f"Could not open a collaboration room for {api_path!r}.")
+        metrics.AGENT_ROOMS_OPENED.inc()
         room = self.room_for(api_path, kind)
         if room is not None:
             if getattr(room, "_document_load_progressively", False):

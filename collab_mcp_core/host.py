@@ -23,7 +23,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Res
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
-from . import __version__
+from . import __version__, metrics
 from .context import ToolContext
 from .decisions import Deny, is_denial
 from .errors import PermissionDenied, ToolError
@@ -351,6 +351,10 @@ class _HostImplementation:
 
     def __init__(self, host: Host) -> None:
         self.host = host
+
+    @hookimpl
+    def on_event(self, event: Event, host: Any) -> None:
+        metrics.record_tool_call(event)
 
     @hookimpl(trylast=True)
     def call_tool(self, call: ToolCall) -> Any:

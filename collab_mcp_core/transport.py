@@ -43,6 +43,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from . import __version__, metrics
 from .host import SCOPE_HANDLER, SCOPE_IDENTITY
 
 if TYPE_CHECKING:
@@ -190,12 +191,14 @@ class SessionManager(StreamableHTTPSessionManager):
         if requestor is not None:
             self._session_owners[session_id] = requestor
         self._server_instances[session_id] = transport
+        metrics.SESSIONS_OPEN.inc()
         return transport
 
     async def _discard_session(self, session_id: str, transport: Any) -> None:
         known = session_id in self._server_instances
         await super()._discard_session(session_id, transport)
         if known:
+            metrics.SESSIONS_OPEN.dec()
             try:
                 await self._on_session_closed(session_id)
             except Exception:
@@ -414,6 +417,31 @@ def resource_metadata_url(handler: JupyterHandler) -> str:
     """Where the endpoint's RFC 9728 metadata is served: under base_url, so a proxy in front
     (JupyterHub's sends the site root to the hub) still reaches this server."""
     return f"{handler.request.protocol}://{handler.request.host}{handler.base_url}{METADATA_PATH}/{handler.host.app.endpoint}"
+
+
+class HealthHandler(JupyterHandler):
+    """``{base_url}{endpoint}/healthz``: liveness and readiness, for probes that hold no credentials.
+
+    200 ``{"status": "ok", "version": ...}`` while the host serves, 503 with
+    ``starting`` or ``stopping`` otherwise; nothing else (no user, no room, no pack).
+    """
+
+    def initialize(self, host: Host) -> None:
+        self.host = host
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        # Not Jupyter's prepare: it would identify the caller (and set a login cookie
+        # for a token); a probe is nobody. Jupyter's Host check still applies.
+        if not self.check_host():
+            raise web.HTTPError(403, "Host header not allowed")
+
+    @allow_unauthenticated
+    def get(self) -> None:
+        status = self.host.app.serving_status
+        self.set_status(200 if status == "ok" else 503)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"status": status, "version": __version__})
 
 
 class ResourceMetadataHandler(JupyterHandler):
