@@ -393,6 +393,9 @@ class MCPHandler(JupyterHandler):
                 self.clear_header("Content-Type")
                 for key, value in message.get("headers", []):
                     self.add_header(key.decode("latin-1"), value.decode("latin-1"))
+                if self._headers.get("Content-Type", "").startswith("text/event-stream"):
+                    # Proxies that buffer (nginx, a Kubernetes ingress) would hold progress back.
+                    self.set_header("X-Accel-Buffering", "no")
             elif message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 if chunk:

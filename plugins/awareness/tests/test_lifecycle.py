@@ -71,5 +71,7 @@ async def test_documents_the_caller_may_not_read_are_not_shown(server):
         assert secret not in [s["document_path"] for s in sessions["sessions"]]
         online = await call(mcp, "get_online_users")
         assert all(secret not in u["documents"] for u in online["users"])
-        assert "Permission denied" in await call_error(mcp, "join_session", session_id=ada.room_id)
+        # A session the caller may not read is not found, and its path is not said.
+        refused = await call_error(mcp, "join_session", session_id=ada.room_id)
+        assert refused.startswith(f"No open collaboration session {ada.room_id!r}") and secret not in refused
         assert not agent_states(ada)
