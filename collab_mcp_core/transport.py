@@ -8,7 +8,9 @@ puts the caller's identity in ``scope["user"]`` so the SDK binds each session
 to the credential that opened it.
 
 Checks, in order: Host (421), Origin (403, also for bearer tokens), tokens in
-the query string (401), identity (401 with ``WWW-Authenticate``).
+the query string (401), identity (401 with ``WWW-Authenticate``; 403 for a
+caller JupyterHub knows but refuses this server). ``{endpoint}/healthz``
+(:class:`HealthHandler`) answers probes without any of these.
 """
 
 from __future__ import annotations
@@ -391,9 +393,10 @@ class MCPHandler(JupyterHandler):
             if message["type"] == "http.response.start":
                 self.set_status(message["status"])
                 self.clear_header("Content-Type")
-                for key, value in message.get("headers", []):
-                    self.add_header(key.decode("latin-1"), value.decode("latin-1"))
-                if self._headers.get("Content-Type", "").startswith("text/event-stream"):
+                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
+                for key, value in headers:
+                    self.add_header(key, value)
+                if any(k.lower() == "content-type" and v.startswith("text/event-stream") for k, v in headers):
                     # Proxies that buffer (nginx, a Kubernetes ingress) would hold progress back.
                     self.set_header("X-Accel-Buffering", "no")
             elif message["type"] == "http.response.body":

@@ -249,6 +249,8 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
     api_path = ctx.backend.normalize_path(args.path)
     if not api_path.endswith(".ipynb"):
         raise ToolError(f"{args.path!r} is not a notebook (expected a name ending in .ipynb).")
+    if args.start_kernel and args.kernel_name:
+        check_kernel_name(ctx, args.kernel_name)  # before anything is created: an error changes nothing
     cm = ctx.backend.contents_manager
     created = False
     if not await await_maybe(cm.file_exists(api_path)):
@@ -257,8 +259,6 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
         await ctx.backend.create_file(api_path)
         created = True
     api_path = await notebook_path(ctx, api_path)
-    if args.start_kernel and args.kernel_name:
-        check_kernel_name(ctx, args.kernel_name)
     nb = await open_notebook(ctx, api_path)
     state: CollaborationState = collaboration_state(ctx, api_path, nb)
     notebook_kernel = await ensure_session(ctx, api_path, args.kernel_name) if args.start_kernel else None

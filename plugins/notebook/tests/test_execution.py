@@ -252,6 +252,13 @@ async def test_the_notebooks_own_kernelspec_is_used_when_installed(collab_server
         assert foreign["status"] == "ok" and foreign["outputs"][0]["text"] == "2"
 
 
+async def test_an_unknown_kernel_name_creates_no_notebook(collab_server):
+    async with connect(collab_server) as mcp:
+        error = await call_error(mcp, "create_notebook_session", path="julia.ipynb", create=True, kernel_name="julia-1.9")
+    assert "Unknown kernel 'julia-1.9'. Installed kernels: python3" in error
+    assert not (collab_server.root / "julia.ipynb").exists()
+
+
 async def test_display_updates_replace_the_displayed_output(collab_server):
     code = (
         "from IPython.display import display\nimport time\n"
