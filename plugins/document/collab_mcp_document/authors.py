@@ -24,13 +24,15 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pycrdt import Decoder
+from collab_mcp_core.changes import agent_origin, inserting_client, person_name
+
+if TYPE_CHECKING:
+    from collab_mcp_core import ToolContext
 
 log = logging.getLogger(__name__)
 
-ORIGIN_PREFIX = "collab-mcp:"
 AUTHORS_FILE = "collab_mcp_document_authors.db"
 
 class _Committing:
@@ -40,11 +42,11 @@ class _Committing:
 
 
 @contextlib.contextmanager
-def agent_transaction(ydoc: Any, username: str) -> Iterator[None]:
-    """One transaction on ``ydoc`` attributed to the agent ``username``. Do not await inside."""
-    previous, _Committing.author = _Committing.author, username
+def agent_transaction(ydoc: Any, ctx: ToolContext) -> Iterator[None]:
+    """One transaction on ``ydoc`` attributed to the calling agent (and its session). Do not await inside."""
+    previous, _Committing.author = _Committing.author, ctx.identity.username
     try:
-        with ydoc.transaction(origin=ORIGIN_PREFIX + username):
+        with ydoc.transaction(origin=agent_origin(ctx)):
             yield
     finally:
         _Committing.author = previous
@@ -52,21 +54,6 @@ def agent_transaction(ydoc: Any, username: str) -> Iterator[None]:
 
 def update_key(update: bytes) -> str:
     return hashlib.sha1(update).hexdigest()  # noqa: S324 - an identity key, not security
-
-
-def inserting_client(update: bytes) -> int | None:
-    """The client id of the first block of inserts an update carries, or None (deletes only).
-
-    An update (v1 encoding) starts with the number of clients, then for the first
-    client the number of its structs and its id. Reading further would mean
-    decoding every struct; a keystroke or an edit comes from one client anyway.
-    (``pycrdt.get_state(update)`` is no help: it is empty for incremental updates.)
-    """
-    decoder = Decoder(update)
-    if decoder.read_var_uint() == 0:
-        return None
-    decoder.read_var_uint()  # number of structs
-    return decoder.read_var_uint()
 
 
 class AuthorLog:
@@ -123,7 +110,7 @@ class AuthorLog:
                 return
             client_id = inserting_client(update)
             user = (room.awareness.states.get(client_id) or {}).get("user") or {}
-            name = user.get("display_name") or user.get("name") or user.get("username")
+            name = person_name(user)
             if name:
                 self.record(update, [str(name)], False)
         except Exception:  # never break the room's own update handling

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from collab_mcp_core import NotFound, ToolContext, ToolError, tool
 
 from .authors import agent_transaction
+from .changes import issue_version
 from .documents import DocumentRef, content_of, open_live, resolve, room_id, version_of
 from .events import DocumentForkDiscarded, DocumentForked, DocumentForkMerged
 from collab_mcp_core.text import change_summary
@@ -198,14 +199,14 @@ async def merge_document_fork(ctx: ToolContext, args: ForkArgs) -> MergeResult:
     doc = await open_live(ctx, ref)
     before = content_of(doc, ref)
     missing = fork_room.ydoc.get_update(doc.ydoc.get_state())
-    with agent_transaction(doc.ydoc, ctx.identity.username):
+    with agent_transaction(doc.ydoc, ctx):
         doc.ydoc.apply_update(missing)
     after = content_of(doc, ref)
     if not ref.is_notebook:
         remember(key_of(ctx, ref, None), after)  # the agent now expects the merged text
     await _close_fork(ctx, args.fork_id)
     _emit_jupyter_fork_event(ctx, args.fork_id, info, "delete")
-    version = version_of(after)
+    version = issue_version(ctx, ref, doc, after)
     await ctx.emit(DocumentForkMerged(path=ref.path, fork_id=args.fork_id, version=version))
     added, removed = change_summary(before, after)
     return MergeResult(

@@ -25,6 +25,7 @@ from collab_mcp_core import NotFound, ToolContext, ToolError, tool
 from collab_mcp_core.update_store import agent_of
 
 from .authors import agent_transaction, author_log, update_key
+from .changes import issue_version
 from .config import DocumentPack
 from .documents import DocumentRef, check_version, content_of, open_live, resolve, room_id, text_of, version_of
 from .events import DocumentRestored
@@ -229,7 +230,7 @@ async def restore_document_version(ctx: ToolContext, args: RestoreArgs) -> Resto
     doc = await open_live(ctx, ref)
     current = content_of(doc, ref)
     check_version(args.expected_version, current, ref)
-    with agent_transaction(doc.ydoc, ctx.identity.username):
+    with agent_transaction(doc.ydoc, ctx):
         if ref.is_notebook:
             doc.set(old.get())  # cell by cell: unchanged cells are kept as they are
         else:
@@ -240,7 +241,7 @@ async def restore_document_version(ctx: ToolContext, args: RestoreArgs) -> Resto
     if not ref.is_notebook:
         remember(key_of(ctx, ref, None), after)  # the agent now expects the restored text
     added, removed = change_summary(current, after)
-    version = version_of(after)
+    version = issue_version(ctx, ref, doc, after)
     await ctx.emit(DocumentRestored(path=ref.path, version_id=args.version_id, version=version))
     return RestoreResult(path=ref.path, version_id=args.version_id, version=version, length=len(after),
                          characters_added=added, characters_removed=removed)

@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import forks, history, listing, resources, sessions, text
+from . import changes, forks, history, listing, resources, sessions, text
 from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
@@ -16,6 +16,8 @@ from .readings import forget_session
 TOOLS = (
     listing.list_documents,
     text.get_document,
+    changes.get_document_changes,
+    changes.wait_for_document_changes,
     sessions.create_document_session,
     text.update_document,
     text.insert_text,

@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 
 from collab_mcp_core import NotFound, ToolContext, ToolError, await_maybe, tool
 
-from .documents import check_file_type, classify, content_of, open_live, room_id, type_from_name, version_of
+from .changes import issue_version
+from .documents import check_file_type, classify, content_of, open_live, room_id, type_from_name
 from .readings import key_of, remember
 
 
@@ -57,7 +58,7 @@ async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> 
     rid = room_id(ctx, ref)
     return DocumentSession(
         path=ref.path, file_type=ref.file_type, room_id=rid, created=created, total_length=len(content),
-        version=version_of(content), collaborators=ctx.backend.collaborators(ctx.backend.find_room(rid)),
+        version=issue_version(ctx, ref, doc, content), collaborators=ctx.backend.collaborators(ctx.backend.find_room(rid)),
     )
 
 

@@ -16,6 +16,7 @@ from collab_mcp_core import ToolContext, ToolError, tool
 from collab_mcp_core.text import Splice, apply_splices, apply_to_string, minimal_splices
 
 from .authors import agent_transaction
+from .changes import issue_version
 from .config import DocumentPack
 from .documents import check_version, content_of, require_text, resolve, room_id, text_of, version_of
 from .events import DocumentChanged
@@ -80,7 +81,8 @@ async def get_document(ctx: ToolContext, args: GetDocumentArgs) -> Document:
     stop = start + cap if truncated else end
     result = Document(
         path=ref.path, file_type=ref.file_type, content=content[start:stop], start=start, end=stop,
-        total_length=total, truncated=truncated, version=version_of(content), fork_id=args.fork_id,
+        total_length=total, truncated=truncated, fork_id=args.fork_id,
+        version=version_of(content) if args.fork_id else issue_version(ctx, ref, doc, content),
     )
     if args.include_collaboration_state:
         result.room_id = args.fork_id or room_id(ctx, ref)
@@ -203,13 +205,13 @@ async def _edit(ctx: ToolContext, path: str, fork_id: str | None, expected: str 
     ours = plan(base)  # validates positions against the text the agent saw: raises before any change
     splices = ours if base == live else rebase(ours, minimal_splices(base, live))
     if splices:
-        with agent_transaction(doc.ydoc, ctx.identity.username):
+        with agent_transaction(doc.ydoc, ctx):
             apply_splices(ytext, live, splices)
     remember(key, apply_to_string(base, ours))
     new = str(ytext)
     added = sum(len(s.inserted) for s in ours)
     removed = sum(s.removed for s in ours)
-    version = version_of(new)
+    version = version_of(new) if fork_id else issue_version(ctx, ref, doc, new)
     if splices:
         await ctx.emit(
             DocumentChanged(path=ref.path, fork_id=fork_id, operation=operation, characters_added=added,

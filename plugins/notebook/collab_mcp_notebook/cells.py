@@ -19,13 +19,13 @@ from collab_mcp_core.text import Splice, apply_splices, replace_text
 
 from .config import NotebookPack
 from .current_notebook import PATH
+from .changes import issue_version
 from .events import CellDeleted, CellInserted, CellMoved, CellUpdated
 from .execution import TIMEOUT, WAIT, check_timeout, code_of, run_cell
 from .executions import ExecutionResult, check_wait, result_text
 from .live import (
     check_cell_type,
     check_expected,
-    document_version,
     find_cell,
     last_seen_source,
     notebook_path,
@@ -74,7 +74,7 @@ class CellChange(BaseModel):
 EXECUTE = Field(False, description="Run the cell right after the edit (code cells); the run is in execution.")
 
 
-def _change(nb: YNotebook, path: str, index: int, ycell: Map | None, changed: bool = True) -> CellChange:
+def _change(ctx: ToolContext, nb: YNotebook, path: str, index: int, ycell: Map | None, changed: bool = True) -> CellChange:
     source = str(ycell["source"]) if ycell is not None else None
     return CellChange(
         path=path,
@@ -84,7 +84,7 @@ def _change(nb: YNotebook, path: str, index: int, ycell: Map | None, changed: bo
         source_hash=source_hash(source) if source is not None else None,
         changed=changed,
         cell_count=len(nb.ycells),
-        document_version=document_version(nb),
+        document_version=issue_version(ctx, path, nb),
     )
 
 
@@ -115,6 +115,7 @@ class ReadCell(CellView):
     """One cell, and the notebook it is in."""
 
     path: str
+    document_version: str = Field(description="The notebook's version: pass it as since_version.")
 
 
 @tool(permission="read", title="Read a cell", output=ReadCell)
@@ -126,7 +127,8 @@ async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput
     nb = await open_notebook(ctx, api_path)
     index, ycell = find_cell(nb, args.cell_id, None if args.cell_id is not None else args.index)
     budget = OutputBudget.from_config(ctx.config(NotebookPack)) if args.include_outputs else None
-    view = ReadCell(path=api_path, **dict(cell_view(ycell, index, budget)))
+    version = issue_version(ctx, api_path, nb)
+    view = ReadCell(path=api_path, document_version=version, **dict(cell_view(ycell, index, budget)))
     remember_source(ctx, api_path, view.cell_id, view.source)
     if budget is not None:
         view.outputs_omitted = budget.fit([view.outputs or []])[0] or None
@@ -164,7 +166,7 @@ async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> ToolOu
     ycell = nb.create_ycell(new_cell(args.cell_type, args.content))
     with nb.ydoc.transaction(origin=origin(ctx)):
         nb.ycells.insert(index, ycell)
-    result = _change(nb, api_path, index, ycell)
+    result = _change(ctx, nb, api_path, index, ycell)
     remember_source(ctx, api_path, result.cell_id, args.content)
     await ctx.emit(CellInserted(path=api_path, cell_id=result.cell_id, index=index, cell_type=args.cell_type))
     return await _maybe_run(ctx, result, args.execute, args.timeout, args.wait)
@@ -255,7 +257,7 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOu
             changed = bool(edits)
         else:
             changed = replace_text(source, args.content)
-    result = _change(nb, api_path, index, ycell, changed)
+    result = _change(ctx, nb, api_path, index, ycell, changed)
     result.merged = edits is not None
     remember_source(ctx, api_path, args.cell_id, args.content)  # what the caller knows: its own text
     if changed:
@@ -303,7 +305,7 @@ async def edit_notebook_cell(ctx: ToolContext, args: EditCellArgs) -> CellChange
         )
     with nb.ydoc.transaction(origin=origin(ctx)):
         apply_splices(source, current, [Splice(start, len(args.old), args.new) for start in starts])
-    result = _change(nb, api_path, index, ycell, args.old != args.new)
+    result = _change(ctx, nb, api_path, index, ycell, args.old != args.new)
     base = last_seen_source(ctx, api_path, args.cell_id)
     if base is not None and (args.replace_all or base.count(args.old) == 1):
         # The caller's view of the cell, with its own replacement: not what others typed meanwhile.
@@ -342,7 +344,7 @@ async def delete_notebook_cell(ctx: ToolContext, args: DeleteCellArgs) -> CellCh
     cell_type = str(ycell.get("cell_type"))
     with nb.ydoc.transaction(origin=origin(ctx)):
         del nb.ycells[index]
-    result = _change(nb, api_path, index, None)
+    result = _change(ctx, nb, api_path, index, None)
     result.cell_id, result.cell_type = args.cell_id, cell_type
     await ctx.emit(CellDeleted(path=api_path, cell_id=args.cell_id, index=index))
     return result
@@ -365,14 +367,14 @@ async def move_notebook_cell(ctx: ToolContext, args: MoveCellArgs) -> CellChange
         raise ToolError(f"position {args.position} is out of range: use 0..{n - 1} (the notebook has {n} cells) or -1.")
     target = n - 1 if args.position == -1 else args.position
     if target == index:
-        return _change(nb, api_path, index, ycell, changed=False)
+        return _change(ctx, nb, api_path, index, ycell, changed=False)
     # Delete and re-create in one transaction: Yjs 13 clients (JupyterLab) do not know a move operation.
     cell = ycell.to_py()
     with nb.ydoc.transaction(origin=origin(ctx)):
         del nb.ycells[index]
         moved = nb.create_ycell(cell)
         nb.ycells.insert(target, moved)
-    result = _change(nb, api_path, target, moved)
+    result = _change(ctx, nb, api_path, target, moved)
     await ctx.emit(CellMoved(path=api_path, cell_id=args.cell_id, index=target, from_index=index))
     return result
 
@@ -417,4 +419,4 @@ async def clear_notebook_outputs(ctx: ToolContext, args: ClearOutputsArgs) -> Cl
     for index, ycell in targets:
         if str(ycell.get("id")) in cleared:
             await ctx.emit(CellUpdated(path=api_path, cell_id=str(ycell.get("id")), index=index, change="outputs"))
-    return ClearedOutputs(path=api_path, cleared=cleared, document_version=document_version(nb))
+    return ClearedOutputs(path=api_path, cleared=cleared, document_version=issue_version(ctx, api_path, nb))

@@ -16,6 +16,7 @@ from tornado.web import HTTPError
 
 from collab_mcp_core import Conflict, NotFound, ToolError
 from collab_mcp_core.backend import NOTEBOOK
+from collab_mcp_core.changes import agent_origin
 
 from .current_notebook import named_or_current
 
@@ -43,8 +44,8 @@ async def open_notebook(ctx: ToolContext, api_path: str) -> YNotebook:
 
 
 def origin(ctx: ToolContext) -> str:
-    """Transaction origin of the caller's edits (so observers can tell who changed what)."""
-    return f"collab-mcp:{ctx.identity.username}"
+    """Transaction origin of the caller's edits: names the agent and its session (see collab_mcp_core.changes)."""
+    return agent_origin(ctx)
 
 
 def source_hash(source: str) -> str:

@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from collab_mcp_core import NotFound, ToolContext, ToolError, ToolOutput, await_maybe, tool
 
+from .changes import issue_version
 from .config import NotebookPack
 from .current_notebook import PATH, make_current
 from .files import walk
 from .kernels import NotebookKernel, check_kernel_name, ensure_session, kernel_alive_state
-from .live import NOTEBOOK, document_version, notebook_path, open_notebook, remember_source
+from .live import NOTEBOOK, notebook_path, open_notebook, remember_source
 from .outputs import OutputBudget, optional
 from .views import (
     CellView,
@@ -144,7 +145,7 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
         start=args.start,
         next_start=end if end < n else None,
         cells=cells,
-        document_version=document_version(nb),
+        document_version=issue_version(ctx, api_path, nb),
         collaboration=collaboration_state(ctx, api_path, nb) if args.include_collaboration_state else None,
         note=" ".join(n for n in (_format_note(nb), budget and budget.omitted_note()) if n) or None,
     )
@@ -163,7 +164,7 @@ def _outline(ctx: ToolContext, api_path: str, nb: Any, args: GetNotebookArgs) ->
         start=args.start,
         next_start=end if end < n else None,
         cells=[],
-        document_version=document_version(nb),
+        document_version=issue_version(ctx, api_path, nb),
         outline="\n".join(outline_line(c) for c in cells),
         collaboration=collaboration_state(ctx, api_path, nb) if args.include_collaboration_state else None,
         note=_format_note(nb),
@@ -278,7 +279,7 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
         current_notebook=api_path,
         message=" ".join(m for m in (_kernel_message(notebook_kernel), CURRENT_NOTE.format(api_path)) if m),
         cell_count=len(nb.ycells),
-        document_version=document_version(nb),
+        document_version=issue_version(ctx, api_path, nb),
         collaborators=state.collaborators,
     )
 
@@ -311,4 +312,4 @@ async def save_notebook(ctx: ToolContext, args: SaveArgs) -> SavedNotebook:
     api_path = await notebook_path(ctx, args.path)
     nb = await open_notebook(ctx, api_path)
     await ctx.backend.save(api_path, NOTEBOOK)
-    return SavedNotebook(path=api_path, cell_count=len(nb.ycells), document_version=document_version(nb))
+    return SavedNotebook(path=api_path, cell_count=len(nb.ycells), document_version=issue_version(ctx, api_path, nb))

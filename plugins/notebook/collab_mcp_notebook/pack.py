@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, execution, executions, files, kernels, live, notebooks, output_pages, resources, run_cells, variables
+from . import cells, changes, execution, executions, files, kernels, live, notebooks, output_pages, resources, run_cells, variables
 from .config import NotebookPack
 from .current_notebook import current_notebook
 from .events import NOTEBOOK_EVENTS
@@ -16,6 +16,8 @@ TOOLS = (
     notebooks.list_notebooks,
     notebooks.get_notebook,
     cells.read_notebook_cell,
+    changes.get_notebook_changes,
+    changes.wait_for_notebook_changes,
     output_pages.read_cell_output,
     notebooks.create_notebook_session,
     cells.insert_notebook_cell,

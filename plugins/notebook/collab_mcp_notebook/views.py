@@ -49,7 +49,15 @@ def cell_views(nb: YNotebook, start: int, end: int, *, outputs: bool) -> list[Ce
     hold no images (get_notebook returns none): every caller may share them,
     and gets its own copy placed at the cell's position.
     """
+    memo = remembered_views(nb, start, end)
+    return [_placed(memo[i], i, outputs) for i in range(start, end)]
+
+
+def remembered_views(nb: YNotebook, start: int = 0, end: int | None = None) -> list[CellView]:
+    """The memo of cell views, filled for cells ``start`` to ``end`` (default: all). Call inside one read
+    transaction; the views are shared: never change them (their ``index`` is where the cell was then)."""
     memo = cell_index(nb).memo(len(nb.ycells))
+    end = len(memo) if end is None else end
     missing = [i for i in range(start, end) if memo[i] is None]
     if missing:
         ycells = nb.ycells
@@ -60,7 +68,7 @@ def cell_views(nb: YNotebook, start: int, end: int, *, outputs: bool) -> list[Ce
         else:
             for i in missing:
                 memo[i] = _view(from_json(str(ycells[i])) or {}, i, _NO_IMAGES)
-    return [_placed(memo[i], i, outputs) for i in range(start, end)]
+    return memo
 
 
 def _placed(view: CellView, index: int, outputs: bool) -> CellView:
