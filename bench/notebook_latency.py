@@ -6,7 +6,8 @@ Prints median and p95 (milliseconds) for get_notebook on a 1,000-cell notebook
 (full and outline, with the size of each answer),
 insert and update of a cell in that notebook, execute of `1+1`, and
 edit-to-collaborator latency (from sending update_notebook_cell until a second
-collaborator on the room's websocket sees the new source). Not a test: figures
+collaborator on the room's websocket sees the new source), and from a collaborator's
+keystroke until wait_for_notebook_changes answers with it. Not a test: figures
 depend on the machine.
 """
 
@@ -114,6 +115,20 @@ async def bench(server, calls: int) -> None:
         seen = await timed(calls, edit_seen)
         await asyncio.gather(*pending)
         report("edit to collaborator (update seen on websocket)", seen)
+
+        async def keystroke_to_answer(i: int) -> float:
+            """From a collaborator's keystroke until wait_for_notebook_changes answers with it."""
+            version = (await call(mcp, "read_notebook_cell", path=BIG, cell_id=target))["document_version"]
+            waiting = asyncio.create_task(
+                call(mcp, "wait_for_notebook_changes", path=BIG, since_version=version, timeout=30)
+            )
+            await asyncio.sleep(0.1)
+            typed = time.perf_counter()
+            ycells[index]["source"].insert(0, "#")
+            assert not (await waiting)["timed_out"]
+            return (time.perf_counter() - typed) * 1000
+
+        report("keystroke to wait_for_notebook_changes answer", [await keystroke_to_answer(i) for i in range(calls)])
 
 
 def main(calls: int) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 from .awaiting import await_maybe  # noqa: E402
+from .changes import Change, ChangeLog, agent_origin, change_log, update_author  # noqa: E402
 from .context import HostServices, ToolContext  # noqa: E402
 from .decisions import Deny, Verdict  # noqa: E402
 from .errors import Conflict, InvalidArgument, NotFound, PermissionDenied, RegistrationError, ToolError  # noqa: E402
@@ -22,6 +23,8 @@ from .registry import ResourceTemplate, Tool, ToolCall  # noqa: E402
 from .tools import Permission, ToolOutput, tool  # noqa: E402
 
 __all__ = [
+    "Change",
+    "ChangeLog",
     "Conflict",
     "Deny",
     "Event",
@@ -40,9 +43,12 @@ __all__ = [
     "ToolOutput",
     "Verdict",
     "__version__",
+    "agent_origin",
     "await_maybe",
+    "change_log",
     "hookimpl",
     "tool",
+    "update_author",
 ]
 
 

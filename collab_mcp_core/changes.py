@@ -67,6 +67,23 @@ def person_name(user: dict[str, Any]) -> str | None:
     return str(name) if name else None
 
 
+def update_author(room: Any, update: bytes) -> str | None:
+    """The person who made a websocket client's ``update`` of ``room``, by the room's awareness, or None.
+
+    The client whose inserts the update carries; for a delete (no inserts), the only person in the
+    room, if there is one. Agents' presence states (marked ``agent``) make no websocket updates.
+    """
+    awareness = getattr(room, "awareness", None)
+    if awareness is None:
+        return None
+    states = {k: v for k, v in awareness.states.items() if k != awareness.client_id and (v or {}).get("user")}
+    client = inserting_client(update)
+    if client is not None and client in states:
+        return person_name(states[client]["user"])
+    people = {person_name(s["user"]) for s in states.values() if "agent" not in s} - {None}
+    return people.pop() if len(people) == 1 else None
+
+
 @dataclass(frozen=True)
 class Change:
     """One transaction that touched the observed document."""
@@ -121,7 +138,7 @@ class ChangeLog:
         origin, keys = pending
         try:
             agent = origin is not None and origin.startswith(ORIGIN_PREFIX)
-            author = origin[len(ORIGIN_PREFIX):].split("#", 1)[0] if agent else self._person(event.update)
+            author = origin[len(ORIGIN_PREFIX):].split("#", 1)[0] if agent else update_author(self._room(), event.update)
         except Exception:
             agent, author = False, None
         self.seq += 1
@@ -129,18 +146,6 @@ class ChangeLog:
         for waiter in list(self._waiters):
             if not waiter.done():
                 waiter.set_result(None)
-
-    def _person(self, update: bytes) -> str | None:
-        awareness = getattr(self._room(), "awareness", None)
-        if awareness is None:
-            return None
-        states = {k: v for k, v in awareness.states.items() if k != awareness.client_id and (v or {}).get("user")}
-        client = inserting_client(update)
-        if client is not None and client in states:
-            return person_name(states[client]["user"])
-        # Agents' presence states carry "agent": they make no websocket updates.
-        people = {person_name(s["user"]) for s in states.values() if "agent" not in s} - {None}
-        return people.pop() if len(people) == 1 else None
 
     # -- versions -------------------------------------------------------------------------
 

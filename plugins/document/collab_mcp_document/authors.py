@@ -9,8 +9,8 @@ hash of its bytes, exactly what the store keeps), who made it:
   A plain attribute, not a context variable: tasks the room starts during the
   commit (its debounced save) would inherit a context variable and credit the
   agent with their later updates;
-- other updates come from websocket clients: the client ids that inserted
-  content are looked up in the room's awareness (JupyterLab's ``user`` state).
+- other updates come from websocket clients: the person is found in the room's awareness
+  (:func:`collab_mcp_core.update_author`).
 
 Updates made while the pack was not observing the room have no known author.
 """
@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from collab_mcp_core.changes import agent_origin, inserting_client, person_name
+from collab_mcp_core import agent_origin, update_author
 
 if TYPE_CHECKING:
     from collab_mcp_core import ToolContext
@@ -108,9 +108,7 @@ class AuthorLog:
             if agent is not None:
                 self.record(update, [agent], True)
                 return
-            client_id = inserting_client(update)
-            user = (room.awareness.states.get(client_id) or {}).get("user") or {}
-            name = person_name(user)
+            name = update_author(room, update)
             if name:
                 self.record(update, [str(name)], False)
         except Exception:  # never break the room's own update handling

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolContext, ToolError, tool
-from collab_mcp_core.changes import ChangeLog, agent_origin, change_log
+from collab_mcp_core import ChangeLog, ToolContext, ToolError, agent_origin, change_log, tool
 from collab_mcp_core.text import change_summary
 
 from .documents import DocumentRef, open_live, require_text, resolve, room_id, text_of, version_of

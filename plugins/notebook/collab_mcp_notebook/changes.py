@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolContext, ToolError, tool
-from collab_mcp_core.changes import Change, ChangeLog, change_log
+from collab_mcp_core import Change, ChangeLog, ToolContext, ToolError, change_log, tool
 
 from .current_notebook import PATH
 from .live import NOTEBOOK, document_version, notebook_path, open_notebook, origin

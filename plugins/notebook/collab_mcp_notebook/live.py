@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from tornado.web import HTTPError
 
-from collab_mcp_core import Conflict, NotFound, ToolError
+from collab_mcp_core import Conflict, NotFound, ToolError, agent_origin
 from collab_mcp_core.backend import NOTEBOOK
-from collab_mcp_core.changes import agent_origin
 
 from .current_notebook import named_or_current
 
