@@ -12,7 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 from .awaiting import await_maybe  # noqa: E402
-from .changes import Change, ChangeLog, agent_origin, change_log, update_author  # noqa: E402
+from .changes import Change, ChangeLog, agent_origin, change_log, compact_diff, update_author  # noqa: E402
 from .context import HostServices, ToolContext  # noqa: E402
 from .decisions import Deny, Verdict  # noqa: E402
 from .errors import Conflict, InvalidArgument, NotFound, PermissionDenied, RegistrationError, ToolError  # noqa: E402
@@ -46,6 +46,7 @@ __all__ = [
     "agent_origin",
     "await_maybe",
     "change_log",
+    "compact_diff",
     "hookimpl",
     "tool",
     "update_author",

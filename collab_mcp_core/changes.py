@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import time
 import weakref
 from collections import OrderedDict, deque
@@ -65,6 +66,15 @@ def person_name(user: dict[str, Any]) -> str | None:
     """How a JupyterLab awareness ``user`` is named (display name first)."""
     name = user.get("display_name") or user.get("name") or user.get("username")
     return str(name) if name else None
+
+
+def compact_diff(old: str, new: str, limit: int = 2000) -> str:
+    """The change from ``old`` to ``new`` as a unified diff with one line of context, cut at ``limit`` characters."""
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=1))[2:]  # no file header
+    text = "\n".join(lines)
+    if len(text) > limit:
+        text = text[:limit] + f"\n[... diff cut at {limit} characters: read the whole text]"
+    return text
 
 
 def update_author(room: Any, update: bytes) -> str | None:

@@ -10,12 +10,11 @@ document since, nothing is reported. (Notebooks: the notebook pack's
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ChangeLog, ToolContext, ToolError, agent_origin, change_log, tool
+from collab_mcp_core import ChangeLog, ToolContext, ToolError, agent_origin, change_log, compact_diff, tool
 from collab_mcp_core.text import change_summary
 
 from .documents import DocumentRef, open_live, require_text, resolve, room_id, text_of, version_of
@@ -47,15 +46,6 @@ def issue_version(ctx: ToolContext, ref: DocumentRef, doc: YBaseDoc, content: st
     if log is not None:
         log.issue(version, ref.path, lambda: content)
     return version
-
-
-def compact_diff(old: str, new: str) -> str:
-    """A unified diff (one line of context) of two texts, cut to ``MAX_DIFF_CHARS``."""
-    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=1))[2:]
-    text = "\n".join(lines)
-    if len(text) > MAX_DIFF_CHARS:
-        text = text[:MAX_DIFF_CHARS] + f"\n[... diff cut at {MAX_DIFF_CHARS} characters: read the document]"
-    return text
 
 
 class DocumentChangesArgs(BaseModel):
@@ -99,7 +89,7 @@ async def _changes(ctx: ToolContext, path: str, since: str, tool: str, wait: flo
     added, removed = change_summary(old, new) if others else (0, 0)
     return DocumentChanges(
         path=ref.path, since_version=since, version=issue_version(ctx, ref, doc, new), changed=bool(others),
-        diff=compact_diff(old, new) if others else None, characters_added=added, characters_removed=removed,
+        diff=compact_diff(old, new, MAX_DIFF_CHARS) if others else None, characters_added=added, characters_removed=removed,
         authors=sorted({c.who for c in others}),
         timed_out=timed_out,
     )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import Change, ChangeLog, ToolContext, ToolError, change_log, tool
+from collab_mcp_core import Change, ChangeLog, ToolContext, ToolError, change_log, compact_diff, tool
 
 from .current_notebook import PATH
 from .live import NOTEBOOK, document_version, notebook_path, open_notebook, origin
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
 
 DELETED = "#deleted"  # the key of a transaction that removed cells (their ids are gone by then)
-MAX_DIFF_CHARS = 2000
 ADDED_SOURCE_CHARS = 500
 
 
@@ -90,14 +89,6 @@ def _same_outputs(a: CellView, b: CellView) -> bool:
     return (a.outputs or []) == (b.outputs or [])
 
 
-def _diff(old: str, new: str) -> str:
-    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=1))[2:]
-    text = "\n".join(lines)
-    if len(text) > MAX_DIFF_CHARS:
-        text = text[:MAX_DIFF_CHARS] + f"\n[... diff cut at {MAX_DIFF_CHARS} characters: read the cell]"
-    return text
-
-
 def cell_changes(old: list[CellView], new: list[CellView], changes: list[Change], own: str) -> list[CellChangeInfo]:
     """The cells that differ between two snapshots, with who changed them; cells only ``own`` touched are left out."""
     by_key: dict[str, list[Change]] = {}
@@ -136,7 +127,7 @@ def cell_changes(old: list[CellView], new: list[CellView], changes: list[Change]
                 info.changes.append("cell_type")
             if before.source != view.source:
                 info.changes.append("source")
-                info.diff = _diff(before.source, view.source)
+                info.diff = compact_diff(before.source, view.source)
             if not _same_outputs(before, view):
                 info.changes.append("outputs")
             if before.execution_count != view.execution_count:
