@@ -9,10 +9,10 @@ change: a refused call changes nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import uuid4
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from collab_mcp_core import Conflict, ToolContext, ToolError, ToolOutput, tool
 from collab_mcp_core.text import Splice, apply_splices, replace_text
@@ -68,10 +68,15 @@ class CellChange(BaseModel):
     )
     cell_count: int
     document_version: str
-    execution: ExecutionResult | None = optional("The run, when the call asked to execute the cell.")
+    # Declared loosely: the run's own schema is execute_notebook_cell's, and tools/list stays lean.
+    execution: Annotated[
+        ExecutionResult | None,
+        WithJsonSchema({"type": "object", "description": "With execute=true: the run, as execute_notebook_cell "
+                        "returns it."}),
+    ] = optional()
 
 
-EXECUTE = Field(False, description="Run the cell right after the edit (code cells); the run is in execution.")
+EXECUTE = Field(False, description="Run the cell after the edit.")
 
 
 def _change(ctx: ToolContext, nb: YNotebook, path: str, index: int, ycell: Map | None, changed: bool = True) -> CellChange:

@@ -508,8 +508,7 @@ def _as_output(kind: str, content: dict[str, Any]) -> dict[str, Any]:
 
 
 TIMEOUT = Field(None, description="Seconds before the kernel is interrupted (default from config).")
-WAIT = Field(None, description="Seconds to wait before answering status running with an execution_id (the run "
-             "goes on; default from config, at most the timeout).")
+WAIT = Field(None, description="Seconds to wait before answering 'running' (the run goes on; see get_execution).")
 KERNEL_NAME = Field(None, description="Kernel to start if the notebook has none (default: config).")
 
 

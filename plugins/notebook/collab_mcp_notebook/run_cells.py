@@ -9,9 +9,9 @@ with its execution id, and the cells after it are not started.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
 
@@ -28,21 +28,25 @@ ALWAYS_STOP = ("aborted", "running")
 
 class ExecuteCellsArgs(BaseModel):
     path: str | None = PATH
-    cell_ids: list[str] | None = Field(None, description="Run these cells, in this order.")
-    start: int | None = Field(None, ge=0, description="Run the code cells from this index (default 0)...")
-    end: int | None = Field(None, ge=0, description="...up to this index, excluded (default: the end).")
-    all: bool = Field(False, description="Run every code cell, top to bottom.")
-    stop_on_error: bool = Field(True, description="Stop at the first cell that fails or times out.")
-    timeout: float | None = Field(None, description="Seconds each cell may run before it is interrupted.")
-    wait: float | None = Field(None, description="Seconds this call waits in all (default from config); a cell "
-                               "still running then answers running with an execution_id.")
+    cell_ids: list[str] | None = Field(None, description="These cells, in this order.")
+    start: int | None = Field(None, ge=0, description="Code cells from this index...")
+    end: int | None = Field(None, ge=0, description="...to this one (excluded).")
+    all: bool = Field(False, description="Every code cell.")
+    stop_on_error: bool = True
+    timeout: float | None = Field(None, description="Seconds per cell before it is interrupted.")
+    wait: float | None = Field(None, description="Seconds this call waits in all.")
     kernel_name: str | None = KERNEL_NAME
 
 
 class CellsRun(BaseModel):
     path: str
     status: str = Field(description="ok when every cell ran without error, else the status of the cell it stopped at.")
-    cells: list[ExecutionResult] = Field(description="One report per cell started, in order.")
+    # Declared loosely: each report's schema is execute_notebook_cell's, and tools/list stays lean.
+    cells: Annotated[
+        list[ExecutionResult],
+        WithJsonSchema({"type": "array", "items": {"type": "object"},
+                        "description": "One report per cell started, in order, as execute_notebook_cell returns it."}),
+    ]
     stopped_at: str | None = Field(None, description="The cell it stopped at (failed, timed out or still running).")
     not_run: list[str] = Field(description="Cells selected but not started.")
     message: str
