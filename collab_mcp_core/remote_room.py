@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+import httpx2
 import pycrdt
 from jupyter_ydoc import YNotebook, YUnicode
 from pycrdt import YMessageType, create_awareness_message, create_update_message, read_message
@@ -35,14 +38,16 @@ from .errors import ToolError
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT = 15.0  # seconds to wait for a (re)connected room to sync
+RAW_MESSAGE = 2  # jupyter-server-ydoc's frame type for JSON messages (save requests and replies)
 RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds between reconnection attempts, the last one repeating
 
 
 class RemoteRoom:
     """One room (``json:notebook:<file id>`` or ``text:file:<file id>``) of a remote server."""
 
-    def __init__(self, target: Target, path: str, kind: tuple[str, str]) -> None:
+    def __init__(self, target: Target, path: str, kind: tuple[str, str], http: httpx2.AsyncClient | None = None) -> None:
         self.target, self.path, self.kind = target, path, kind
+        self.http = http or target.http_client()
         self.room_id: str | None = None
         self.ydoc = pycrdt.Doc()
         self.awareness = pycrdt.Awareness(self.ydoc)
@@ -50,6 +55,7 @@ class RemoteRoom:
         self.reconnections = 0  # how many times the websocket was opened again
         self._local_ids: set[int] = set()  # awareness client ids written here (the agent's seats)
         self._ws: WebSocketClientConnection | None = None
+        self._saves: dict[int, asyncio.Future[str]] = {}  # save request id -> the room's answer
         self._task: asyncio.Task | None = None
         self._watch_awareness()
 
@@ -57,6 +63,12 @@ class RemoteRoom:
     def document(self) -> Any:
         """The room's document as jupyter-ydoc reads it (``YNotebook`` or ``YUnicode``)."""
         return YNotebook(self.ydoc) if self.kind[1] == "notebook" else YUnicode(self.ydoc)
+
+    @property
+    def clients(self) -> set[int]:
+        """The other participants' awareness client ids (a server room's ``clients`` are its websockets)."""
+        mine = self._local_ids | {self.awareness.client_id}
+        return {c for c, state in self.awareness.states.items() if state and c not in mine}
 
     async def start(self) -> None:
         """Join the room and wait for the first sync."""
@@ -114,7 +126,7 @@ class RemoteRoom:
         self._ws = ws = await websocket_connect(request)
         try:
             missing = await self._resync(ws) if self.reconnections else None
-            provider = pycrdt.Provider(self.ydoc, _Channel(ws, room_id, self.awareness))
+            provider = pycrdt.Provider(self.ydoc, RoomChannel(ws, room_id, self.awareness, self._on_raw))
             async with provider:
                 if missing:  # our edits the server has not seen (made while we were cut off)
                     await ws.write_message(create_update_message(missing), binary=True)
@@ -126,11 +138,10 @@ class RemoteRoom:
             ws.close()
 
     async def _ask_session(self) -> dict[str, Any]:
-        async with self.target.http_client() as http:
-            answer = await http.put(
-                self.target.url + f"api/collaboration/session/{quote(self.path)}",
-                json={"format": self.kind[0], "type": self.kind[1]},
-            )
+        answer = await self.http.put(
+            self.target.url + f"api/collaboration/session/{quote(self.path)}",
+            json={"format": self.kind[0], "type": self.kind[1]},
+        )
         if answer.status_code != 200:
             raise ToolError(f"the server refused a collaboration session for {self.path!r} (HTTP {answer.status_code})")
         return answer.json()
@@ -142,7 +153,7 @@ class RemoteRoom:
         that follows would never send our missing edits by itself.
         """
         fresh = pycrdt.Doc()
-        probe = pycrdt.Provider(fresh, _Channel(ws, "probe", pycrdt.Awareness(fresh)), log=log)
+        probe = pycrdt.Provider(fresh, RoomChannel(ws, "probe", pycrdt.Awareness(fresh)), log=log)
         async with probe:
             await asyncio.wait_for(probe.synced.wait(), SYNC_TIMEOUT)
             theirs = decode_state_vector(fresh.get_state())
@@ -156,6 +167,35 @@ class RemoteRoom:
             self.awareness = pycrdt.Awareness(fresh)
             self._watch_awareness()
             return None
+
+    # -- saving --------------------------------------------------------------------------
+
+    async def save(self, timeout: float) -> str:
+        """Ask the room to save its document to disk now (as JupyterLab's Save does); its answer:
+        ``success``, ``skipped`` (a save was already running) or ``failed``."""
+        await self.wait_synced()
+        save_id = len(self._saves) + 1
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._saves[save_id] = answer
+        encoder = pycrdt.Encoder()
+        encoder.write_var_uint(RAW_MESSAGE)
+        encoder.write_var_string("save")
+        encoder.write_var_uint(save_id)
+        assert self._ws is not None
+        await self._ws.write_message(encoder.to_bytes(), binary=True)
+        try:
+            return await asyncio.wait_for(answer, timeout)
+        finally:
+            self._saves.pop(save_id, None)
+
+    def _on_raw(self, message: bytes) -> None:
+        try:
+            reply = json.loads(read_message(message[1:]))
+        except Exception:  # noqa: BLE001 - not a reply we understand
+            return
+        waiting = self._saves.get(reply.get("responseTo")) if isinstance(reply, dict) else None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(str(reply.get("status")))
 
     # -- awareness -----------------------------------------------------------------------
 
@@ -181,17 +221,20 @@ class RemoteRoom:
             await ws.write_message(create_awareness_message(update), binary=True)
 
 
-class _Channel:
+class RoomChannel:
     """pycrdt Provider channel over the room's websocket; awareness frames go to ``awareness``."""
 
-    def __init__(self, ws: WebSocketClientConnection, path: str, awareness: pycrdt.Awareness) -> None:
-        self._ws, self._path, self._awareness = ws, path, awareness
+    def __init__(
+        self, ws: WebSocketClientConnection, path: str, awareness: pycrdt.Awareness,
+        on_raw: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self._ws, self._path, self._awareness, self._on_raw = ws, path, awareness, on_raw
 
     @property
     def path(self) -> str:
         return self._path
 
-    def __aiter__(self) -> _Channel:
+    def __aiter__(self) -> RoomChannel:
         return self
 
     async def __anext__(self) -> bytes:
@@ -212,6 +255,8 @@ class _Channel:
             if message[0] == YMessageType.AWARENESS:
                 with contextlib.suppress(Exception):
                     self._awareness.apply_awareness_update(read_message(message[1:]), "remote")
+            elif message[0] == RAW_MESSAGE and self._on_raw is not None:
+                self._on_raw(message)
 
     async def send(self, message: bytes) -> None:
         await self._ws.write_message(message, binary=True)
@@ -243,7 +288,9 @@ def decode_state_vector(state: bytes) -> dict[int, int]:
 
 
 def _reason(err: BaseException) -> str:
-    return str(err) or type(err).__name__
+    while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:  # the Provider's task group
+        err = err.exceptions[0]
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
 
 def _ignore_result(task: asyncio.Task) -> None:

@@ -293,16 +293,18 @@ async def connect(
 
 @contextlib.asynccontextmanager
 async def connect_stdio(
-    server: CollabServer, *args: str, token: str | None = None, errlog: Any = None, **session_kwargs: Any
+    server: CollabServer, *args: str, token: str | None = None, errlog: Any = None, url: str | None = None,
+    **session_kwargs: Any,
 ) -> AsyncIterator[Any]:
     """``collab-mcp connect server.url *args`` as a subprocess, through the SDK's stdio client:
-    an initialized ``ClientSession``. The token goes in ``JUPYTER_TOKEN`` (``token`` overrides it)."""
+    an initialized ``ClientSession``. The token goes in ``JUPYTER_TOKEN`` (``token`` overrides it);
+    ``url`` replaces the server's (a proxy in front of it, say)."""
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     env = {**os.environ, "JUPYTER_TOKEN": server.token if token is None else token}
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "collab_mcp_core.cli", "connect", server.url, *args], env=env
+        command=sys.executable, args=["-m", "collab_mcp_core.cli", "connect", url or server.url, *args], env=env
     )
     async with stdio_client(params, errlog=errlog or sys.stderr) as (read, write):
         async with ClientSession(read, write, **session_kwargs) as session:
@@ -381,43 +383,6 @@ class Collaborator:
             await asyncio.sleep(0.02)
 
 
-class _Channel:
-    """pycrdt Provider channel over a Tornado websocket; awareness frames go to ``awareness``."""
-
-    def __init__(self, ws: Any, path: str, awareness: Any) -> None:
-        self._ws, self._path, self._awareness = ws, path, awareness
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    def __aiter__(self) -> _Channel:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return await self.recv()
-        except ConnectionError:
-            raise StopAsyncIteration from None
-
-    async def recv(self) -> bytes:
-        from pycrdt import YMessageType, read_message
-
-        while True:
-            message = await self._ws.read_message()
-            if message is None:
-                raise ConnectionError("the room closed the websocket")
-            if isinstance(message, str):
-                continue
-            if message[0] == YMessageType.SYNC:
-                return message
-            if message[0] == YMessageType.AWARENESS:
-                self._awareness.apply_awareness_update(read_message(message[1:]), "remote")
-
-    async def send(self, message: bytes) -> None:
-        await self._ws.write_message(message, binary=True)
-
-
 @contextlib.asynccontextmanager
 async def join_room(server: CollabServer, path: str, kind: str = "notebook") -> AsyncIterator[Collaborator]:
     """Join the room of ``path`` over the collaboration websocket and sync its document.
@@ -427,6 +392,8 @@ async def join_room(server: CollabServer, path: str, kind: str = "notebook") -> 
     import pycrdt
     from tornado.httpclient import HTTPClient, HTTPRequest
     from tornado.websocket import websocket_connect
+
+    from .remote_room import RoomChannel
 
     file_format = "json" if kind == "notebook" else "text"
     body = json.dumps({"format": file_format, "type": kind})
@@ -441,7 +408,7 @@ async def join_room(server: CollabServer, path: str, kind: str = "notebook") -> 
     ws = await websocket_connect(HTTPRequest(ws_url, headers=server.headers))
     doc = pycrdt.Doc()
     awareness = pycrdt.Awareness(doc)
-    provider = pycrdt.Provider(doc, _Channel(ws, room_id, awareness))
+    provider = pycrdt.Provider(doc, RoomChannel(ws, room_id, awareness))
     try:
         async with provider:
             await asyncio.wait_for(provider.synced.wait(), 15)
