@@ -124,6 +124,9 @@ class RemoteRoom:
         ws_url = "ws" + self.target.url[4:] + f"api/collaboration/room/{room_id}?sessionId={session['sessionId']}"
         request = HTTPRequest(ws_url, headers=self.target.headers(), validate_cert=self.target.verify)
         self._ws = ws = await websocket_connect(request)
+        # A tool's edit is a few small frames in a row: without this, Nagle holds the second one
+        # until the server's delayed ACK (40 ms) and people see the edit that much later.
+        ws.protocol.set_nodelay(True)
         try:
             missing = await self._resync(ws) if self.reconnections else None
             provider = pycrdt.Provider(self.ydoc, RoomChannel(ws, room_id, self.awareness, self._on_raw))
