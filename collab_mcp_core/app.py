@@ -168,6 +168,7 @@ class CollabMCP(ExtensionApp):
         await self.host.packs.notify("host_stopping", host=self.host)
         for watcher in list(self.host.backend.room_watchers):
             await watcher.stop()
+        await self.host.subscriptions.stop()
         for task in (self._room_closer, self._manager_task):
             if task is not None:
                 task.cancel()

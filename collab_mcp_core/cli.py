@@ -203,7 +203,7 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
 
     from .app import CollabMCP
     from .packs import HOST_PLUGIN, PackManager
-    from .registry import ToolRegistry
+    from .registry import ToolRegistry, listing_size
 
     class ConfigReader(JupyterApp):
         """Reads the same config files and --CollabMCP.x=y options the server would."""
@@ -221,12 +221,15 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     manager.collect_tools(registry)
     problems = manager.misnamed(settings.allowed_tools, settings.denied_tools)
     registry.keep_only(settings.allowed_tools or None, settings.denied_tools)
+    listed = {name: listing_size([tool]) for name, tool in registry.tools.items()}
+    total = sum(listed.values()) or 1
     rows = []
     for info in sorted(manager.installed.values(), key=lambda i: i.name):
         if info.name == HOST_PLUGIN:
             continue
         tools = sorted(t.name for t in registry.tools.values() if t.pack == info.name)
-        rows.append({**info.__dict__, "tools": tools})
+        size = sum(listed[name] for name in tools)
+        rows.append({**info.__dict__, "tools": tools, "tools_list_chars": size, "tools_list_share": round(size / total, 3)})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -236,6 +239,8 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
             if row["enabled"]:
                 print(f"  hooks: {', '.join(row['hooks']) or '-'}")
                 print(f"  tools: {', '.join(row['tools']) or '-'}")
+                if row["tools"]:
+                    print(f"  tools/list: {row['tools_list_chars']:,} characters ({row['tools_list_share']:.0%} of {total:,})")
     for problem in problems:  # the server would refuse to start with these settings
         print(f"collab-mcp: configuration error: {problem}", file=sys.stderr)
     return 1 if problems else 0

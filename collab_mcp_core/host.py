@@ -10,8 +10,10 @@ or resources change.
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,12 +28,13 @@ from pydantic import BaseModel, ValidationError
 from . import __version__, metrics
 from .context import ToolContext
 from .decisions import Deny, is_denial
-from .errors import PermissionDenied, ToolError
+from .errors import NotFound, PermissionDenied, ToolError
 from .events import HOST_EVENTS, Event, EventBus, ToolCalled, ToolFailed
 from .hookspecs import hookimpl
 from .packs import HOST_PLUGIN, PackManager
 from .registry import ResourceTemplate, Tool, ToolCall, ToolRegistry
 from .state import CallerState, caller_key
+from .subscriptions import Subscriptions, well_formed
 from .tools import ToolOutput
 from .update_store import edits_by
 
@@ -47,11 +50,13 @@ C = TypeVar("C")
 # Where the Tornado bridge puts the caller's identity in the ASGI scope.
 SCOPE_IDENTITY = "collab_mcp.identity"
 SCOPE_HANDLER = "collab_mcp.handler"
+RESOURCE_NOT_FOUND = -32002  # the spec's JSON-RPC error code for resources/read of an unknown resource
 
 INSTRUCTIONS = (
     "collab-mcp: you are a collaborator in a live Jupyter session. Your edits go through the same shared "
     "document people have open in JupyterLab, so they see your changes as you make them. Paths are relative "
-    "to the Jupyter server's root."
+    "to the Jupyter server's root; positions and lengths in text count characters (Unicode code points); "
+    "cell indexes are 0-based."
 )
 
 
@@ -79,7 +84,7 @@ class Host:
         self._listen = ListenHandler(self.bus)
         # Handshake-era connections, by session id, for notifications outside a request.
         self._connections: dict[str, Connection] = {}
-        self._subscriptions: dict[str, set[str]] = {}  # uri -> session ids
+        self.subscriptions = Subscriptions(self._document_exists, self.resource_updated)
         self.session_identities: dict[str, Identity] = {}
         self.server = self._build_server()
 
@@ -182,8 +187,8 @@ class Host:
         tool = self.registry.tools.get(params.name)
         tool_ctx = self._context(ctx, tool)
         if tool is None:
-            names = ", ".join(sorted(t.name for t in await self._offered(tool_ctx))) or "none"
-            return _error_result(f"Unknown tool {params.name!r}. Available tools: {names}.")
+            # The 2025-11-25 spec's answer to an unknown tool: a JSON-RPC error, -32602.
+            raise MCPError(types.INVALID_PARAMS, _unknown_tool(params.name, await self._offered(tool_ctx)))
         started = time.monotonic()
         raw_path = (params.arguments or {}).get(tool.path_arg) if tool.path_arg else None
         path = raw_path if isinstance(raw_path, str) else None  # for events, until normalized
@@ -292,7 +297,7 @@ class Host:
         template = self.registry.resources.get(scheme)
         if not sep or template is None:
             known = ", ".join(t.uri_template for t in self.registry.resources.values()) or "none"
-            raise MCPError(types.INVALID_PARAMS, f"Unknown resource {uri!r}. Resource templates: {known}.")
+            raise MCPError(RESOURCE_NOT_FOUND, f"Resource not found: {uri!r}. Resource templates: {known}.", {"uri": uri})
         return template, rest
 
     async def _read_resource(self, ctx: ServerRequestContext, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
@@ -305,6 +310,8 @@ class Host:
                 tool_ctx.identity, template.permission, path, f"resources/read {uri}", tool_ctx.handler
             )
             content = await template.read(tool_ctx, uri)
+        except NotFound as err:
+            raise MCPError(RESOURCE_NOT_FOUND, err.message, {"uri": uri}) from None
         except ToolError as err:
             raise MCPError(types.INVALID_PARAMS, err.message) from None
         if isinstance(content, bytes):
@@ -319,27 +326,47 @@ class Host:
     async def _subscribe(self, ctx: ServerRequestContext, params: types.SubscribeRequestParams) -> types.EmptyResult:
         tool_ctx = self._context(ctx)
         uri = str(params.uri)
-        self._template_for(uri)
+        if not well_formed(uri):
+            raise MCPError(types.INVALID_PARAMS, f"{uri!r} is not a URI (scheme:rest, e.g. notebook://a.ipynb).")
+        template = self.registry.resources.get(uri.partition("://")[0])
+        if template is not None:  # who may not read a document is not told when it changes either
+            try:
+                path = self.backend.normalize_path(uri.partition("://")[2])
+                await self.check_permission(
+                    tool_ctx.identity, template.permission, path, f"resources/subscribe {uri}", tool_ctx.handler
+                )
+            except ToolError as err:
+                raise MCPError(types.INVALID_PARAMS, err.message) from None
         if tool_ctx.session_id:
-            self._subscriptions.setdefault(uri, set()).add(tool_ctx.session_id)
+            self.subscriptions.subscribe(uri, tool_ctx.session_id)
         return types.EmptyResult()
 
     async def _unsubscribe(self, ctx: ServerRequestContext, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
         tool_ctx = self._context(ctx)
-        self._subscriptions.get(str(params.uri), set()).discard(tool_ctx.session_id or "")
+        if tool_ctx.session_id:
+            self.subscriptions.unsubscribe(str(params.uri), tool_ctx.session_id)
         return types.EmptyResult()
+
+    def _document_exists(self, uri: str) -> bool | None:
+        """Whether the document a pack-served URI names exists (None: no pack serves it)."""
+        scheme, _, rest = uri.partition("://")
+        if scheme not in self.registry.resources:
+            return None
+        try:
+            return os.path.exists(self.backend.os_path(self.backend.normalize_path(rest)))
+        except ToolError:
+            return None
 
     async def resource_updated(self, uri: str) -> None:
         """Tell subscribed sessions (both protocol revisions) that ``uri`` changed."""
-        for session_id in list(self._subscriptions.get(uri, ())):
+        for session_id in self.subscriptions.subscribers(uri):
             connection = self._connections.get(session_id)
             if connection is not None:
                 await connection.send_resource_updated(uri)  # best effort: never raises
         await self.bus.publish(ResourceUpdated(uri=uri))
 
     async def session_closed(self, session_id: str) -> None:
-        for subscribers in self._subscriptions.values():
-            subscribers.discard(session_id)
+        self.subscriptions.session_closed(session_id)
         self._connections.pop(session_id, None)
         identity = self.session_identities.pop(session_id, None)
         await self.packs.notify("mcp_session_closed", session_id=session_id, identity=identity, host=self)
@@ -376,6 +403,14 @@ def _with_list_changed(get_capabilities: Any) -> Any:
         return caps
 
     return get
+
+
+def _unknown_tool(name: str, offered: list[Tool]) -> str:
+    """What to tell a caller of a tool that does not exist: the nearest names it may call, and all of them."""
+    names = sorted(t.name for t in offered)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+    return f"Unknown tool {name!r}.{hint} Available tools: {', '.join(names) or 'none'}."
 
 
 def _validate(model: type[BaseModel], arguments: dict[str, Any], tool: str) -> BaseModel:

@@ -10,6 +10,7 @@ model (the structured content, its class is the output schema) or a
 from __future__ import annotations
 
 import functools
+import json
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 from pydantic import BaseModel
 
+from . import schemas
 from .errors import RegistrationError
 from .tools import PERMISSIONS, spec_of
 
@@ -51,23 +53,20 @@ class Tool:
 
     @functools.cached_property
     def mcp_tool(self) -> types.Tool:
-        """The tool as ``tools/list`` describes it (built once: JSON schemas are slow to generate)."""
+        """The tool as ``tools/list`` describes it (built once: JSON schemas are slow to generate).
+
+        Every conversation pays for this listing, so it stays lean (see :mod:`.schemas`).
+        """
         return types.Tool(
             name=self.name,
             title=self.annotations.title,
             description=self.description,
-            input_schema=_object_schema(self.input_model),
-            output_schema=_object_schema(self.output_model) if self.output_model else None,
-            annotations=self.annotations,
-            _meta={"collab-mcp/pack": self.pack, "collab-mcp/permission": self.permission},
+            input_schema=schemas.input_schema(self.input_model),
+            # No output schema: structuredContent is the JSON the text content already carries, and
+            # the description says what comes back. Advertising it cost a quarter of tools/list.
+            annotations=self.annotations.model_copy(update={"title": None}),  # the tool's title says it
+            _meta={"collab-mcp/pack": self.pack},
         )
-
-
-def _object_schema(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    schema.setdefault("type", "object")
-    schema.setdefault("properties", {})
-    return schema
 
 
 @dataclass
@@ -157,7 +156,7 @@ class ToolRegistry:
                 title=spec.title,
                 read_only_hint=read_only,
                 destructive_hint=None if read_only else bool(spec.destructive),
-                idempotent_hint=spec.idempotent if spec.idempotent is not None else (True if read_only else None),
+                idempotent_hint=None if read_only else spec.idempotent,  # the spec: meaningful only for writes
                 open_world_hint=spec.open_world,
             ),
         )
@@ -193,3 +192,8 @@ def _models_of(func: ToolFunction, name: str) -> tuple[type[BaseModel], type[Bas
     output = hints.get("return")
     output_model = output if isinstance(output, type) and issubclass(output, BaseModel) else None
     return input_model, output_model
+
+
+def listing_size(tools: Iterable[Tool]) -> int:
+    """Characters ``tools`` take in a ``tools/list`` result (``json.dumps``, default separators)."""
+    return sum(len(json.dumps(t.mcp_tool.model_dump(mode="json", by_alias=True, exclude_none=True))) for t in tools)

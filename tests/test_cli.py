@@ -26,6 +26,10 @@ def test_packs_lists_installed_packs_as_json():
     assert packs["hello"]["enabled"] is False
     assert packs["hello"]["distribution"] == "collab-mcp-example-pack"
     assert packs["auth"]["enabled"] is True and "identify_request" in packs["auth"]["hooks"]
+    # Each pack's share of tools/list: what its tools cost every conversation.
+    assert packs["notebook"]["tools_list_chars"] > 0 and packs["auth"]["tools_list_chars"] == 0
+    shares = sum(p["tools_list_share"] for p in packs.values())
+    assert 0.99 <= shares <= 1.01, shares
 
 
 def test_packs_text_listing_shows_tools():
@@ -33,6 +37,7 @@ def test_packs_text_listing_shows_tools():
     assert out.returncode == 0, out.stderr
     assert "hello (collab-mcp-example-pack 0.1.0), enabled" in out.stdout
     assert "tools: word_count" in out.stdout
+    assert "tools/list: " in out.stdout and "characters (" in out.stdout
 
 
 def test_version():

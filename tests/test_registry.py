@@ -38,7 +38,7 @@ def test_a_tool_carries_what_its_declaration_says():
         "p1", "write", "tool_a", "Do A", "Does A."
     )
     assert mcp.input_schema["properties"]["path"]["description"] == "where"
-    assert mcp.output_schema["properties"]["ok"]["type"] == "boolean"
+    assert mcp.output_schema is None  # structuredContent is still sent; the listing stays lean
     assert mcp.annotations.read_only_hint is False and mcp.annotations.destructive_hint is True
     assert registry.register_tool(tool_a_again, pack="p1").annotations.read_only_hint is True
 
@@ -141,3 +141,24 @@ async def test_deny_wins_and_abstaining_defers():
     assert await manager.authorize(None, "read", "x", "t", None) is False
     assert await manager.authorize(None, "read", "y", "t", None) is True
     assert await manager.authorize(None, "write", "locked/a", "t", None) == Deny("locked/ is read-only")
+
+
+class LeanArgs(BaseModel):
+    title: str = Field(description="a property named title stays")
+    count: int | None = Field(None, ge=0, description="optional")
+    either: int | str | None = None
+    required_or_null: int | None = Field(description="required, may be null")
+
+
+def test_input_schemas_are_lean():
+    from collab_mcp_core.schemas import input_schema
+
+    schema = input_schema(LeanArgs)
+    assert "title" not in schema and set(schema["properties"]) == {"title", "count", "either", "required_or_null"}
+    assert schema["properties"]["title"] == {"description": "a property named title stays", "type": "string"}
+    # A nullable field with a null default is a plain optional field.
+    assert schema["properties"]["count"] == {"type": "integer", "minimum": 0, "description": "optional"}
+    assert schema["properties"]["either"] == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    # Null stays allowed where it is not the default: leaving it out would not mean the same thing.
+    assert {"type": "null"} in schema["properties"]["required_or_null"]["anyOf"]
+    assert schema["required"] == ["title", "required_or_null"]

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import httpx2
+from mcp.shared.exceptions import MCPError
 from jwt_helpers import INITIALIZE, MCP_HEADERS, bearer, mint, pem_public, post_initialize
 
 from collab_mcp_core.testing import call, call_error, connect
@@ -98,8 +99,9 @@ async def test_tools_list_offers_only_the_tools_a_token_could_call(server, rsa_k
     assert reader < folder_writer < admin and {"execute_code", "probe_execute"} <= admin
     assert await listed("nobody", "openid") == set()
     async with connect(server, headers=token_for(server, rsa_key, "r2", "read")) as session:
-        unknown = (await session.call_tool("no_such_tool", {})).content[0].text
-    assert "probe_read" in unknown and "probe_write" not in unknown  # the same list in the error
+        with pytest.raises(MCPError) as unknown:
+            await session.call_tool("no_such_tool", {})
+    assert "probe_read" in unknown.value.error.message and "probe_write" not in unknown.value.error.message
 
 
 async def test_admin_and_write_scopes(server, rsa_key):

@@ -18,7 +18,7 @@ METADATA_LIMIT = 4000  # characters of JSON: an announcement, not a data channel
 
 class ActivityArgs(BaseModel):
     document_path: str | None = Field(None, description="Only activity about this document; omit for all.")
-    limit: int = Field(20, ge=1, le=200, description="How many entries, newest first (1 to 200).")
+    limit: int = Field(20, ge=1, le=200, description="Most entries to return.")
 
 
 class RecentActivity(BaseModel):
@@ -29,9 +29,7 @@ class RecentActivity(BaseModel):
 
 @tool(permission="read", path_arg="document_path", title="Recent activity")
 async def get_user_activity(ctx: Any, args: ActivityArgs) -> RecentActivity:
-    """Recent activity on this server, newest first: people and agents joining and leaving documents,
-    status changes, tool calls (edits, executions...) and announcements from broadcast_user_activity,
-    each with a timestamp, who, which document and a description. Filter by document_path."""
+    """Recent activity, newest first: joins and leaves, status changes, tool calls and announcements, each with who and when."""
     path = ctx.path or None  # document_path, normalized; the host checked the caller may read it
     hub = hub_for(ctx.host)
     hub.touch(ctx)
@@ -42,11 +40,11 @@ async def get_user_activity(ctx: Any, args: ActivityArgs) -> RecentActivity:
 class BroadcastArgs(BaseModel):
     activity_type: str = Field(
         pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$",
-        description="A short name for the kind of activity, e.g. 'analysis_started' or 'tests_passed'.",
+        description="A short kind, e.g. 'analysis_started'.",
     )
     description: str = Field(min_length=1, max_length=500, description="What you are doing, for people to read.")
     document_path: str | None = Field(None, description="The document it is about, if any.")
-    metadata: dict[str, Any] | None = Field(None, description="Small structured details (JSON, up to 4000 characters).")
+    metadata: dict[str, Any] | None = Field(None, description="Small JSON details (up to 4000 characters).")
 
 
 @tool(permission="read", path_arg="document_path", read_only=False, title="Announce an activity")

@@ -116,7 +116,7 @@ class UserCursor(BaseModel):
 
 
 class CursorsArgs(BaseModel):
-    document_path: str = Field(description="An open document, relative to the server root.")
+    document_path: str = Field(description="An open document.")
 
 
 class DocumentCursors(BaseModel):
@@ -127,8 +127,7 @@ class DocumentCursors(BaseModel):
 
 @tool(permission="read", path_arg="document_path", title="Collaborators' cursors")
 async def get_user_cursors(ctx: Any, args: CursorsArgs) -> DocumentCursors:
-    """Get every collaborator's cursor and selection in an open document, as 0-based line and column
-    (in characters), with the cell_id for notebooks. Agents' cursors are included and marked is_agent."""
+    """Get every collaborator's cursor and selection in an open document: line and column, and cell_id in notebooks."""
     room = await room_for_path(ctx, args.document_path)
     hub = hub_for(ctx.host)
     hub.touch(ctx)
@@ -177,12 +176,10 @@ def _place(entry: UserCursor, cursor: Any, texts: DocumentTexts) -> UserCursor:
 
 
 class UpdateCursorArgs(BaseModel):
-    document_path: str = Field(description="An open document, relative to the server root.")
-    position: LineColumn = Field(description="Where your cursor is: 0-based line and column (in characters).")
-    selection: LineColumn | None = Field(
-        None, description="The other end of a selection (its anchor), to select text from there to position."
-    )
-    cell_id: str | None = Field(None, description="The notebook cell (required for notebooks, not for text files).")
+    document_path: str = Field(description="An open document.")
+    position: LineColumn = Field(description="Where your cursor is.")
+    selection: LineColumn | None = Field(None, description="The selection's other end (its anchor).")
+    cell_id: str | None = Field(None, description="The cell (notebooks only).")
 
 
 class PublishedCursor(BaseModel):
@@ -197,10 +194,10 @@ class PublishedCursor(BaseModel):
 
 @tool(permission="read", path_arg="document_path", read_only=False, idempotent=True, title="Move my cursor")
 async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedCursor:
-    """Show your cursor (and optionally a selection) in an open document, at a 0-based line and
-    column in characters (and cell_id in a notebook). JupyterLab draws it, with your name and colour,
-    where you work; it stays on the same text while others edit. You join the document's session if
-    you had not."""
+    """Show your cursor (and a selection) in an open document; JupyterLab draws it with your name, and it follows edits.
+
+    Joins the document's session if needed.
+    """
     room = await room_for_path(ctx, args.document_path)
     texts = DocumentTexts(room)
     content = texts.content(args.cell_id)

@@ -94,7 +94,7 @@ def _entry(users: dict[str, OnlineUser], user: dict[str, Any], agent: Agent | No
 
 class OnlineUsersArgs(BaseModel):
     document_path: str | None = Field(
-        None, description="Only the people in this document (relative to the server root); omit for everyone."
+        None, description="Only the people in this document."
     )
 
 
@@ -106,9 +106,10 @@ class OnlineUsers(BaseModel):
 
 @tool(permission="read", path_arg="document_path", title="Who is online")
 async def get_online_users(ctx: Any, args: OnlineUsersArgs) -> OnlineUsers:
-    """List who is connected right now, people in JupyterLab and agents alike (agents are marked
-    is_agent): their user_id, display name, status, the documents they have open and their last activity.
-    Give document_path to see only the people in that document (it must be open)."""
+    """List who is connected now, people and agents (is_agent): user_id, name, status, open documents, last activity.
+
+    document_path narrows it to one open document.
+    """
     hub = hub_for(ctx.host)
     hub.touch(ctx)
     room = await room_for_path(ctx, args.document_path) if args.document_path else None
@@ -118,7 +119,7 @@ async def get_online_users(ctx: Any, args: OnlineUsersArgs) -> OnlineUsers:
 
 
 class UserPresenceArgs(BaseModel):
-    user_id: str = Field(description="The Jupyter username of the person or agent (user_id from get_online_users).")
+    user_id: str = Field(description="A user_id from get_online_users.")
     document_path: str | None = Field(None, description="Only their presence in this open document.")
 
 
@@ -128,8 +129,7 @@ class UserPresence(OnlineUser):
 
 @tool(permission="read", path_arg="document_path", title="A user's presence")
 async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
-    """Get one person's or agent's presence: status (online, away, busy, offline), status message,
-    last activity time and the documents they are in. Agents that set themselves offline are reported offline."""
+    """Get one person's or agent's presence: status, status message, last activity and the documents they are in."""
     hub = hub_for(ctx.host)
     room = await room_for_path(ctx, args.document_path) if args.document_path else None
     rooms = [room] if room else await readable_rooms(ctx, "get_user_presence")
@@ -149,8 +149,8 @@ async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
 
 
 class SetPresenceArgs(BaseModel):
-    status: Status = Field("online", description="online, away, busy or offline (offline hides you from collaborators).")
-    message: str | None = Field(None, max_length=200, description="A short status message others see, e.g. 'refactoring the loader'.")
+    status: Status = "online"
+    message: str | None = Field(None, max_length=200, description="A short status message others see.")
 
 
 class AgentPresence(BaseModel):

@@ -64,7 +64,7 @@ async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessi
 
 
 class SessionArgs(BaseModel):
-    session_id: str = Field(description="A session_id from get_active_sessions (a room id like 'json:notebook:<id>').")
+    session_id: str = Field(description="A session_id from get_active_sessions.")
 
 
 class JoinedSession(BaseModel):

@@ -111,11 +111,11 @@ def _emit_jupyter_fork_event(ctx: ToolContext, fork_id: str, info: dict[str, Any
 
 
 class ForkDocumentArgs(BaseModel):
-    path: str = Field(description="The document to fork (text file or notebook), relative to the server root.")
-    title: str = Field("", description="A short title for the fork, shown in JupyterLab's fork list.")
+    path: str = Field(description="Document path.")
+    title: str = Field("", description="A title for JupyterLab's fork list.")
     description: str = Field("", description="What the fork is for.")
     synchronize: bool = Field(
-        False, description="Keep the fork following later changes of the original (one way: original to fork)."
+        False, description="Keep the fork following the original's later changes."
     )
 
 
@@ -132,12 +132,9 @@ class Fork(BaseModel):
 
 @tool(permission="write", title="Fork a document", destructive=False)
 async def fork_document(ctx: ToolContext, args: ForkDocumentArgs) -> Fork:
-    """Fork a live document: a copy in its own room that you can edit without anyone seeing it yet.
+    """Fork a live document into a private copy: pass the fork_id to the read and edit tools, then merge or discard it.
 
-    Read and edit the fork with get_document, update_document, insert_text and delete_text by
-    passing the returned fork_id; merge it back with merge_document_fork (a CRDT merge: changes
-    made meanwhile on both sides are kept) or drop it with discard_document_fork. JupyterLab's
-    fork list shows it.
+    Merging is a CRDT merge: changes made meanwhile on both sides are kept.
     """
     ref = await resolve(ctx, args.path)
     doc = await open_live(ctx, ref)
@@ -172,8 +169,8 @@ async def fork_document(ctx: ToolContext, args: ForkDocumentArgs) -> Fork:
 
 
 class ForkArgs(BaseModel):
-    path: str = Field(description="The document the fork was made from.")
-    fork_id: str = Field(description="The fork's id, from fork_document or list_document_forks.")
+    path: str = Field(description="Document path (the fork's original).")
+    fork_id: str = Field(description="A fork_id from fork_document or list_document_forks.")
 
 
 class MergeResult(BaseModel):
@@ -188,11 +185,7 @@ class MergeResult(BaseModel):
 
 @tool(permission="write", title="Merge a fork", destructive=True)
 async def merge_document_fork(ctx: ToolContext, args: ForkArgs) -> MergeResult:
-    """Merge a fork into the document it was forked from, then close the fork.
-
-    This is a CRDT merge: edits made in the fork and edits people made to the original
-    meanwhile are all kept, each once. Everyone in the document's room sees the result live.
-    """
+    """Merge a fork into its document (a CRDT merge: both sides' edits are kept, each once), then close the fork."""
     ref = await resolve(ctx, args.path)
     info = check_fork(ctx, ref, args.fork_id)
     fork_room = _fork_room(ctx, args.fork_id)
@@ -233,7 +226,7 @@ async def discard_document_fork(ctx: ToolContext, args: ForkArgs) -> DiscardResu
 
 
 class ListForksArgs(BaseModel):
-    path: str = Field(description="The document whose forks to list.")
+    path: str = Field(description="Document path.")
 
 
 class ForkInfo(BaseModel):

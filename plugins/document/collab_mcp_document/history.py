@@ -103,8 +103,8 @@ def replay(ref: DocumentRef, rows: list[StoredUpdate]) -> Any:
 
 
 class HistoryArgs(BaseModel):
-    path: str = Field(description="A text document or notebook.")
-    limit: int = Field(10, ge=1, description="Most versions to return (newest first).")
+    path: str = Field(description="Document path.")
+    limit: int = Field(10, ge=1, description="Most versions to return.")
 
 
 class Version(BaseModel):
@@ -195,7 +195,7 @@ def _version(group: list[StoredUpdate], before: str, after: str, cells_before: d
 
 
 class RestoreArgs(BaseModel):
-    path: str = Field(description="A text document or notebook.")
+    path: str = Field(description="Document path.")
     version_id: str = Field(description="A version_id from get_document_history.")
     expected_version: str | None = Field(None, description="Refuse unless the document is at this version now.")
 
@@ -211,11 +211,7 @@ class RestoreResult(BaseModel):
 
 @tool(permission="write", title="Restore a version", destructive=True)
 async def restore_document_version(ctx: ToolContext, args: RestoreArgs) -> RestoreResult:
-    """Bring a document back to a past version, as a new change on the live document.
-
-    Collaborators see the restore live, and history keeps everything: the restore is itself a
-    new version, undone by restoring the version before it.
-    """
+    """Bring a document back to a past version as a new, live change (itself a version, so it can be undone)."""
     ref = await resolve(ctx, args.path)
     rows = await stored_updates(ctx, ref)
     try:

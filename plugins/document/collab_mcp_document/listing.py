@@ -18,10 +18,10 @@ MAX_WALK = 20_000  # files looked at per listing, so a huge tree cannot stall th
 
 
 class ListDocumentsArgs(BaseModel):
-    path: str = Field("", description="Folder to list, recursively (default: the server root).")
+    path: str = Field("", description="Folder to list recursively ('': the root).")
     file_type: str | None = Field(None, description="Only this type: notebook, markdown, code or text.")
-    offset: int = Field(0, ge=0, description="Skip this many documents (paging; use next_offset).")
-    limit: int = Field(50, ge=1, le=500, description="Most documents to return.")
+    offset: int = Field(0, ge=0, description="First item (paging: pass next_offset).")
+    limit: int = Field(50, ge=1, le=500, description="Most items to return.")
 
 
 class DocumentInfo(BaseModel):
@@ -62,10 +62,9 @@ async def walk_files(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
 
 @tool(permission="read", title="List documents")
 async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentList:
-    """List collaborable documents (notebooks, markdown, code and text files) under a folder.
+    """List documents (notebooks, markdown, code, text) under a folder with type, size and who has each open.
 
-    Each has its type, size, whether a collaboration room is open and who is in it. This
-    never opens rooms. Paged: pass next_offset as offset to get the next page.
+    Opens no room. Page with offset/next_offset.
     """
     check_file_type(args.file_type)
     folder = ctx.backend.normalize_path(args.path)

@@ -17,11 +17,11 @@ from .readings import key_of, remember
 
 
 class CreateSessionArgs(BaseModel):
-    path: str = Field(description="The document, relative to the server root.")
+    path: str = Field(description="Document path.")
     file_type: str | None = Field(
-        None, description="notebook, markdown, code or text; detected from the name when omitted."
+        None, description="notebook, markdown, code or text (default: from the name)."
     )
-    create: bool = Field(False, description="Create the file (empty) if it does not exist. Never overwrites.")
+    create: bool = Field(False, description="Create the file, empty, if missing.")
 
 
 class DocumentSession(BaseModel):
@@ -36,11 +36,7 @@ class DocumentSession(BaseModel):
 
 @tool(permission="write", title="Open or create a document", destructive=False, idempotent=True)
 async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> DocumentSession:
-    """Open (or find) the collaboration room of a document, creating the file first if asked.
-
-    The type is detected from the name (and content) unless given. With create=true a missing
-    file is created empty (a notebook gets one empty cell); an existing file is never overwritten.
-    """
+    """Open (or find) a document's collaboration room; create=true first creates a missing file empty (never overwrites)."""
     check_file_type(args.file_type)
     api_path = ctx.backend.normalize_path(args.path)
     created = False

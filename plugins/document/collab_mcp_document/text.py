@@ -24,21 +24,18 @@ from .forks import open_target
 from .positions import check_range, rebase
 from .readings import key_of, last_seen, remember
 
-CHARACTERS = (
-    "Positions and lengths count characters (Unicode code points) of the text as you last read it with "
-    "get_document (or left it with your last edit); what others typed since is taken into account."
-)
+CHARACTERS = "In characters of the text as you last read it; others' edits since are accounted for."
 
 
 # -- get_document ------------------------------------------------------------------------------
 
 
 class GetDocumentArgs(BaseModel):
-    path: str = Field(description="The document, relative to the server root.")
-    include_collaboration_state: bool = Field(True, description="Also return the room id and who is in the room.")
-    start: int | None = Field(None, ge=0, description="First character to return (default 0). " + CHARACTERS)
-    end: int | None = Field(None, ge=0, description="Character after the last one to return (default: the end).")
-    fork_id: str | None = Field(None, description="Read this fork of the document instead of the document.")
+    path: str = Field(description="Document path.")
+    include_collaboration_state: bool = Field(True, description="Add the room id and collaborators.")
+    start: int | None = Field(None, ge=0, description="First character (default 0).")
+    end: int | None = Field(None, ge=0, description="Character after the last one (default: the end).")
+    fork_id: str | None = Field(None, description="Read this fork instead.")
 
 
 class Document(BaseModel):
@@ -57,11 +54,9 @@ class Document(BaseModel):
 
 @tool(permission="read", title="Read a document")
 async def get_document(ctx: ToolContext, args: GetDocumentArgs) -> Document:
-    """Read a document (text file or notebook) as it is live in its collaboration room, unsaved edits included.
+    """Read a live document (unsaved edits included; a notebook reads as nbformat JSON): content, total_length, version.
 
-    Returns the content (optionally a character range of it; a notebook reads as nbformat JSON),
-    the total length, a version to pass back as expected_version, and the room id and
-    collaborators. Large documents are capped: use start/end to read further.
+    Large documents are capped (truncated=true): page with start/end.
     """
     ref = await resolve(ctx, args.path)
     doc = await open_target(ctx, ref, args.fork_id)
@@ -104,27 +99,19 @@ class EditResult(BaseModel):
 
 
 class UpdateDocumentArgs(BaseModel):
-    path: str = Field(description="A text document (text, markdown or code file).")
+    path: str = Field(description="Text document path.")
     content: str = Field(description="The new text: the whole document, or what replaces the range.")
-    position: int | None = Field(
-        None,
-        description="Without it, content replaces the whole document (applied as a minimal diff, so others' "
-        "edits elsewhere survive). With it, content replaces `length` characters at this position; -1 "
-        "appends. " + CHARACTERS,
-    )
-    length: int = Field(0, ge=0, description="How many characters to replace at position (0 inserts).")
-    expected_version: str | None = Field(None, description="Refuse the edit unless the document is at this version.")
-    fork_id: str | None = Field(None, description="Edit this fork of the document instead of the document.")
+    position: int | None = Field(None, description="Replace `length` characters here (-1 appends). " + CHARACTERS)
+    length: int = Field(0, ge=0, description="Characters to replace at position (0 inserts).")
+    expected_version: str | None = Field(None, description="Refuse unless the document is at this version.")
+    fork_id: str | None = Field(None, description="Edit this fork instead.")
 
 
 @tool(permission="write", title="Replace document text", destructive=True)
 async def update_document(ctx: ToolContext, args: UpdateDocumentArgs) -> EditResult:
-    """Replace the whole text of a document, or a range of it, in its live shared document.
+    """Replace a document's whole text (as a minimal diff: others' edits elsewhere survive) or, with position, a range.
 
-    Without position the new content replaces everything as a minimal diff (only the changed
-    characters change, so collaborators' concurrent edits elsewhere survive). With position,
-    `length` characters at `position` are replaced (-1 appends). Positions count characters
-    (Unicode code points). Returns the new length and version.
+    Returns the new length and version.
     """
     if args.position is None:
         if args.length:
@@ -140,20 +127,16 @@ async def update_document(ctx: ToolContext, args: UpdateDocumentArgs) -> EditRes
 
 
 class InsertTextArgs(BaseModel):
-    path: str = Field(description="A text document (text, markdown or code file).")
+    path: str = Field(description="Text document path.")
     text: str = Field(description="The text to insert.")
-    position: int = Field(description="Where to insert; 0 is the start, -1 the end. " + CHARACTERS)
-    expected_version: str | None = Field(None, description="Refuse the edit unless the document is at this version.")
-    fork_id: str | None = Field(None, description="Edit this fork of the document instead of the document.")
+    position: int = Field(description="Where to insert (-1: the end). " + CHARACTERS)
+    expected_version: str | None = Field(None, description="Refuse unless the document is at this version.")
+    fork_id: str | None = Field(None, description="Edit this fork instead.")
 
 
 @tool(permission="write", title="Insert text", destructive=False)
 async def insert_text(ctx: ToolContext, args: InsertTextArgs) -> EditResult:
-    """Insert text at a character position of a document, live for everyone in its room.
-
-    Positions count characters (Unicode code points) of the text as get_document returned it;
-    -1 appends. Returns the new length and version.
-    """
+    """Insert text at a character position of a live document; returns the new length and version."""
     if not args.text:
         raise ToolError("text is empty: nothing to insert.")
 
@@ -164,20 +147,16 @@ async def insert_text(ctx: ToolContext, args: InsertTextArgs) -> EditResult:
 
 
 class DeleteTextArgs(BaseModel):
-    path: str = Field(description="A text document (text, markdown or code file).")
+    path: str = Field(description="Text document path.")
     position: int = Field(ge=0, description="First character to delete. " + CHARACTERS)
-    length: int = Field(ge=1, description="How many characters to delete.")
-    expected_version: str | None = Field(None, description="Refuse the edit unless the document is at this version.")
-    fork_id: str | None = Field(None, description="Edit this fork of the document instead of the document.")
+    length: int = Field(ge=1, description="Characters to delete.")
+    expected_version: str | None = Field(None, description="Refuse unless the document is at this version.")
+    fork_id: str | None = Field(None, description="Edit this fork instead.")
 
 
 @tool(permission="write", title="Delete text", destructive=True)
 async def delete_text(ctx: ToolContext, args: DeleteTextArgs) -> EditResult:
-    """Delete `length` characters at a character position of a document, live for everyone in its room.
-
-    Positions count characters (Unicode code points) of the text as get_document returned it.
-    Returns the new length and version.
-    """
+    """Delete `length` characters at a character position of a live document; returns the new length and version."""
 
     def splice(old: str) -> list[Splice]:
         return [Splice(check_range(len(old), args.position, args.length), args.length, "")]

@@ -125,7 +125,7 @@ class ReadCell(CellView):
 
 @tool(permission="read", title="Read a cell", output=ReadCell)
 async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput:
-    """Read one cell of the live notebook (what people see now, unsaved edits included) by id or index."""
+    """Read one cell of the live notebook (unsaved edits included) by id or index."""
     if args.cell_id is None and args.index is None:
         raise ToolError("Give cell_id (preferred) or index of the cell to read.")
     api_path = await notebook_path(ctx, args.path)
@@ -209,7 +209,7 @@ class UpdateCellArgs(BaseModel):
     path: str | None = PATH
     cell_id: str = CELL_ID
     content: str = Field(description="The cell's whole new source.")
-    cell_type: CellType | None = Field(None, description="Change the cell's type (code, markdown, raw).")
+    cell_type: CellType | None = Field(None, description="Change the cell's type.")
     expected_source: str | None = EXPECTED_SOURCE
     expected_hash: str | None = EXPECTED_HASH
     execute: bool = EXECUTE
@@ -275,20 +275,16 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOu
 class EditCellArgs(BaseModel):
     path: str | None = PATH
     cell_id: str = CELL_ID
-    old: str = Field(description="Exact text to find in the cell's source (must occur once unless replace_all).")
-    new: str = Field(description="Text to put in its place.")
-    replace_all: bool = Field(False, description="Replace every occurrence instead of exactly one.")
+    old: str = Field(description="Exact text to find.")
+    new: str = Field(description="Its replacement.")
+    replace_all: bool = Field(False, description="Replace every occurrence.")
     expected_source: str | None = EXPECTED_SOURCE
     expected_hash: str | None = EXPECTED_HASH
 
 
 @tool(permission="write", title="Edit text in a cell", destructive=True)
 async def edit_notebook_cell(ctx: ToolContext, args: EditCellArgs) -> CellChange:
-    """Replace an exact string in a cell's source, in place (the rest of the cell is untouched).
-
-    Fails without changing anything when `old` does not occur, or occurs more than once and
-    replace_all is false (add surrounding text to make it unique).
-    """
+    """Replace an exact string in a cell's source in place; refused if `old` is absent or, without replace_all, not unique."""
     if args.old == "":
         raise ToolError("old must not be empty; to rewrite the whole cell use update_notebook_cell.")
     api_path = await notebook_path(ctx, args.path)
@@ -358,7 +354,7 @@ async def delete_notebook_cell(ctx: ToolContext, args: DeleteCellArgs) -> CellCh
 class MoveCellArgs(BaseModel):
     path: str | None = PATH
     cell_id: str = CELL_ID
-    position: int = Field(description="Index the cell has after the move (0 = first); -1 moves it to the end.")
+    position: int = Field(description="Cell index after the move; -1: the end.")
 
 
 @tool(permission="write", title="Move a cell", destructive=False, idempotent=True)

@@ -522,7 +522,7 @@ class ExecuteCellArgs(BaseModel):
 
 @tool(permission="execute", title="Run a cell", output=ExecutionResult, destructive=True, open_world=True)
 async def execute_notebook_cell(ctx: ToolContext, args: ExecuteCellArgs) -> ToolOutput:
-    """Run a code cell in the notebook's kernel (started if needed), like Shift+Enter in JupyterLab.
+    """Run a code cell (like Shift+Enter; the kernel starts if needed): outputs stream live into the cell and are returned.
 
     Outputs stream into the cell as they arrive, so people with the notebook open watch it run.
     On timeout the kernel is interrupted; a run longer than `wait` answers status running with an
@@ -584,10 +584,7 @@ class ExecuteCodeArgs(BaseModel):
 
 @tool(permission="execute", title="Run code in the notebook's kernel", output=ExecutionResult, destructive=True, open_world=True)
 async def execute_code(ctx: ToolContext, args: ExecuteCodeArgs) -> ToolOutput:
-    """Run code in the notebook's kernel without adding a cell (for inspecting variables and the like).
-
-    It shares the kernel (and its variables) with the notebook's cells. Outputs are returned only.
-    """
+    """Run code in the notebook's kernel (sharing its variables) without adding a cell; outputs are only returned."""
     timeout = check_timeout(ctx, args.timeout)
     wait = check_wait(ctx, args.wait, timeout)
     if not args.code.strip():

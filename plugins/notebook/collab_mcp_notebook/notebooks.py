@@ -30,9 +30,9 @@ from .views import (
 
 
 class ListNotebooksArgs(BaseModel):
-    path: str = Field("", description="Folder to search (recursively), relative to the server root; '' is the root.")
-    start: int = Field(0, ge=0, description="Skip this many notebooks (for paging).")
-    limit: int = Field(200, ge=1, le=1000, description="Return at most this many.")
+    path: str = Field("", description="Folder to search recursively ('': the root).")
+    start: int = Field(0, ge=0, description="First item (paging: pass next_start).")
+    limit: int = Field(200, ge=1, le=1000, description="Most items to return.")
 
 
 class NotebookEntry(BaseModel):
@@ -51,7 +51,7 @@ class NotebookList(BaseModel):
 
 @tool(permission="read", title="List notebooks")
 async def list_notebooks(ctx: ToolContext, args: ListNotebooksArgs) -> NotebookList:
-    """List notebooks under a folder (recursive, paged), with who has each one open. Opens no room."""
+    """List notebooks under a folder with who has each open (opens no room); page with start/next_start."""
     folder = ctx.backend.normalize_path(args.path)
     found = await walk_notebooks(ctx, folder)
     if found is None:
@@ -122,8 +122,10 @@ class NotebookView(BaseModel):
 
 @tool(permission="read", title="Read a notebook", output=NotebookView)
 async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
-    """Read the live notebook (what people see now, unsaved edits included): cells with ids, types,
-    sources, execution counts and outputs within the output budget, plus who else is in the room."""
+    """Read the live notebook (unsaved edits included): cells with ids, sources and outputs, and who is in the room.
+
+    Page with start/next_start.
+    """
     api_path = await notebook_path(ctx, args.path)
     nb = await open_notebook(ctx, api_path)
     if args.view == "outline":
@@ -217,10 +219,10 @@ def _notebook_text(view: NotebookView) -> str:
 
 
 class SessionArgs(BaseModel):
-    path: str = Field(description="The notebook, relative to the server root.")
-    create: bool = Field(False, description="Create an empty notebook if none exists (never overwrites a file).")
-    kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none (default: config).")
-    start_kernel: bool = Field(True, description="Start (or find) the notebook's kernel session too.")
+    path: str = Field(description="Notebook path.")
+    create: bool = Field(False, description="Create an empty notebook if none exists (never overwrites).")
+    kernel_name: str | None = Field(None, description="Kernel to start if the notebook has none.")
+    start_kernel: bool = Field(True, description="Also start (or find) its kernel session.")
 
 
 class NotebookSession(BaseModel):
