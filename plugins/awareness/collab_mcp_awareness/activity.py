@@ -49,10 +49,10 @@ class BroadcastArgs(BaseModel):
 
 @tool(permission="read", path_arg="document_path", read_only=False, title="Announce an activity")
 async def broadcast_user_activity(ctx: Any, args: BroadcastArgs) -> ActivityEntry:
-    """Announce what you are doing. Who sees it: other agents (get_user_activity), MCP clients
-    subscribed to the document's awareness:// resource, and other Jupyter extensions through
-    Jupyter's event bus (event type user_activity). JupyterLab does not show it to people: to be
-    seen there, work in the document (you are present in each one you read, edit or run)."""
+    """Announce what you are doing to other agents (get_user_activity), awareness:// subscribers and Jupyter's event bus.
+
+    JupyterLab does not show it to people: they see you in the documents you work in.
+    """
     path = None
     if args.document_path:
         path = await ctx.backend.require_file(args.document_path, kind="document")  # the host checked "read"

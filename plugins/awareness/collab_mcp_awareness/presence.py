@@ -182,13 +182,10 @@ def presence_of(agent: Agent, auto_presence: bool = True) -> AgentPresence:
 
 @tool(permission="read", read_only=False, idempotent=True, title="Set my presence")
 async def set_user_presence(ctx: Any, args: SetPresenceArgs) -> AgentPresence:
-    """Set your own presence as an agent: a status (online, away, busy, offline) and an optional
-    message, for every document you are in now and every one you enter later. Who sees what:
-    people in JupyterLab see you (name, colour, cursor) while your status is not offline, and
-    offline hides you from them until you set another status; the status and message themselves
-    are not shown by JupyterLab: other agents read them (get_online_users, get_user_presence) and
-    they go to Jupyter's event bus (presence_changed). You are present in each document you read,
-    edit or run; the result's note says when you are in none yet."""
+    """Set your status and message for every document you are in or enter (you are in each one you read, edit or run).
+
+    People in JupyterLab see you unless offline; the status and message reach other agents and Jupyter's event bus.
+    """
     hub = hub_for(ctx.host)
     agent = hub.agent(ctx)
     agent.status, agent.message = args.status, args.message

@@ -146,8 +146,8 @@ async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput
 class InsertCellArgs(BaseModel):
     path: str | None = PATH
     content: str = Field(description="The new cell's source.")
-    position: int = Field(-1, description="Index the new cell takes (0 = first); -1 appends at the end.")
-    cell_type: CellType = Field("code", description="code, markdown or raw.")
+    position: int = Field(-1, description="Cell index the new cell takes; -1 appends.")
+    cell_type: CellType = "code"
     execute: bool = EXECUTE
     timeout: float | None = TIMEOUT
     wait: float | None = WAIT
@@ -155,8 +155,7 @@ class InsertCellArgs(BaseModel):
 
 @tool(permission="write", title="Insert a cell", destructive=False, output=CellChange)
 async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> ToolOutput:
-    """Insert a cell into the live notebook; people with it open see it appear. Returns the new cell_id
-    (and, with execute=true, the run as execute_notebook_cell returns it)."""
+    """Insert a cell into the live notebook (people see it appear); returns its cell_id (and the run, with execute)."""
     api_path = await notebook_path(ctx, args.path)
     check_cell_type(args.cell_type)
     if args.execute:
@@ -219,13 +218,9 @@ class UpdateCellArgs(BaseModel):
 
 @tool(permission="write", title="Update a cell", destructive=True, idempotent=True, output=CellChange)
 async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOutput:
-    """Replace a cell's source (and optionally its type) in the live notebook.
+    """Replace a cell's whole source (only differing characters change) and optionally its type (outputs then dropped).
 
-    Only the characters that differ are changed, in place. If people edited other parts of the cell
-    since you last read it, their edits are kept around your change (merged=true); if they edited the
-    same part, the call is refused so you can read again. Pass expected_source or expected_hash (from
-    your last read) to be refused on any change instead. Changing the type replaces the cell (same id;
-    outputs dropped). With execute=true the cell then runs, as execute_notebook_cell.
+    Others' edits since your last read are kept around yours (merged=true); an overlapping edit is refused.
     """
     api_path = await notebook_path(ctx, args.path)
     if args.cell_type is not None:

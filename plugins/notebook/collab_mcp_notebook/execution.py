@@ -524,9 +524,8 @@ class ExecuteCellArgs(BaseModel):
 async def execute_notebook_cell(ctx: ToolContext, args: ExecuteCellArgs) -> ToolOutput:
     """Run a code cell (like Shift+Enter; the kernel starts if needed): outputs stream live into the cell and are returned.
 
-    Outputs stream into the cell as they arrive, so people with the notebook open watch it run.
-    On timeout the kernel is interrupted; a run longer than `wait` answers status running with an
-    execution_id for get_execution. Returned outputs are cut to the output budget.
+    On timeout the kernel is interrupted; a run longer than `wait` answers status running and an
+    execution_id for get_execution.
     """
     api_path = await notebook_path(ctx, args.path)
     result, images = await run_cell(ctx, api_path, args.cell_id, args.timeout, args.wait, args.kernel_name)
