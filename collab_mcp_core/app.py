@@ -141,6 +141,7 @@ class CollabMCP(ExtensionApp):
         await self.host.backend.keep_rooms_durable()
         self._stop_on_sigint()
         await started.wait()
+        self.host.notices.start()
         await self.host.packs.notify("host_started", host=self.host)
         self.serving_status = "ok"
 
@@ -169,6 +170,7 @@ class CollabMCP(ExtensionApp):
         for watcher in list(self.host.backend.room_watchers):
             await watcher.stop()
         await self.host.subscriptions.stop()
+        await self.host.notices.stop()
         for task in (self._room_closer, self._manager_task):
             if task is not None:
                 task.cancel()

@@ -31,6 +31,7 @@ from .decisions import Deny, is_denial
 from .errors import NotFound, PermissionDenied, ToolError
 from .events import HOST_EVENTS, Event, EventBus, ToolCalled, ToolFailed
 from .hookspecs import hookimpl
+from .notices import Notices
 from .packs import HOST_PLUGIN, PackManager
 from .registry import ResourceTemplate, Tool, ToolCall, ToolRegistry
 from .state import CallerState, caller_key
@@ -83,9 +84,10 @@ class Host:
         self.bus = InMemorySubscriptionBus()
         self._listen = ListenHandler(self.bus)
         # Handshake-era connections, by session id, for notifications outside a request.
-        self._connections: dict[str, Connection] = {}
+        self.connections: dict[str, Connection] = {}
         self.subscriptions = Subscriptions(self._document_exists, self.resource_updated)
         self.session_identities: dict[str, Identity] = {}
+        self.notices = Notices(self)
         self.server = self._build_server()
 
     # -- registry ------------------------------------------------------------------------
@@ -103,7 +105,7 @@ class Host:
         after = {n: t.mcp_tool for n, t in self.registry.tools.items()}
         if before == after:
             return False
-        for connection in list(self._connections.values()):
+        for connection in list(self.connections.values()):
             await connection.send_tool_list_changed()  # best effort: never raises
         await self.bus.publish(ToolsListChanged())
         return True
@@ -137,9 +139,19 @@ class Host:
             on_subscriptions_listen=self._listen,
             get_tool_input_schema=self._input_schema,
         )
+        # The logging capability: added as a plain handler, since the constructor's
+        # on_set_logging_level warns that 2026-07-28 deprecates it (2025-11-25 clients use it).
+        server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, self._set_log_level)
         # Old-protocol clients only hear about tool list changes if we advertise it.
         server.get_capabilities = _with_list_changed(server.get_capabilities)  # type: ignore[method-assign]
         return server
+
+    async def _set_log_level(self, ctx: ServerRequestContext, params: types.SetLevelRequestParams) -> types.EmptyResult:
+        self._identity(ctx)
+        session_id = _connection_of(ctx).session_id
+        if session_id:
+            self.notices.set_level(session_id, params.level)
+        return types.EmptyResult()
 
     def _identity(self, ctx: ServerRequestContext) -> Identity:
         request = ctx.request
@@ -148,7 +160,7 @@ class Host:
             raise MCPError(types.INVALID_REQUEST, "unauthenticated request")
         connection = _connection_of(ctx)
         if connection.session_id:
-            self._connections[connection.session_id] = connection
+            self.connections[connection.session_id] = connection
             self.session_identities[connection.session_id] = identity
         return identity
 
@@ -360,14 +372,15 @@ class Host:
     async def resource_updated(self, uri: str) -> None:
         """Tell subscribed sessions (both protocol revisions) that ``uri`` changed."""
         for session_id in self.subscriptions.subscribers(uri):
-            connection = self._connections.get(session_id)
+            connection = self.connections.get(session_id)
             if connection is not None:
                 await connection.send_resource_updated(uri)  # best effort: never raises
         await self.bus.publish(ResourceUpdated(uri=uri))
 
     async def session_closed(self, session_id: str) -> None:
         self.subscriptions.session_closed(session_id)
-        self._connections.pop(session_id, None)
+        self.connections.pop(session_id, None)
+        self.notices.forget(session_id)
         identity = self.session_identities.pop(session_id, None)
         await self.packs.notify("mcp_session_closed", session_id=session_id, identity=identity, host=self)
         self.state.drop(caller_key(session_id, ""))

@@ -1,0 +1,174 @@
+"""What the server tells agents unasked: MCP log messages (``notifications/message``).
+
+An agent should hear of what breaks its work although it did not ask: its
+notebook's kernel died, a document was reloaded from disk after someone wrote
+the file behind the collaboration (edits since the last save are gone), a save
+failed. Each message goes to the sessions whose identity may read the document
+it is about, at or above the level each session chose with ``logging/setLevel``
+(``warning`` until it chooses).
+
+Only sessions of the 2025-11-25 revision get them: the 2026-07-28 revision
+removed ``logging/setLevel`` and lets log messages ride only the stream of the
+request that asked for them, and these messages answer no request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+
+from .errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from .host import Host
+
+log = logging.getLogger(__name__)
+
+#: Severity, ascending (RFC 5424, as MCP names them).
+LEVELS: tuple[str, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+DEFAULT_LEVEL = "warning"
+LOGGER = "collab-mcp"
+
+# jupyter-server-ydoc's own events (a room's load, save, overwrite, errors) on Jupyter's event bus.
+COLLABORATION_EVENTS = "https://schema.jupyter.org/jupyter_collaboration/session/v1"
+KERNEL_SCAN_INTERVAL = 1.0  # seconds between looks for kernels started since (to hear when they die)
+
+
+class Notices:
+    """Per-session log levels, delivery, and the Jupyter happenings worth a message."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.levels: dict[str, str] = {}  # session id -> the least severe level it wants
+        self._watched_kernels: set[str] = set()
+        self._kernel_paths: dict[str, set[str]] = {}  # kernel id -> notebooks using it, as of the last look
+        self._kernel_scan: asyncio.Task | None = None
+        self._pending: set[asyncio.Task] = set()
+
+    # -- logging/setLevel and delivery ---------------------------------------------------------
+
+    def set_level(self, session_id: str, level: str) -> None:
+        """``logging/setLevel``: from now on, send this session messages at ``level`` or above."""
+        self.levels[session_id] = level
+
+    def forget(self, session_id: str) -> None:
+        self.levels.pop(session_id, None)
+
+    async def send(self, level: str, message: str, *, path: str | None = None, **details: Any) -> int:
+        """Send a log message to every session that wants ``level`` and may read ``path``; how many got it."""
+        data = {"message": message, **({"path": path} if path else {}), **details}
+        sent = 0
+        for session_id, connection in list(self.host.connections.items()):
+            wanted = self.levels.get(session_id, DEFAULT_LEVEL)
+            if LEVELS.index(level) < LEVELS.index(wanted):
+                continue
+            identity = self.host.session_identities.get(session_id)
+            if identity is None:
+                continue
+            if path is not None:
+                try:
+                    await self.host.check_permission(identity, "read", path, "notifications/message")
+                except PermissionDenied:
+                    continue
+            # The connection's own log() is deprecated with the logging capability; notify() is not.
+            await connection.notify("notifications/message", {"level": level, "logger": LOGGER, "data": data})
+            sent += 1
+        return sent
+
+    # -- what Jupyter says ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen to the room events on Jupyter's event bus and watch kernels for deaths."""
+        event_logger = getattr(self.host.backend.serverapp, "event_logger", None)
+        if event_logger is not None:
+            event_logger.add_listener(schema_id=COLLABORATION_EVENTS, listener=self._collaboration_event)
+        self._kernel_scan = asyncio.create_task(self._watch_kernels(), name="collab-mcp kernel deaths")
+
+    async def stop(self) -> None:
+        event_logger = getattr(self.host.backend.serverapp, "event_logger", None)
+        if event_logger is not None:
+            with contextlib.suppress(Exception):
+                event_logger.remove_listener(schema_id=COLLABORATION_EVENTS, listener=self._collaboration_event)
+        for task in (self._kernel_scan, *self._pending):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _collaboration_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        # jupyter_events calls listeners by keyword (logger=, schema_id=, data=).
+        try:
+            await self._tell_about_room(data)
+        except Exception:
+            log.exception("collab-mcp could not tell agents about a room event")
+
+    async def _tell_about_room(self, data: dict[str, Any]) -> None:
+        path = str(data.get("path") or "").lstrip("/") or None
+        text = str(data.get("msg") or "")
+        if data.get("action") == "overwrite":
+            await self.send(
+                "warning",
+                f"{path} was changed on disk outside the collaboration and reloaded from the file: edits made "
+                "since its last save may be gone. Read it again before editing it.",
+                path=path, event="document_reloaded",
+            )
+        elif data.get("level") == "ERROR" and text.startswith("Error saving"):
+            await self.send(
+                "error", f"Saving {path} failed ({text.splitlines()[-1]}); its edits are only in the live document.",
+                path=path, event="save_failed",
+            )
+        elif data.get("level") == "ERROR" and text.startswith("Error loading"):
+            await self.send("error", f"Loading {path} from disk failed ({text.splitlines()[-1]}).", path=path,
+                            event="load_failed")
+
+    async def _watch_kernels(self) -> None:
+        # Jupyter's restarter notices a dead kernel (every few seconds) and calls back;
+        # a kernel only has callbacks once someone registers them, so look for new ones.
+        manager = self.host.backend.kernel_manager
+        while True:
+            try:
+                await self._remember_kernel_paths()
+                for kernel_id in set(manager.list_kernel_ids()) - self._watched_kernels:
+                    kernel = manager.get_kernel(kernel_id)
+                    kernel.add_restart_callback(lambda k=kernel_id: self._kernel_died(k, restarting=True), "restart")
+                    kernel.add_restart_callback(lambda k=kernel_id: self._kernel_died(k, restarting=False), "dead")
+                    self._watched_kernels.add(kernel_id)
+                self._watched_kernels &= set(manager.list_kernel_ids())
+            except Exception:
+                log.exception("collab-mcp could not look for new kernels")
+            await asyncio.sleep(KERNEL_SCAN_INTERVAL)
+
+    def _kernel_died(self, kernel_id: str, *, restarting: bool) -> None:
+        # Called by the restarter inside the event loop: schedule the (async) message.
+        task = asyncio.ensure_future(self._tell_kernel_died(kernel_id, restarting))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _remember_kernel_paths(self) -> None:
+        # Jupyter forgets a dead kernel's sessions: what it was used for is looked up beforehand.
+        paths: dict[str, set[str]] = {}
+        for session in await self.host.backend.session_manager.list_sessions():
+            kernel_id = (session.get("kernel") or {}).get("id")
+            if kernel_id and session.get("path"):
+                paths.setdefault(kernel_id, set()).add(session["path"])
+        self._kernel_paths = paths
+
+    async def _tell_kernel_died(self, kernel_id: str, restarting: bool) -> None:
+        for path in sorted(self._kernel_paths.get(kernel_id, ())):  # a kernel no notebook uses concerns no agent's notebook
+            if restarting:
+                await self.send(
+                    "warning",
+                    f"The kernel of {path} died and is being restarted: its variables are lost; run again the "
+                    "cells your work depends on.",
+                    path=path, event="kernel_died", kernel_id=kernel_id, restarting=True,
+                )
+            else:
+                await self.send(
+                    "error",
+                    f"The kernel of {path} died and could not be restarted; running a cell starts a new one.",
+                    path=path, event="kernel_died", kernel_id=kernel_id, restarting=False,
+                )
