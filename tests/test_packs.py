@@ -93,12 +93,6 @@ async def test_invalid_arguments_name_the_field_and_change_nothing(server):
         await collaborator.wait_for(lambda: str(collaborator.text) == "start\nok\n", what="exactly one append")
 
 
-async def test_unknown_tool_lists_the_valid_ones(server):
-    async with connect(server) as session:
-        result = await session.call_tool("no_such_tool", {})
-    assert result.is_error and "word_count" in result.content[0].text
-
-
 async def test_call_tool_wrapper_can_refuse(server):
     (server.root / "w.txt").write_text("")
     async with connect(server) as session:
