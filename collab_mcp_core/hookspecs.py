@@ -58,6 +58,20 @@ def register_resources(register: Callable[..., Any]) -> None:
 
 
 @hookspec
+def register_prompts(register: Callable[..., Any]) -> None:
+    """Add MCP prompts: ready-made requests that put the pack's tools to work.
+
+    Called once when the host builds its registry. Call ``register(func,
+    name=None, title=None)`` once per prompt; ``func`` is ``async def
+    name(ctx: ToolContext, args: Model) -> str`` (or a list of MCP
+    ``PromptMessage``): its docstring is the description clients show, the
+    fields of ``Model`` (strings) are the prompt's arguments, and an argument
+    named ``path`` is normalized, checked for ``read`` and completed from the
+    pack's resources. The host refuses a name another pack already registered.
+    """
+
+
+@hookspec
 def register_configurables(register: Callable[[type], None]) -> None:
     """Declare the pack's own traitlets ``Configurable`` classes.
 

@@ -25,7 +25,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Res
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
-from . import __version__, metrics
+from . import __version__, completions, metrics
 from .context import ToolContext
 from .decisions import Deny, is_denial
 from .errors import NotFound, PermissionDenied, ToolError
@@ -33,6 +33,7 @@ from .events import HOST_EVENTS, Event, EventBus, ToolCalled, ToolFailed
 from .hookspecs import hookimpl
 from .notices import Notices
 from .packs import HOST_PLUGIN, PackManager
+from .prompts import Prompt, PromptRegistry
 from .registry import ResourceTemplate, Tool, ToolCall, ToolRegistry
 from .state import CallerState, caller_key
 from .subscriptions import Subscriptions, well_formed
@@ -81,6 +82,7 @@ class Host:
         for cls in self.packs.collect_configurables():
             self._configurables[cls] = cls(parent=app)
         self.registry = self._build_registry()
+        self.prompts = self._build_prompts()
         self.bus = InMemorySubscriptionBus()
         self._listen = ListenHandler(self.bus)
         # Handshake-era connections, by session id, for notifications outside a request.
@@ -137,6 +139,9 @@ class Host:
             on_subscribe_resource=self._subscribe,
             on_unsubscribe_resource=self._unsubscribe,
             on_subscriptions_listen=self._listen,
+            on_list_prompts=self._list_prompts,
+            on_get_prompt=self._get_prompt,
+            on_completion=self._complete,
             get_tool_input_schema=self._input_schema,
         )
         # The logging capability: added as a plain handler, since the constructor's
@@ -200,7 +205,8 @@ class Host:
         tool_ctx = self._context(ctx, tool)
         if tool is None:
             # The 2025-11-25 spec's answer to an unknown tool: a JSON-RPC error, -32602.
-            raise MCPError(types.INVALID_PARAMS, _unknown_tool(params.name, await self._offered(tool_ctx)))
+            offered = [t.name for t in await self._offered(tool_ctx)]
+            raise MCPError(types.INVALID_PARAMS, _not_found("tool", params.name, offered))
         started = time.monotonic()
         raw_path = (params.arguments or {}).get(tool.path_arg) if tool.path_arg else None
         path = raw_path if isinstance(raw_path, str) else None  # for events, until normalized
@@ -275,6 +281,60 @@ class Host:
                 f"Permission denied: tool {tool!r} needs the {permission!r} permission{where}, "
                 f"which {identity.username!r} does not have."
             )
+
+    # -- prompts and completions ---------------------------------------------------------
+
+    def _build_prompts(self) -> PromptRegistry:
+        prompts = PromptRegistry()
+        self.packs.collect_prompts(prompts)
+        return prompts
+
+    async def _list_prompts(self, ctx: ServerRequestContext, params: Any) -> types.ListPromptsResult:
+        self._identity(ctx)
+        return types.ListPromptsResult(prompts=[p.mcp_prompt for p in self.prompts.prompts.values()])
+
+    def _prompt(self, name: str) -> Prompt:
+        prompt = self.prompts.prompts.get(name)
+        if prompt is None:
+            raise MCPError(types.INVALID_PARAMS, _not_found("prompt", name, list(self.prompts.prompts)))
+        return prompt
+
+    async def _get_prompt(self, ctx: ServerRequestContext, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        tool_ctx = self._context(ctx)
+        prompt = self._prompt(params.name)
+        try:
+            args = _validate(prompt.args_model, params.arguments or {}, f"prompt {prompt.name}")
+            path = getattr(args, "path", None)
+            if isinstance(path, str):  # a document path, as for tools: normalized and checked once
+                tool_ctx.path = self.backend.normalize_path(path)
+                await self.check_permission(
+                    tool_ctx.identity, "read", tool_ctx.path, f"prompts/get {prompt.name}", tool_ctx.handler
+                )
+            return await prompt.render(tool_ctx, args)
+        except ToolError as err:
+            raise MCPError(types.INVALID_PARAMS, err.message) from None
+
+    async def _complete(self, ctx: ServerRequestContext, params: types.CompleteRequestParams) -> types.CompleteResult:
+        tool_ctx = self._context(ctx)
+        ref, argument = params.ref, params.argument
+        templates = list(self.registry.resources.values())
+        if isinstance(ref, types.ResourceTemplateReference):
+            templates = [t for t in templates if t.uri_template == ref.uri]
+            if not templates:
+                known = ", ".join(t.uri_template for t in self.registry.resources.values()) or "none"
+                raise MCPError(types.INVALID_PARAMS, f"Unknown resource template {ref.uri!r}. Resource templates: {known}.")
+        else:
+            prompt = self._prompt(ref.name)
+            fields = prompt.args_model.model_fields
+            if argument.name not in fields:
+                raise MCPError(
+                    types.INVALID_PARAMS,
+                    f"Prompt {prompt.name!r} has no argument {argument.name!r}; its arguments: {', '.join(fields) or 'none'}.",
+                )
+            templates = [t for t in templates if t.pack == prompt.pack] or templates
+        if argument.name != "path":
+            return completions.answer([])  # only document paths have values the server can list
+        return completions.answer(await completions.readable_paths(self, tool_ctx, templates, argument.value))
 
     # -- resources -----------------------------------------------------------------------
 
@@ -418,12 +478,12 @@ def _with_list_changed(get_capabilities: Any) -> Any:
     return get
 
 
-def _unknown_tool(name: str, offered: list[Tool]) -> str:
-    """What to tell a caller of a tool that does not exist: the nearest names it may call, and all of them."""
-    names = sorted(t.name for t in offered)
+def _not_found(kind: str, name: str, names: list[str]) -> str:
+    """What to tell a caller who named a tool or prompt that does not exist: the nearest names, and all of them."""
+    names = sorted(names)
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
-    return f"Unknown tool {name!r}.{hint} Available tools: {', '.join(names) or 'none'}."
+    return f"Unknown {kind} {name!r}.{hint} Available {kind}s: {', '.join(names) or 'none'}."
 
 
 def _validate(model: type[BaseModel], arguments: dict[str, Any], tool: str) -> BaseModel:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .context import ToolContext
     from .events import Event
     from .identity import Identity
+    from .prompts import PromptRegistry
     from .registry import Tool, ToolCall, ToolRegistry
     from .tools import ToolOutput
 
@@ -132,6 +133,10 @@ class PackManager:
             )
         for pack, impl in self._each("register_resources"):
             impl(register=_bind(registry.register_resource, pack))
+
+    def collect_prompts(self, registry: PromptRegistry) -> None:
+        for pack, impl in self._each("register_prompts"):
+            impl(register=_bind(registry.register_prompt, pack))
 
     def collect_configurables(self) -> list[type]:
         found: list[type] = []

@@ -305,3 +305,16 @@ async def test_not_found_messages_name_only_documents_the_caller_may_read(server
         assert "notebooks/a.txt" in error, error  # what it may read is still listed
         assert "top.txt" not in error and secret_room not in error.replace(f"session {secret_room!r}", ""), error
     assert errors[2].startswith(f"No open collaboration session {secret_room!r}")  # not "denied on 'top.txt'"
+
+
+async def test_completions_offer_only_paths_the_identity_may_read(server, rsa_key):
+    import mcp_types as types
+
+    template = types.ResourceTemplateReference(uri="document://{path}")
+    async with connect(server, headers=token_for(server, rsa_key, "folder-completer", "read:notebooks")) as session:
+        folder = (await session.complete(template, {"name": "path", "value": ""})).completion
+    async with connect(server, headers=token_for(server, rsa_key, "completer", "read")) as session:
+        everything = (await session.complete(template, {"name": "path", "value": ""})).completion
+    assert "top.txt" in everything.values and "notebooks2/b.txt" in everything.values
+    assert folder.values and all(v.startswith("notebooks/") for v in folder.values), folder.values
+    assert folder.total == len(folder.values)

@@ -12,7 +12,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import activity, cursors, presence, sessions
+from . import activity, cursors, presence, prompts, sessions
 from .auto_presence import present_during
 from .config import AwarenessPack
 from .events import EVENTS, PresenceChanged, UserActivity
@@ -52,6 +52,12 @@ def register_resources(register: Any) -> None:
 @hookimpl
 def register_configurables(register: Any) -> None:
     register(AwarenessPack)
+
+
+@hookimpl
+def register_prompts(register: Any) -> None:
+    for prompt in prompts.PROMPTS:
+        register(prompt)
 
 
 @hookimpl

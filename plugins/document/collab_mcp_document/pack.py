@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import changes, forks, history, listing, resources, sessions, text
+from . import changes, forks, history, listing, prompts, resources, sessions, text
 from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
@@ -35,6 +35,12 @@ TOOLS = (
 def register_tools(register: Any) -> None:
     for tool in TOOLS:
         register(tool)
+
+
+@hookimpl
+def register_prompts(register: Any) -> None:
+    for prompt in prompts.PROMPTS:
+        register(prompt)
 
 
 @hookimpl

@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, changes, execution, executions, files, kernels, live, notebooks, output_pages, resources, run_cells, variables
+from . import cells, changes, execution, executions, files, kernels, live, notebooks, output_pages, prompts, resources, run_cells, variables
 from .config import NotebookPack
 from .current_notebook import current_notebook
 from .events import NOTEBOOK_EVENTS
@@ -50,6 +50,12 @@ def register_tools(register: Any) -> None:
 def default_path(tool: Any, ctx: Any) -> str | None:
     # A notebook tool called without path: the session's current notebook (create_notebook_session).
     return current_notebook(ctx) if tool.func in TOOLS else None
+
+
+@hookimpl
+def register_prompts(register: Any) -> None:
+    for prompt in prompts.PROMPTS:
+        register(prompt)
 
 
 @hookimpl
