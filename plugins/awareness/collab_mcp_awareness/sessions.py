@@ -49,9 +49,10 @@ class ActiveSessions(BaseModel):
 
 @tool(permission="read", path_arg="document_path", title="Open collaboration sessions")
 async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessions:
-    """List the open collaboration sessions (one per document someone has open), with their
-    session_id, document and participants, and your MCP session's current notebook. You are
-    present in each document you read, edit or run; join_session joins one without touching it."""
+    """List open collaboration sessions (one per open document) with session_id, document and participants.
+
+    Also says your current notebook; join_session joins a session without touching its document.
+    """
     hub_for(ctx.host).touch(ctx)
     if args.document_path:
         rooms = [await room_for_path(ctx, args.document_path)]

@@ -135,12 +135,9 @@ class History(BaseModel):
 
 @tool(permission="read", title="Document history")
 async def get_document_history(ctx: ToolContext, args: HistoryArgs) -> History:
-    """List the versions of a document (text file or notebook), newest first, from its update store.
+    """List a document's versions, newest first: version_id (for restore_document_version), time, authors, change summary.
 
-    Each version has a version_id (for restore_document_version), a timestamp, its authors where
-    known, and a summary of the change (characters, and for notebooks cells, added and removed).
-    Each agent edit is its own version; a person's burst of typing is one. A version with a note
-    holds edits that never reached the disk because the file changed on disk meanwhile.
+    A version with a note holds edits that never reached the disk (the file changed on disk meanwhile).
     """
     ref = await resolve(ctx, args.path)
     settings = ctx.config(DocumentPack)

@@ -45,13 +45,9 @@ if TYPE_CHECKING:
 
 CellType = Literal["code", "markdown", "raw"]
 
-CELL_ID = Field(description="The cell's id, as get_notebook or read_notebook_cell return it.")
-EXPECTED_SOURCE = Field(
-    None, description="Optional: the source you last read; the edit is refused if the cell changed since."
-)
-EXPECTED_HASH = Field(
-    None, description="Optional: the source_hash you last read; the edit is refused if the cell changed since."
-)
+CELL_ID = Field(description="Cell id.")
+EXPECTED_SOURCE = Field(None, description="Refuse if the cell's source is no longer this.")
+EXPECTED_HASH = Field(None, description="Refuse if the cell's source_hash is no longer this.")
 
 
 class CellChange(BaseModel):
@@ -111,8 +107,8 @@ def new_cell(cell_type: str, source: str, cell_id: str | None = None, metadata: 
 
 class ReadCellArgs(BaseModel):
     path: str | None = PATH
-    cell_id: str | None = Field(None, description="The cell's id (or give index).")
-    index: int | None = Field(None, description="The cell's position, 0-based; negative counts from the end.")
+    cell_id: str | None = Field(None, description="Cell id (or give index).")
+    index: int | None = Field(None, description="Cell index; negative counts from the end.")
     include_outputs: bool = Field(True, description="Return outputs (within the output budget).")
 
 

@@ -24,11 +24,7 @@ if TYPE_CHECKING:
 
 KEY = "current_notebook"  # in the notebook pack's per-caller state; the awareness pack reports it too
 
-PATH = Field(
-    None,
-    description="The notebook, relative to the server root (e.g. 'analysis/report.ipynb'). Leave it out to use "
-    "this session's current notebook (create_notebook_session sets it).",
-)
+PATH = Field(None, description="Notebook path (default: the session's current notebook).")
 
 
 def current_notebook(ctx: ToolContext) -> str | None:

@@ -87,12 +87,11 @@ async def walk_notebooks(ctx: ToolContext, folder: str) -> list[dict] | None:
 
 class GetNotebookArgs(BaseModel):
     path: str | None = PATH
-    include_collaboration_state: bool = Field(True, description="Add the room id, collaborators and version.")
-    include_outputs: bool = Field(True, description="Add outputs of code cells (within the output budget).")
-    view: Literal["full", "outline"] = Field("full", description="outline: one line per cell (index, id, type, "
-                                             "count, first source line, output kinds and sizes) instead of cells.")
-    start: int = Field(0, ge=0, description="First cell index to return (for paging).")
-    limit: int = Field(100, ge=1, le=5000, description="Return at most this many cells.")
+    include_collaboration_state: bool = Field(True, description="Add the room id and collaborators.")
+    include_outputs: bool = Field(True, description="Add outputs (within the output budget).")
+    view: Literal["full", "outline"] = Field("full", description="outline: one line per cell instead of cells.")
+    start: int = Field(0, ge=0, description="First cell index (paging: pass next_start).")
+    limit: int = Field(100, ge=1, le=5000, description="Most cells to return.")
 
 
 class NotebookView(BaseModel):
@@ -244,10 +243,9 @@ class NotebookSession(BaseModel):
 
 @tool(permission="execute", title="Open a notebook session", read_only=False, destructive=False, idempotent=True)
 async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> NotebookSession:
-    """Open (or find) the notebook's collaboration room and kernel session, and make it this MCP
-    session's current notebook: notebook tools then use it (and its kernel) whenever you leave path
-    out; each MCP session has its own. With create=true a missing notebook is created empty; an
-    existing file is never overwritten.
+    """Open (or find, or with create=true make) a notebook's room and kernel, and make it this MCP session's current notebook.
+
+    Notebook tools then use it whenever you leave path out.
     """
     api_path = ctx.backend.normalize_path(args.path)
     if not api_path.endswith(".ipynb"):

@@ -30,8 +30,8 @@ class ReadOutputArgs(BaseModel):
     path: str | None = PATH
     cell_id: str = Field(description="The code cell.")
     output_index: int = Field(description="Which output of the cell, 0-based; negative counts from the end.")
-    start: int = Field(0, ge=0, description="First character of the text to return (for paging).")
-    limit: int | None = Field(None, ge=1, description="Characters to return (default and most: the page size).")
+    start: int = Field(0, ge=0, description="First character (paging: pass next_start).")
+    limit: int | None = Field(None, ge=1, description="Most characters (default and most: the page size).")
     mime_type: str | None = Field(None, description="Which representation of a rich output (default: its text, "
                                   "or its image when it has no text).")
 
