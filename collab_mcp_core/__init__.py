@@ -9,33 +9,54 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
-from .awaiting import await_maybe  # noqa: E402
-from .changes import Change, ChangeLog, agent_origin, change_log, compact_diff, update_author  # noqa: E402
-from .context import HostServices, ToolContext  # noqa: E402
-from .decisions import Deny, Verdict  # noqa: E402
-from .errors import Conflict, InvalidArgument, NotFound, PermissionDenied, RegistrationError, ToolError  # noqa: E402
-from .events import Event  # noqa: E402
-from .hookspecs import hookimpl  # noqa: E402
-from .identity import Identity  # noqa: E402
-from .registry import ResourceTemplate, Tool, ToolCall  # noqa: E402
-from .tools import Permission, ToolOutput, tool  # noqa: E402
+from .awaiting import await_maybe
+from .backend_protocol import NOTEBOOK, TEXT_FILE, Backend, Contents, DocumentKind, Forks, KernelConnection, Kernels
+from .changes import Change, ChangeLog, agent_origin, change_log, compact_diff, update_author
+from .context import HostServices, ToolContext
+from .decisions import Deny, Verdict
+from .errors import Conflict, InvalidArgument, NotFound, PermissionDenied, RegistrationError, ToolError
+from .events import Event
+from .handles import CellHandle, NotebookHandle, TextHandle, check_version, document_version, text_of
+from .hookspecs import hookimpl
+from .identity import Identity
+from .registry import ResourceTemplate, Tool, ToolCall
+from .state import CallerState, caller_key
+from .text import (
+    Splice, apply_splices, apply_to_string, change_summary, character_splices, minimal_splices, rebase, replace_text,
+)
+from .tools import Permission, ToolOutput, tool
+from .update_store import agent_of
+from .version import __version__
+from .watch import RoomWatcher
 
 __all__ = [
+    "NOTEBOOK",
+    "TEXT_FILE",
+    "Backend",
+    "CallerState",
+    "CellHandle",
     "Change",
     "ChangeLog",
     "Conflict",
+    "Contents",
     "Deny",
+    "DocumentKind",
     "Event",
+    "Forks",
     "HostServices",
     "Identity",
     "InvalidArgument",
+    "KernelConnection",
+    "Kernels",
     "NotFound",
+    "NotebookHandle",
     "Permission",
     "PermissionDenied",
     "RegistrationError",
     "ResourceTemplate",
+    "RoomWatcher",
+    "Splice",
+    "TextHandle",
     "Tool",
     "ToolCall",
     "ToolContext",
@@ -43,11 +64,23 @@ __all__ = [
     "ToolOutput",
     "Verdict",
     "__version__",
+    "agent_of",
     "agent_origin",
+    "apply_splices",
+    "apply_to_string",
     "await_maybe",
+    "caller_key",
     "change_log",
+    "change_summary",
+    "character_splices",
+    "check_version",
     "compact_diff",
+    "document_version",
     "hookimpl",
+    "minimal_splices",
+    "rebase",
+    "replace_text",
+    "text_of",
     "tool",
     "update_author",
 ]

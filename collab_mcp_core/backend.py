@@ -1,6 +1,9 @@
-"""The backend packs use: paths, live shared documents, rooms, awareness, saving.
+"""The local backend: the Jupyter server this extension runs in, behind the backend protocol.
 
-Packs never reach into Jupyter internals themselves. Everything that edits a
+:class:`LocalBackend` implements :class:`~collab_mcp_core.backend_protocol.Backend`:
+paths, live shared documents, rooms, saving and the update store here; contents,
+kernels and forks in their own modules (``local_contents``, ``local_kernels``,
+``local_forks``). Packs never reach into Jupyter internals themselves. Everything that edits a
 collaborated file goes through the live document of its room
 (``get_document(copy=False, create=True)``), never through the disk or the
 ContentsManager: a write behind the room makes it reload from disk and lose
@@ -14,17 +17,20 @@ import contextlib
 import functools
 import os
 import posixpath
-import stat
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from . import metrics
-from .awaiting import await_maybe
 from .durable_rooms import DurableRooms
-from .errors import InvalidArgument, NotFound, ToolError
+from .errors import NotFound, ToolError
 from .file_records import RECORDS_FILE, FileRecords
 from .fork_store import FORKS_FILE, ForkStore, fork_table
+from .backend_protocol import NOTEBOOK, TEXT_FILE, DocumentKind
+from .local_contents import LocalContents
+from .local_forks import LocalForks
+from .local_kernels import LocalKernels
+from .jupyter_authorizer import jupyter_allows
+from .paths import ServerPaths
 from .update_store import BatchedWrites
 
 if TYPE_CHECKING:
@@ -33,19 +39,7 @@ if TYPE_CHECKING:
 
     from .identity import Identity
 
-# Files that hold collaboration state or server internals: never documents.
-PRIVATE_NAMES = {".jupyter_ystore.db", ".ipynb_checkpoints"}
-
-# How a collab-mcp permission maps onto Jupyter's (action, resource) for its Authorizer.
-JUPYTER_PERMISSIONS = {
-    "read": ("read", "contents"),
-    "write": ("write", "contents"),
-    "execute": ("execute", "kernels"),
-    "admin": ("write", "server"),
-}
-
-NOTEBOOK = ("json", "notebook")
-TEXT_FILE = ("text", "file")
+__all__ = ["NOTEBOOK", "TEXT_FILE", "DocumentKind", "LocalBackend"]  # the kinds stay importable from here
 
 ROOM_READY_TIMEOUT = 5.0  # seconds to wait for a new room to start observing its document
 SAVE_ON_STOP_TIMEOUT = 5.0
@@ -64,8 +58,11 @@ class LocalBackend:
         self._agent_rooms: dict[str, float] = {}
         self.room_watchers: list[Any] = []  # collab_mcp_core.watch.RoomWatcher instances
         self.durable: DurableRooms | None = None  # set by keep_rooms_durable() when the server starts
-        self.forks: ForkStore | None = None  # likewise
+        self.fork_store: ForkStore | None = None  # likewise
         metrics.count_agent_rooms(lambda: len(self._agent_rooms))
+        self.contents = LocalContents(serverapp.contents_manager, self.os_path)
+        self.kernels = LocalKernels(serverapp)
+        self.forks = LocalForks(lambda: self.ydoc.ywebsocket_server, getattr(serverapp, "event_logger", None))
 
     # -- server services -----------------------------------------------------------------
 
@@ -86,112 +83,54 @@ class LocalBackend:
         return self.serverapp.contents_manager
 
     @property
-    def kernel_manager(self) -> Any:
-        return self.serverapp.kernel_manager
+    def data_dir(self) -> str:
+        """The server's data directory (packs keep their own state under it)."""
+        return str(self.serverapp.data_dir)
 
-    @property
-    def session_manager(self) -> Any:
-        return self.serverapp.session_manager
-
-    @functools.cached_property
-    def root_dir(self) -> str:
-        """The server root, symlinks resolved (once: it does not change while serving)."""
-        return os.path.realpath(self.contents_manager.root_dir)
+    def accepts_remote_clients(self) -> bool:
+        """Whether the server answers clients on other machines (``ServerApp.allow_remote_access``)."""
+        return bool(self.serverapp.allow_remote_access)
 
     # -- paths ---------------------------------------------------------------------------
 
-    def normalize_path(self, path: str) -> str:
-        """A clean API path inside the root, or an InvalidArgument saying why not.
+    @functools.cached_property
+    def paths(self) -> ServerPaths:
+        cm = self.contents_manager
+        return ServerPaths(cm.root_dir, lambda: bool(getattr(cm, "allow_hidden", False)))
 
-        Refuses control characters (a NUL byte ends a path at the OS level),
-        absolute paths, ``..`` (also percent-encoded), hidden files (unless the
-        ContentsManager allows them), the collaboration store and checkpoints,
-        and symlinks that lead out of the root.
-        """
-        if not isinstance(path, str):
-            raise InvalidArgument("path must be a string relative to the server root, like 'notebooks/analysis.ipynb'.")
-        raw = unquote(path).replace("\\", "/").strip()
-        bad = sorted({f"U+{ord(c):04X}" for c in raw if ord(c) < 0x20 or ord(c) == 0x7F})
-        if bad:
-            raise InvalidArgument(
-                f"Path {path!r} contains control characters ({', '.join(bad)}; U+0000 is a NUL byte), "
-                "which no file name here may hold. Give the path with printable characters only."
-            )
-        if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-            raise InvalidArgument(f"Path {path!r} is absolute; give a path relative to the server root.")
-        parts = [p for p in raw.split("/") if p not in ("", ".")]
-        if any(p == ".." for p in parts):
-            raise InvalidArgument(f"Path {path!r} leaves the server root ('..' is not allowed).")
-        for part in parts:
-            if part in PRIVATE_NAMES or part.endswith((".y", "-journal")) and part.startswith("."):
-                raise InvalidArgument(f"Path {path!r} is server-internal collaboration state, not a document.")
-            if part.startswith(".") and not getattr(self.contents_manager, "allow_hidden", False):
-                raise InvalidArgument(f"Path {path!r} is hidden; hidden files are not reachable.")
-        resolved = self._through_links(parts)
-        if resolved is not None and not self._inside_root(resolved):
-            raise InvalidArgument(f"Path {path!r} resolves outside the server root (through a symlink).")
-        return "/".join(parts)
+    def normalize_path(self, path: str) -> str:
+        """A clean API path inside the root, or an InvalidArgument saying why not (see :mod:`.paths`)."""
+        return self.paths.normalize(path)
 
     def real_path(self, api_path: str) -> str:
-        """The API path of what a normalized ``api_path`` names once symlinks are followed.
-
-        Permissions are checked on it too: a link inside an allowed folder may
-        name a file outside that folder.
-        """
-        resolved = self._through_links(api_path.split("/") if api_path else [])
-        if resolved is None or resolved == self.root_dir:
-            return api_path if resolved is None else ""
-        return os.path.relpath(resolved, self.root_dir).replace(os.sep, "/")
-
-    def _through_links(self, parts: list[str]) -> str | None:
-        """The resolved OS path of root/parts if one of its components is a symlink, else None.
-
-        Only a symlink can lead elsewhere, so each component is looked at with one
-        ``lstat``; ``realpath`` (a dozen system calls) runs only when one is a link.
-        """
-        current = self.root_dir
-        for part in parts:
-            current = os.path.join(current, part)
-            try:
-                is_link = stat.S_ISLNK(os.lstat(current).st_mode)
-            except OSError:
-                return None  # this component does not exist, so nothing below it can be a link
-            if is_link:
-                return os.path.realpath(os.path.join(self.root_dir, *parts))
-        return None
-
-    def _inside_root(self, os_path: str) -> bool:
-        return os_path == self.root_dir or os_path.startswith(self.root_dir + os.sep)
+        """The API path of what a normalized ``api_path`` names once symlinks are followed."""
+        return self.paths.real_path(api_path)
 
     def os_path(self, api_path: str) -> str:
-        return os.path.join(self.root_dir, *api_path.split("/")) if api_path else self.root_dir
+        return self.paths.os_path(api_path)
 
     async def require_file(self, path: str, *, suffixes: tuple[str, ...] | None = None, kind: str = "file") -> str:
         """Normalize ``path`` and check it names an existing file (with one of ``suffixes``)."""
-        api_path = self.normalize_path(path)
+        return await self.check_file(self.normalize_path(path), suffixes=suffixes, kind=kind, given=path)
+
+    async def check_file(
+        self, api_path: str, *, suffixes: tuple[str, ...] | None = None, kind: str = "file", given: str | None = None
+    ) -> str:
+        """Check that an already normalized ``api_path`` (a tool's ``ctx.path``) names an existing file."""
+        path = api_path if given is None else given  # as the caller wrote it, for the messages
         if not api_path:
             raise ToolError(f"Path {path!r} is the root folder; give the path of a {kind}.")
         if suffixes and not api_path.endswith(suffixes):
             raise ToolError(f"{path!r} is not a {kind} (expected a name ending in {', '.join(suffixes)}).")
-        if not await await_maybe(self.contents_manager.file_exists(api_path)):
+        if not await self.contents.file_exists(api_path):
             folder = posixpath.dirname(api_path)
             hint = f" in {folder!r}" if folder else ""
             raise NotFound(f"No {kind} at {path!r}{hint}. List the folder to see what exists.")
         return api_path
 
     async def create_file(self, api_path: str) -> None:
-        """Create an empty file (an empty notebook for ``.ipynb``); never overwrite one.
-
-        Through the ContentsManager: a file that does not exist has no room yet,
-        so nobody's edits can be lost by writing it.
-        """
-        cm = self.contents_manager
-        if await await_maybe(cm.file_exists(api_path)) or await await_maybe(cm.dir_exists(api_path)):
-            raise ToolError(f"{api_path!r} already exists, and existing files are never overwritten.")
-        folder = posixpath.dirname(api_path)
-        if folder and not await await_maybe(cm.dir_exists(folder)):
-            raise NotFound(f"Folder {folder!r} does not exist; create {api_path!r} in an existing folder.")
-        await await_maybe(cm.new(path=api_path))
+        """Create an empty file (an empty notebook for ``.ipynb``); never overwrite one."""
+        await self.contents.create(api_path)
 
     # -- rooms and documents -------------------------------------------------------------
 
@@ -209,6 +148,19 @@ class LocalBackend:
             return None
         server = self.ydoc.ywebsocket_server
         return server.rooms.get(room_id) if server.room_exists(room_id) else None
+
+    def rooms(self) -> dict[str, Any]:
+        """Every open room by id: documents, forks, the global awareness room. Opens none."""
+        ext = self.settings.get("jupyter_server_ydoc")
+        return dict(ext.ywebsocket_server.rooms) if ext is not None else {}
+
+    def path_of_room(self, room_id: str) -> str | None:
+        """The API path of a document room's file (``format:type:file_id``), or None."""
+        parts = room_id.split(":", 2)
+        if len(parts) != 3 or parts[1] not in ("notebook", "file"):
+            return None  # global awareness, forks and other transient rooms
+        path = self.settings["file_id_manager"].get_path(parts[2])
+        return path.lstrip("/") if path else None
 
     def room_for(self, api_path: str, kind: tuple[str, str]) -> Any | None:
         """The open room of a file, or None (does not open rooms or index new files)."""
@@ -254,14 +206,6 @@ class LocalBackend:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(observed.wait(), ROOM_READY_TIMEOUT)
         return doc
-
-    @staticmethod
-    def text_of(doc: YBaseDoc) -> Any:
-        """The pycrdt ``Text`` of a text document (jupyter_ydoc keeps it private).
-
-        pycrdt indexes it in UTF-8 bytes: edit it with :mod:`collab_mcp_core.text`.
-        """
-        return doc._ysource  # noqa: SLF001 - jupyter_ydoc has no public accessor
 
     def collaborators(self, room: Any) -> list[dict[str, Any]]:
         """The users in a room's awareness (humans in JupyterLab, and agents)."""
@@ -390,18 +334,18 @@ class LocalBackend:
         records = None
         if self.update_store_path() is not None:  # a persistent store: worth recording what it holds
             records = FileRecords(os.path.join(folder, RECORDS_FILE))
-        self.forks = ForkStore(os.path.join(folder, FORKS_FILE))
+        self.fork_store = ForkStore(os.path.join(folder, FORKS_FILE))
         self.durable = DurableRooms(
-            self.contents_manager, records, lambda: self.ydoc.ystore_class, on_loaded=self.forks.root_loaded
+            self.contents_manager, records, lambda: self.ydoc.ystore_class, on_loaded=self.fork_store.root_loaded
         )
         self._hook_rooms()
         server = self.ydoc.ywebsocket_server
         if not server.started.is_set():  # as jupyter-server-ydoc's get_document starts it
             asyncio.create_task(server.start())
             await server.started.wait()
-        restored = await self.forks.restore(server)
+        restored = await self.fork_store.restore(server)
         if restored:
-            self.serverapp.log.info("collab-mcp restored %d fork(s) from %s", len(restored), self.forks.db_path)
+            self.serverapp.log.info("collab-mcp restored %d fork(s) from %s", len(restored), self.fork_store.db_path)
 
     def _hook_rooms(self) -> None:
         """Wrap the websocket server's ``start_room`` (every room, opened by a browser, an agent
@@ -410,7 +354,7 @@ class LocalBackend:
 
         server = self.ydoc.ywebsocket_server
         start_room, delete_room = server.start_room, server.delete_room
-        durable, forks = self.durable, self.forks
+        durable, forks = self.durable, self.fork_store
         assert durable is not None and forks is not None
 
         async def starting(room: Any) -> None:
@@ -485,13 +429,7 @@ class LocalBackend:
 
     async def jupyter_allows(self, identity: Identity, permission: str, path: str | None, handler: Any) -> bool:
         """Ask Jupyter's Authorizer (the default when no pack decides)."""
-        if identity.jupyter_user is None:
-            return False  # a non-Jupyter identity needs a pack that decides for it
-        action, resource = JUPYTER_PERMISSIONS[permission]
-        authorizer = self.settings.get("authorizer")
-        if authorizer is None:
-            return True
-        return bool(await await_maybe(authorizer.is_authorized(handler, identity.jupyter_user, action, resource)))
+        return await jupyter_allows(self.settings.get("authorizer"), identity, permission, handler)
 
 
 def _serving(room: Any) -> bool:

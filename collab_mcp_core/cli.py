@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str] | None = None) -> int:
-    from . import __version__
+    from .version import __version__
 
     parser = argparse.ArgumentParser(prog="collab-mcp", description="AI agents as collaborators in Jupyter, over MCP.")
     parser.add_argument("--version", action="version", version=f"collab-mcp {__version__}")

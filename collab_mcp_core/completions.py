@@ -17,7 +17,7 @@ from .errors import ToolError
 
 if TYPE_CHECKING:
     from .context import ToolContext
-    from .host import Host
+    from .context import HostServices as Host
     from .registry import ResourceTemplate
 
 MAX_VALUES = 100  # the protocol's cap on values per answer

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .backend_protocol import NOTEBOOK, TEXT_FILE
+from .errors import ToolError
+from .handles import NotebookHandle, TextHandle
+from .readings import Readings
 from .state import caller_key
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
-    from .backend import LocalBackend
+    from .backend_protocol import Backend
     from .events import Event
     from .identity import Identity
     from .state import CallerState
@@ -27,7 +31,7 @@ class HostServices(Protocol):
     """What the host offers packs: tools reach it as ``ctx.host``, hooks get it as ``host``."""
 
     @property
-    def backend(self) -> LocalBackend:
+    def backend(self) -> Backend:
         """The backend: paths, contents, live documents, rooms, awareness, kernels."""
         ...
 
@@ -64,7 +68,8 @@ class ToolContext:
     - ``path``: the document the call names, normalized and permission-checked once by
       the host (read it instead of the raw argument); None for tools about no document;
     - ``tool``, ``pack``: the tool being called and the pack that gave it;
-    - ``backend``, ``config(Cls)``, ``emit(event)``, ``progress(...)``, ``state``.
+    - ``backend``, ``config(Cls)``, ``emit(event)``, ``progress(...)``, ``state``;
+    - ``open_notebook()``, ``open_text()``: live document handles.
     """
 
     host: HostServices
@@ -77,7 +82,7 @@ class ToolContext:
     request_context: ServerRequestContext | None = field(default=None, repr=False)
 
     @property
-    def backend(self) -> LocalBackend:
+    def backend(self) -> Backend:
         """The backend: paths, contents, live documents, rooms, awareness, kernels."""
         return self.host.backend
 
@@ -90,6 +95,11 @@ class ToolContext:
     def state(self) -> dict[str, Any]:
         """This pack's state for this caller, kept between calls and dropped when the session closes."""
         return self.host.state.of(self.caller, self.pack)
+
+    @property
+    def readings(self) -> Readings:
+        """What this caller last read of each text (kept with its state), for rebasing its edits."""
+        return self.state.setdefault("readings", Readings())
 
     def config(self, cls: type[C]) -> C:
         """The configured instance of a pack's ``Configurable`` (``c.NotebookPack...``)."""
@@ -107,6 +117,30 @@ class ToolContext:
         """Send an MCP progress notification, if the client asked for progress."""
         if self.request_context is not None:
             await self.request_context.session.report_progress(progress, total, message)
+
+    @property
+    def origin(self) -> str:
+        """The transaction origin of the caller's edits (observers tell who changed what by it)."""
+        return f"collab-mcp:{self.identity.username}"
+
+    async def open_notebook(self, path: str | None = None) -> NotebookHandle:
+        """The live notebook at ``path`` (default: the call's checked ``ctx.path``), opening its room."""
+        api_path = await self.backend.require_file(self._path(path), suffixes=(".ipynb",), kind="notebook")
+        return NotebookHandle(await self.backend.open_document(api_path, NOTEBOOK), self.origin)  # type: ignore[arg-type]
+
+    async def open_text(self, path: str | None = None) -> TextHandle:
+        """The live text document at ``path`` (default: ``ctx.path``), opening its room."""
+        api_path = await self.backend.require_file(self._path(path), kind="text file")
+        if api_path.endswith(".ipynb"):
+            raise ToolError(f"{api_path!r} is a notebook, not a text file.")
+        return TextHandle(await self.backend.open_document(api_path, TEXT_FILE), self.origin)
+
+    def _path(self, path: str | None) -> str:
+        if path is not None:
+            return path
+        if self.path is None:
+            raise ToolError(f"Tool {self.tool!r} names no document; give a path.")
+        return self.path
 
     async def check_permission(self, permission: str, path: str | None) -> None:
         """Raise PermissionDenied unless the caller has ``permission`` on ``path`` (for a second path)."""

@@ -25,7 +25,8 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Res
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
-from . import __version__, completions, metrics
+from . import completions, metrics
+from .version import __version__
 from .context import ToolContext
 from .decisions import Deny, is_denial
 from .errors import NotFound, PermissionDenied, ToolError
@@ -219,17 +220,20 @@ class Host:
             }
 
         try:
-            args = _validate(tool.input_model, params.arguments or {}, tool.name)
-            if raw_path is None and tool.path_is_optional:
+            arguments = params.arguments or {}
+            args = _validate(tool.input_model, arguments, tool.name)
+            value = getattr(args, tool.path_arg, None) if tool.path_arg else None  # defaults included
+            if value is None and tool.path_is_optional:
                 # Left out: the packs may name the caller's current document (checked below as if named).
-                path = await self.packs.default_path(tool, tool_ctx)
-            if path is not None:
-                # Authorize what the tool will touch: "./secret/x" is "secret/x".
-                path = tool_ctx.path = self.backend.normalize_path(path)
+                value = await self.packs.default_path(tool, tool_ctx)
+            if isinstance(value, str):
+                # Normalized once, here: the permission is checked on what the tool will touch
+                # ("./secret/x" is "secret/x"), and the tool reads the same path as ctx.path.
+                path = tool_ctx.path = self.backend.normalize_path(value)
             await self.check_permission(tool_ctx.identity, tool.permission, path, tool.name, tool_ctx.handler)
             try:
                 with edits_by(tool_ctx.identity.username):  # the update store records who made each edit
-                    output = await self.packs.call_tool(ToolCall(tool=tool, args=args, ctx=tool_ctx))
+                    output = await self.packs.call_tool(ToolCall(tool=tool, args=args, ctx=tool_ctx, arguments=arguments))
             finally:
                 await self.backend.flush_updates()  # what the tool changed survives a crash once it answers
         except ToolError as err:
@@ -377,7 +381,7 @@ class Host:
         uri = str(params.uri)
         template, path = self._template_for(uri)
         try:
-            path = self.backend.normalize_path(path)
+            path = tool_ctx.path = self.backend.normalize_path(path)  # checked once, as for a tool call
             await self.check_permission(
                 tool_ctx.identity, template.permission, path, f"resources/read {uri}", tool_ctx.handler
             )

@@ -14,7 +14,7 @@ import json
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -76,6 +76,7 @@ class ToolCall:
     tool: Tool
     args: BaseModel
     ctx: ToolContext
+    arguments: dict[str, Any] = field(default_factory=dict)  # as the client sent them (the args were validated from them)
 
     @property
     def identity(self) -> Identity:

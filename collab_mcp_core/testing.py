@@ -36,6 +36,24 @@ import pytest
 READY_TIMEOUT = 60.0
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Run a pack's async tests and fixtures with no set-up of its own (``collab-mcp[testing]``).
+
+    pytest-asyncio's auto mode, unless the command line chose a mode, and one
+    event loop per test unless the project set ``asyncio_default_fixture_loop_scope``.
+    """
+    if not config.pluginmanager.hasplugin("asyncio"):
+        return
+    if config.getoption("asyncio_mode", None) is None and config.getini("asyncio_mode") == "strict":
+        config.option.asyncio_mode = "auto"  # strict is pytest-asyncio's default; auto runs strict tests too
+    # pytest offers no public way to give another plugin's ini setting a default; without one
+    # pytest-asyncio warns on every run. Only fill it in when the project left it unset.
+    inicfg = getattr(config, "_inicfg", None)
+    if isinstance(inicfg, dict) and "asyncio_default_fixture_loop_scope" not in inicfg:
+        getattr(config, "_inicache", {})["asyncio_default_fixture_loop_scope"] = "function"
+
+
 @dataclass
 class CollabServer:
     """A running Jupyter server with collab-mcp."""

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from .errors import Conflict
+
 # A character diff (difflib) is quadratic or worse on text with few distinct characters:
 # only for short blocks, such as one edited line.
 CHARACTER_DIFF_LIMIT = 400
@@ -155,3 +157,42 @@ def apply_to_string(text: str, splices: Iterable[Splice]) -> str:
     for splice in sorted(splices, key=lambda s: s.position, reverse=True):
         text = text[: splice.position] + splice.inserted + text[splice.position + splice.removed :]
     return text
+
+
+def character_splices(old: str, new: str) -> list[Splice]:
+    """Splices turning ``old`` into ``new`` found by a character diff (exact, for short texts such as a cell)."""
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    return [Splice(i1, i2 - i1, new[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def rebase(ours: Iterable[Splice], theirs: Sequence[Splice], *, touching_conflicts: bool = False) -> list[Splice]:
+    """Move our splices (against a base text) onto a text others changed with ``theirs`` (same base).
+
+    A splice of theirs wholly before one of ours shifts it; one wholly after leaves it; when
+    both insert at one point, ours goes after theirs. Overlapping changes cannot both be kept
+    as meant: that is a Conflict, raised before anything changes. ``touching_conflicts``
+    also refuses changes that only touch (adjacent or at one point), for texts such as
+    code where those rarely merge as meant.
+    """
+    rebased = []
+    for mine in ours:
+        start, end = mine.position, mine.position + mine.removed
+        shift = 0
+        for other in theirs:
+            other_end = other.position + other.removed
+            touching = start <= other_end and other.position <= end
+            if touching_conflicts and touching:
+                _conflict(start, end, other.position, other_end)
+            if other_end <= start and (other.position < start or other.removed == 0):
+                shift += len(other.inserted) - other.removed
+            elif not (other.position >= end and (other.position > start or mine.removed == 0 or other.removed == 0)):
+                _conflict(start, end, other.position, other_end)
+        rebased.append(Splice(start + shift, mine.removed, mine.inserted))
+    return rebased
+
+
+def _conflict(start: int, end: int, other_start: int, other_end: int) -> None:
+    raise Conflict(
+        f"Your edit of characters {start}..{end} (as you read the text) overlaps changes someone else made "
+        f"since, at {other_start}..{other_end}. Read it again and redo your edit."
+    )

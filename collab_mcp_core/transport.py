@@ -45,7 +45,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from . import __version__, metrics
+from . import metrics
+from .version import __version__
 from .host import SCOPE_HANDLER, SCOPE_IDENTITY
 
 if TYPE_CHECKING:

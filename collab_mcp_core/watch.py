@@ -77,10 +77,7 @@ class RoomWatcher:
 
     def scan(self) -> None:
         """Forget closed or replaced rooms and observe new ones (call it after opening a room)."""
-        ext = self.host.backend.settings.get("jupyter_server_ydoc")
-        if ext is None:
-            return
-        rooms = ext.ywebsocket_server.rooms
+        rooms = self.host.backend.rooms()
         for room_id in list(self.watched):
             room = rooms.get(room_id)
             if room is None or room.ydoc is not self.watched[room_id][0]:
@@ -118,6 +115,6 @@ class RoomWatcher:
 
     async def _notify(self, room_id: str) -> None:
         self.timers.pop(room_id, None)
-        path = self.host.backend.settings["file_id_manager"].get_path(room_id[len(self.prefix) :])
+        path = self.host.backend.path_of_room(room_id)
         if path:
-            await self.host.resource_updated(f"{self.scheme}://{path.lstrip('/')}")
+            await self.host.resource_updated(f"{self.scheme}://{path}")

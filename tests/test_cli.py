@@ -36,7 +36,7 @@ def test_packs_text_listing_shows_tools():
     out = run_cli("packs")
     assert out.returncode == 0, out.stderr
     assert "hello (collab-mcp-example-pack 0.1.0), enabled" in out.stdout
-    assert "tools: word_count" in out.stdout
+    assert "tools: last_tagged, tag_cells, word_count" in out.stdout
     assert "tools/list: " in out.stdout and "characters (" in out.stdout
 
 

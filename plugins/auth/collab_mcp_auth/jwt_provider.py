@@ -241,7 +241,7 @@ def host_started(host: Any) -> None:
     settings = host.config(JWTAuth)
     for problem in settings.problems():
         log.error("JWTAuth is enabled but misconfigured: %s. Every JWT will be refused.", problem)
-    if settings.enabled and not settings.audience and host.app.serverapp.allow_remote_access:
+    if settings.enabled and not settings.audience and host.backend.accepts_remote_clients():
         log.error("JWTAuth: ServerApp.allow_remote_access is on; set JWTAuth.audience or every JWT will be refused.")
 
 

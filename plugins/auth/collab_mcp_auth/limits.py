@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
 from traitlets import Float, Int, List, Unicode
 from traitlets.config import Configurable
 
@@ -93,8 +92,8 @@ class LimitState:
                 del self.buckets[who]
 
 
-def check_sizes(limits: Limits, tool: str, args: BaseModel) -> None:
-    for name, value in _strings(args.model_dump()):
+def check_sizes(limits: Limits, tool: str, arguments: dict[str, Any]) -> None:
+    for name, value in _strings(arguments):
         is_code = name.rsplit(".", 1)[-1] in limits.code_fields
         limit = limits.max_code_chars if is_code else limits.max_content_chars
         if limit and len(value) > limit:
@@ -140,7 +139,7 @@ def check_rate(limits: Limits, who: tuple[str, str], tool: str) -> None:
 def call_tool(call: Any) -> Any:
     limits: Limits = call.ctx.config(Limits)
     who = (call.identity.provider, call.identity.username)
-    check_sizes(limits, call.tool.name, call.args)
+    check_sizes(limits, call.tool.name, call.arguments)  # the client's own values: no model-to-dict round trip
     check_rate(limits, who, call.tool.name)
     if call.tool.permission != "execute" or limits.max_concurrent_executions <= 0:
         return (yield)

@@ -55,7 +55,7 @@ async def broadcast_user_activity(ctx: Any, args: BroadcastArgs) -> ActivityEntr
     """
     path = None
     if args.document_path:
-        path = await ctx.backend.require_file(args.document_path, kind="document")  # the host checked "read"
+        path = await ctx.backend.check_file(ctx.path or "", kind="document")  # the host checked "read"
     metadata = args.metadata or {}
     size = len(json.dumps(metadata, ensure_ascii=False, default=str))
     if size > METADATA_LIMIT:

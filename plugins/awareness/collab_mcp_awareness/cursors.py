@@ -128,7 +128,7 @@ class DocumentCursors(BaseModel):
 @tool(permission="read", path_arg="document_path", title="Collaborators' cursors")
 async def get_user_cursors(ctx: Any, args: CursorsArgs) -> DocumentCursors:
     """Get every collaborator's cursor and selection in an open document: line and column, and cell_id in notebooks."""
-    room = await room_for_path(ctx, args.document_path)
+    room = await room_for_path(ctx)
     hub = hub_for(ctx.host)
     hub.touch(ctx)
     texts = DocumentTexts(room)
@@ -198,7 +198,7 @@ async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedC
 
     Joins the document's session if needed.
     """
-    room = await room_for_path(ctx, args.document_path)
+    room = await room_for_path(ctx)
     texts = DocumentTexts(room)
     content = texts.content(args.cell_id)
     where = f"cell {args.cell_id!r}" if args.cell_id else repr(room.path)

@@ -112,7 +112,7 @@ async def get_online_users(ctx: Any, args: OnlineUsersArgs) -> OnlineUsers:
     """
     hub = hub_for(ctx.host)
     hub.touch(ctx)
-    room = await room_for_path(ctx, args.document_path) if args.document_path else None
+    room = await room_for_path(ctx) if args.document_path else None
     rooms = [room] if room else await readable_rooms(ctx, "get_online_users")
     users = roster(hub, ctx.backend, rooms, server_wide=room is None)
     return OnlineUsers(document_path=room.path if room else None, users=users, count=len(users))
@@ -131,7 +131,7 @@ class UserPresence(OnlineUser):
 async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
     """Get one person's or agent's presence: status, status message, last activity and the documents they are in."""
     hub = hub_for(ctx.host)
-    room = await room_for_path(ctx, args.document_path) if args.document_path else None
+    room = await room_for_path(ctx) if args.document_path else None
     rooms = [room] if room else await readable_rooms(ctx, "get_user_presence")
     present = roster(hub, ctx.backend, rooms, server_wide=room is None)
     for user in present:

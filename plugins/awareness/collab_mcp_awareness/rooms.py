@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from collab_mcp_core import NotFound, ToolError
-from collab_mcp_core.backend import NOTEBOOK, TEXT_FILE
+from collab_mcp_core import NOTEBOOK, TEXT_FILE, Backend, NotFound, ToolError
 
 GLOBAL_AWARENESS = "JupyterLab:globalAwareness"
 
@@ -34,24 +33,18 @@ def kind_of(api_path: str) -> tuple[str, str]:
     return NOTEBOOK if api_path.endswith(".ipynb") else TEXT_FILE
 
 
-def all_rooms(backend: Any) -> dict[str, Any]:
-    """Every room of the websocket server by id (documents, forks, global awareness)."""
-    try:
-        return dict(backend.ydoc.ywebsocket_server.rooms)
-    except ToolError:
-        return {}
+def all_rooms(backend: Backend) -> dict[str, Any]:
+    """Every open room by id (documents, forks, global awareness)."""
+    return backend.rooms()
 
 
-def open_rooms(backend: Any) -> list[OpenRoom]:
+def open_rooms(backend: Backend) -> list[OpenRoom]:
     """The open rooms that hold a document with a known path."""
     found = []
-    for room_id, room in all_rooms(backend).items():
-        parts = room_id.split(":", 2)
-        if len(parts) != 3 or parts[1] not in ("notebook", "file"):
-            continue  # global awareness, forks and other transient rooms
-        path = backend.settings["file_id_manager"].get_path(parts[2])
+    for room_id, room in backend.rooms().items():
+        path = backend.path_of_room(room_id)
         if path:
-            found.append(OpenRoom(room_id, path.lstrip("/"), parts[1], room))
+            found.append(OpenRoom(room_id, path, room_id.split(":", 2)[1], room))
     return sorted(found, key=lambda r: r.path)
 
 
@@ -90,13 +83,13 @@ async def room_by_id(ctx: Any, room_id: str) -> OpenRoom:
     raise NotFound(f"No open collaboration session {room_id!r}. {describe(readable)}")
 
 
-async def room_for_path(ctx: Any, document_path: str) -> OpenRoom:
+async def room_for_path(ctx: Any) -> OpenRoom:
     """The open room of a document, or a clear error.
 
     The host has checked the caller may read it: tools name it as their path argument.
     """
     backend = ctx.backend
-    api_path = await backend.require_file(document_path, kind="document")
+    api_path = await backend.check_file(ctx.path or "", kind="document")  # document_path, normalized by the host
     for room in open_rooms(backend):
         if room.path == api_path:
             return room

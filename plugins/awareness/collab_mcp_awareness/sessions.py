@@ -55,7 +55,7 @@ async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessi
     """
     hub_for(ctx.host).touch(ctx)
     if args.document_path:
-        rooms = [await room_for_path(ctx, args.document_path)]
+        rooms = [await room_for_path(ctx)]
     else:
         rooms = await readable_rooms(ctx, "get_active_sessions")  # others' documents are not even named
     sessions = [session_of(ctx, room) for room in rooms]

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ChangeLog, ToolContext, ToolError, agent_origin, change_log, compact_diff, tool
-from collab_mcp_core.text import change_summary
+from collab_mcp_core import (
+    ChangeLog, ToolContext, ToolError, agent_origin, change_log, change_summary, compact_diff, text_of, tool,
+)
 
-from .documents import DocumentRef, open_live, require_text, resolve, room_id, text_of, version_of
+from .documents import DocumentRef, open_live, require_text, resolve, room_id, version_of
 
 if TYPE_CHECKING:
     from jupyter_ydoc.ybasedoc import YBaseDoc

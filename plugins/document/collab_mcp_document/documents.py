@@ -13,10 +13,9 @@ import json
 import mimetypes
 import posixpath
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from collab_mcp_core import Conflict, ToolError
-from collab_mcp_core.backend import NOTEBOOK, TEXT_FILE, LocalBackend
+from collab_mcp_core import NOTEBOOK, TEXT_FILE, Conflict, ToolError, text_of
 
 from .authors import author_log
 
@@ -71,10 +70,8 @@ def type_from_name(path: str) -> FileType | None:
     return None
 
 
-def is_binary(os_path: str) -> bool:
-    """True if the file's first bytes are not UTF-8 text (NUL bytes or invalid sequences)."""
-    with open(os_path, "rb") as f:
-        head = f.read(SNIFF_BYTES)
+def is_binary(head: bytes) -> bool:
+    """True if a file's first bytes are not UTF-8 text (NUL bytes or invalid sequences)."""
     if b"\0" in head:
         return True
     try:
@@ -89,17 +86,20 @@ def check_file_type(file_type: str | None) -> None:
         raise ToolError(f"file_type {file_type!r} is not one of {', '.join(FILE_TYPES)}.")
 
 
-async def resolve(ctx: ToolContext, path: str, file_type: str | None = None) -> DocumentRef:
-    """The existing document at ``path``, or a ToolError saying why it is not one."""
+async def resolve(ctx: ToolContext, path: str | None = None, file_type: str | None = None) -> DocumentRef:
+    """The existing document at ``path`` (by default the call's checked ``ctx.path``), or a ToolError."""
     check_file_type(file_type)
-    api_path = await ctx.backend.require_file(path, kind="document")
-    return classify(ctx, api_path, file_type, path)
+    if path is None:
+        api_path = await ctx.backend.check_file(ctx.path or "", kind="document")
+    else:
+        api_path = await ctx.backend.require_file(path, kind="document")
+    return await classify(ctx, api_path, file_type, path or api_path)
 
 
-def classify(ctx: ToolContext, api_path: str, file_type: str | None, given: str) -> DocumentRef:
+async def classify(ctx: ToolContext, api_path: str, file_type: str | None, given: str) -> DocumentRef:
     """Detect (or check) the type of an existing file; refuse binary files."""
     detected = type_from_name(api_path)
-    if detected != "notebook" and is_binary(ctx.backend.os_path(api_path)):
+    if detected != "notebook" and is_binary(await ctx.backend.contents.read_head(api_path, SNIFF_BYTES)):
         raise ToolError(
             f"{given!r} is a binary file, not a text document; only notebooks and UTF-8 text files "
             "(text, markdown, code) can be collaborated on."
@@ -130,11 +130,6 @@ async def open_live(ctx: ToolContext, ref: DocumentRef) -> YBaseDoc:
 
 def room_id(ctx: ToolContext, ref: DocumentRef, *, create: bool = True) -> str | None:
     return ctx.backend.room_id(ref.path, ref.kind, create=create)
-
-
-def text_of(doc: YBaseDoc) -> Any:
-    """The pycrdt ``Text`` of a text document."""
-    return LocalBackend.text_of(doc)
 
 
 def content_of(doc: YBaseDoc, ref: DocumentRef) -> str:

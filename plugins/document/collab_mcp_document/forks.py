@@ -1,11 +1,9 @@
 """Forks: a copy of a live document in its own room, edited apart, merged back as a CRDT.
 
-jupyter-server-ydoc has a REST fork API (``/api/collaboration/fork/``) but no
-Python one. A fork there is a plain ``YRoom`` in the websocket server, keyed by
-its fork id and registered in the handlers' ``FORK_ROOMS`` table; forks made
-here are registered the same way, so JupyterLab's fork listing shows them and
-forks JupyterLab made can be read, edited and merged with these tools. The host
-stores every fork and its updates under the data directory
+The backend's forks (``ctx.backend.forks``) serve and register them as
+jupyter-server-ydoc's REST fork API does, so JupyterLab's fork listing shows
+forks made here, and forks JupyterLab made can be read, edited and merged with
+these tools. The host stores every fork and its updates under the data directory
 (:mod:`collab_mcp_core.fork_store`), so forks come back after a restart.
 """
 
@@ -14,21 +12,17 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from jupyter_server_ydoc import handlers as ydoc_handlers
-from jupyter_server_ydoc.utils import JUPYTER_COLLABORATION_FORK_EVENTS_URI
 from jupyter_ydoc import ydocs as YDOCS
 from pycrdt import Doc
-from pycrdt.websocket import YRoom
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolContext, ToolError, tool
+from collab_mcp_core import NotFound, ToolContext, ToolError, change_summary, tool
 
 from .authors import agent_transaction
 from .changes import issue_version
 from .documents import DocumentRef, content_of, open_live, resolve, room_id, version_of
 from .events import DocumentForkDiscarded, DocumentForked, DocumentForkMerged
-from collab_mcp_core.text import change_summary
-from .readings import key_of, remember
+from .readings import remember
 
 if TYPE_CHECKING:
     from jupyter_ydoc.ybasedoc import YBaseDoc
@@ -39,23 +33,18 @@ _fork_docs: dict[str, YBaseDoc] = {}
 _sync_subscriptions: dict[str, tuple[Doc, Any]] = {}
 
 
-def fork_table() -> dict[str, dict[str, Any]]:
-    """jupyter-server-ydoc's fork registry (what ``GET /api/collaboration/fork/<room>`` lists)."""
-    return ydoc_handlers.FORK_ROOMS
-
-
-def forks_of(root_room_id: str | None) -> dict[str, dict[str, Any]]:
+def forks_of(ctx: ToolContext, root_room_id: str | None) -> dict[str, dict[str, Any]]:
     if not root_room_id:
         return {}
-    return {fid: info for fid, info in fork_table().items() if info.get("root_roomid") == root_room_id}
+    return {fid: info for fid, info in ctx.backend.forks.table().items() if info.get("root_roomid") == root_room_id}
 
 
 def check_fork(ctx: ToolContext, ref: DocumentRef, fork_id: str) -> dict[str, Any]:
     """The fork's registry entry, after checking it is a fork of this document."""
-    info = fork_table().get(fork_id)
+    info = ctx.backend.forks.table().get(fork_id)
     root = room_id(ctx, ref, create=False)
     if info is None:
-        known = ", ".join(forks_of(root)) or "none"
+        known = ", ".join(forks_of(ctx, root)) or "none"
         raise NotFound(f"No fork {fork_id!r}. Forks of {ref.path!r}: {known} (list_document_forks lists them).")
     if info.get("root_roomid") != root:
         raise ToolError(
@@ -65,11 +54,11 @@ def check_fork(ctx: ToolContext, ref: DocumentRef, fork_id: str) -> dict[str, An
     return info
 
 
-def _fork_room(ctx: ToolContext, fork_id: str) -> YRoom:
-    room = ctx.backend.ydoc.ywebsocket_server.rooms.get(fork_id)
-    if room is None:
+def _fork_ydoc(ctx: ToolContext, fork_id: str) -> Doc:
+    ydoc = ctx.backend.forks.room_document(fork_id)
+    if ydoc is None:
         raise NotFound(f"The room of fork {fork_id!r} is gone; the fork can no longer be used.")
-    return room
+    return ydoc
 
 
 async def open_target(ctx: ToolContext, ref: DocumentRef, fork_id: str | None) -> YBaseDoc:
@@ -77,15 +66,14 @@ async def open_target(ctx: ToolContext, ref: DocumentRef, fork_id: str | None) -
     if fork_id is None:
         return await open_live(ctx, ref)
     check_fork(ctx, ref, fork_id)
-    room = _fork_room(ctx, fork_id)
+    ydoc = _fork_ydoc(ctx, fork_id)
     doc = _fork_docs.get(fork_id)
-    if doc is None or doc.ydoc is not room.ydoc:
-        doc = _fork_docs[fork_id] = YDOCS.get(ref.kind[1], YDOCS["file"])(room.ydoc)
+    if doc is None or doc.ydoc is not ydoc:
+        doc = _fork_docs[fork_id] = YDOCS.get(ref.kind[1], YDOCS["file"])(ydoc)
     return doc
 
 
 async def _close_fork(ctx: ToolContext, fork_id: str) -> None:
-    fork_table().pop(fork_id, None)
     _fork_docs.pop(fork_id, None)
     followed = _sync_subscriptions.pop(fork_id, None)
     if followed is not None:
@@ -94,17 +82,7 @@ async def _close_fork(ctx: ToolContext, fork_id: str) -> None:
             root_ydoc.unobserve(subscription)
         except Exception:  # the root document may be gone already
             pass
-    server = ctx.backend.ydoc.ywebsocket_server
-    if fork_id in server.rooms:
-        await server.delete_room(name=fork_id)
-
-
-def _emit_jupyter_fork_event(ctx: ToolContext, fork_id: str, info: dict[str, Any], action: str) -> None:
-    """Tell Jupyter's event bus, as the REST fork API does, so JupyterLab listeners see agent forks."""
-    logger = getattr(ctx.backend.serverapp, "event_logger", None)
-    if logger is not None:
-        data = {"username": ctx.identity.username, "fork_roomid": fork_id, "fork_info": info, "action": action}
-        logger.emit(schema_id=JUPYTER_COLLABORATION_FORK_EVENTS_URI, data=data)
+    await ctx.backend.forks.close(fork_id, ctx.identity.username)
 
 
 # -- tools -----------------------------------------------------------------------------------
@@ -136,7 +114,7 @@ async def fork_document(ctx: ToolContext, args: ForkDocumentArgs) -> Fork:
 
     Merging is a CRDT merge: changes made meanwhile on both sides are kept.
     """
-    ref = await resolve(ctx, args.path)
+    ref = await resolve(ctx)
     doc = await open_live(ctx, ref)
     root_id = room_id(ctx, ref)
     root_room = ctx.backend.find_room(root_id)
@@ -154,12 +132,7 @@ async def fork_document(ctx: ToolContext, args: ForkDocumentArgs) -> Fork:
         "title": args.title,
         "description": args.description,
     }
-    fork_table()[fork_id] = info
-    server = ctx.backend.ydoc.ywebsocket_server
-    fork_room = YRoom(ydoc=fork_ydoc)
-    server.rooms[fork_id] = fork_room
-    await server.start_room(fork_room)
-    _emit_jupyter_fork_event(ctx, fork_id, info, "create")
+    await ctx.backend.forks.open(fork_id, fork_ydoc, info, ctx.identity.username)
     await ctx.emit(DocumentForked(path=ref.path, fork_id=fork_id, title=args.title, synchronize=args.synchronize))
     content = content_of(doc, ref)
     return Fork(
@@ -186,19 +159,18 @@ class MergeResult(BaseModel):
 @tool(permission="write", title="Merge a fork", destructive=True)
 async def merge_document_fork(ctx: ToolContext, args: ForkArgs) -> MergeResult:
     """Merge a fork into its document (a CRDT merge: both sides' edits are kept, each once), then close the fork."""
-    ref = await resolve(ctx, args.path)
-    info = check_fork(ctx, ref, args.fork_id)
-    fork_room = _fork_room(ctx, args.fork_id)
+    ref = await resolve(ctx)
+    check_fork(ctx, ref, args.fork_id)
+    fork_ydoc = _fork_ydoc(ctx, args.fork_id)
     doc = await open_live(ctx, ref)
     before = content_of(doc, ref)
-    missing = fork_room.ydoc.get_update(doc.ydoc.get_state())
+    missing = fork_ydoc.get_update(doc.ydoc.get_state())
     with agent_transaction(doc.ydoc, ctx):
         doc.ydoc.apply_update(missing)
     after = content_of(doc, ref)
     if not ref.is_notebook:
-        remember(key_of(ctx, ref, None), after)  # the agent now expects the merged text
+        remember(ctx, ref, None, after)  # the agent now expects the merged text
     await _close_fork(ctx, args.fork_id)
-    _emit_jupyter_fork_event(ctx, args.fork_id, info, "delete")
     version = issue_version(ctx, ref, doc, after)
     await ctx.emit(DocumentForkMerged(path=ref.path, fork_id=args.fork_id, version=version))
     added, removed = change_summary(before, after)
@@ -217,10 +189,9 @@ class DiscardResult(BaseModel):
 @tool(permission="write", title="Discard a fork", destructive=True)
 async def discard_document_fork(ctx: ToolContext, args: ForkArgs) -> DiscardResult:
     """Close a fork without merging it; its changes are dropped. The original is not touched."""
-    ref = await resolve(ctx, args.path)
-    info = check_fork(ctx, ref, args.fork_id)
+    ref = await resolve(ctx)
+    check_fork(ctx, ref, args.fork_id)
     await _close_fork(ctx, args.fork_id)
-    _emit_jupyter_fork_event(ctx, args.fork_id, info, "delete")
     await ctx.emit(DocumentForkDiscarded(path=ref.path, fork_id=args.fork_id))
     return DiscardResult(path=ref.path, fork_id=args.fork_id, discarded=True)
 
@@ -245,13 +216,13 @@ class ForkList(BaseModel):
 @tool(permission="read", title="List forks")
 async def list_document_forks(ctx: ToolContext, args: ListForksArgs) -> ForkList:
     """List the open forks of a document (made by agents or in JupyterLab)."""
-    ref = await resolve(ctx, args.path)
-    rooms = ctx.backend.ydoc.ywebsocket_server.rooms
+    ref = await resolve(ctx)
     forks = [
         ForkInfo(
             fork_id=fid, title=str(info.get("title", "")), description=str(info.get("description", "")),
-            synchronize=bool(info.get("synchronize", False)), open=fid in rooms,
+            synchronize=bool(info.get("synchronize", False)),
+            open=ctx.backend.forks.room_document(fid) is not None,
         )
-        for fid, info in forks_of(room_id(ctx, ref, create=False)).items()
+        for fid, info in forks_of(ctx, room_id(ctx, ref, create=False)).items()
     ]
     return ForkList(path=ref.path, forks=forks)

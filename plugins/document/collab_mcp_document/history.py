@@ -21,16 +21,16 @@ from jupyter_ydoc import ydocs as YDOCS
 from pycrdt import Doc
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolContext, ToolError, tool
-from collab_mcp_core.update_store import agent_of
+from collab_mcp_core import (
+    NotFound, ToolContext, ToolError, agent_of, apply_splices, change_summary, minimal_splices, text_of, tool,
+)
 
 from .authors import agent_transaction, author_log, update_key
 from .changes import issue_version
 from .config import DocumentPack
-from .documents import DocumentRef, check_version, content_of, open_live, resolve, room_id, text_of, version_of
+from .documents import DocumentRef, check_version, content_of, open_live, resolve, room_id, version_of
 from .events import DocumentRestored
-from collab_mcp_core.text import apply_splices, change_summary, minimal_splices
-from .readings import key_of, remember
+from .readings import remember
 
 
 OVERWRITTEN_NOTE = (
@@ -139,7 +139,7 @@ async def get_document_history(ctx: ToolContext, args: HistoryArgs) -> History:
 
     A version with a note holds edits that never reached the disk (the file changed on disk meanwhile).
     """
-    ref = await resolve(ctx, args.path)
+    ref = await resolve(ctx)
     settings = ctx.config(DocumentPack)
     limit = min(args.limit, settings.max_history_limit)
     rows = await stored_updates(ctx, ref)
@@ -209,7 +209,7 @@ class RestoreResult(BaseModel):
 @tool(permission="write", title="Restore a version", destructive=True)
 async def restore_document_version(ctx: ToolContext, args: RestoreArgs) -> RestoreResult:
     """Bring a document back to a past version as a new, live change (itself a version, so it can be undone)."""
-    ref = await resolve(ctx, args.path)
+    ref = await resolve(ctx)
     rows = await stored_updates(ctx, ref)
     try:
         wanted = float(args.version_id)
@@ -232,7 +232,7 @@ async def restore_document_version(ctx: ToolContext, args: RestoreArgs) -> Resto
             apply_splices(ytext, live, minimal_splices(live, str(text_of(old))))
     after = content_of(doc, ref)
     if not ref.is_notebook:
-        remember(key_of(ctx, ref, None), after)  # the agent now expects the restored text
+        remember(ctx, ref, None, after)  # the agent now expects the restored text
     added, removed = change_summary(current, after)
     version = issue_version(ctx, ref, doc, after)
     await ctx.emit(DocumentRestored(path=ref.path, version_id=args.version_id, version=version))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolContext, ToolError, await_maybe, tool
+from collab_mcp_core import ToolContext, ToolError, tool
 
 from .documents import DocumentRef, check_file_type, room_id, type_from_name
 
@@ -42,22 +41,7 @@ class DocumentList(BaseModel):
 
 async def walk_files(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
     """Every file model under ``folder`` (depth first, sorted by path), without hidden files."""
-    manager = ctx.backend.contents_manager
-    files: list[dict[str, Any]] = []
-    pending = [folder]
-    while pending and len(files) < MAX_WALK:
-        current = pending.pop()
-        model = manager.get(current, content=True, type="directory")
-        if asyncio.iscoroutine(model):
-            model = await model
-        for child in model.get("content") or []:
-            if child["name"].startswith("."):
-                continue
-            if child["type"] == "directory":
-                pending.append(child["path"])
-            else:
-                files.append(child)
-    return sorted(files, key=lambda m: m["path"])
+    return await ctx.backend.contents.walk(folder, limit=MAX_WALK)
 
 
 @tool(permission="read", title="List documents")
@@ -67,7 +51,7 @@ async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentL
     Opens no room. Page with offset/next_offset.
     """
     check_file_type(args.file_type)
-    folder = ctx.backend.normalize_path(args.path)
+    folder = ctx.path
     if not await is_dir(ctx, folder):
         raise ToolError(f"{args.path!r} is not a folder. Give a folder relative to the server root ('' for the root).")
     matches = []
@@ -95,7 +79,7 @@ async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentL
 
 
 async def is_dir(ctx: ToolContext, api_path: str) -> bool:
-    return bool(await await_maybe(ctx.backend.contents_manager.dir_exists(api_path)))
+    return await ctx.backend.contents.dir_exists(api_path)
 
 
 def _name(person: dict[str, Any]) -> str:

@@ -10,7 +10,6 @@ from . import changes, forks, history, listing, prompts, resources, sessions, te
 from .authors import close_author_log, open_author_log
 from .config import DocumentPack
 from .events import EVENTS
-from .readings import forget_session
 
 
 TOOLS = (
@@ -62,13 +61,8 @@ def register_resources(register: Any) -> None:
 @hookimpl
 def host_started(host: Any) -> None:
     # The host has already put the update store under the server's data directory.
-    open_author_log(host.backend.update_store_path(), host.backend.serverapp.data_dir)
+    open_author_log(host.backend.update_store_path(), host.backend.data_dir)
     resources.start_watching(host)
-
-
-@hookimpl
-def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
-    forget_session(session_id)
 
 
 @hookimpl

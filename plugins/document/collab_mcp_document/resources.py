@@ -15,9 +15,7 @@ from typing import Any
 
 import mcp_types as types
 
-from collab_mcp_core import ResourceTemplate, ToolContext, ToolError
-from collab_mcp_core.backend import LocalBackend
-from collab_mcp_core.watch import RoomWatcher
+from collab_mcp_core import ResourceTemplate, RoomWatcher, ToolContext, ToolError, text_of
 
 from .authors import author_log
 from .config import DocumentPack
@@ -69,7 +67,7 @@ DOCUMENT_RESOURCES = ResourceTemplate(
 
 def _text_of(room: Any) -> Any:
     document = getattr(room, "_document", None)  # None until the room has loaded
-    return LocalBackend.text_of(document) if document is not None else None
+    return text_of(document) if document is not None else None
 
 
 def _give_rooms_to_the_author_log(rooms: dict[str, Any]) -> None:

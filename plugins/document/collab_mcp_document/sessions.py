@@ -6,11 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolContext, ToolError, await_maybe, tool
+from collab_mcp_core import NotFound, ToolContext, ToolError, tool
 
 from .changes import issue_version
 from .documents import check_file_type, classify, content_of, open_live, room_id, type_from_name
-from .readings import key_of, remember
+from .readings import remember
 
 
 # -- create_document_session ------------------------------------------------------------------
@@ -38,7 +38,7 @@ class DocumentSession(BaseModel):
 async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> DocumentSession:
     """Open (or find) a document's collaboration room; create=true first creates a missing file empty (never overwrites)."""
     check_file_type(args.file_type)
-    api_path = ctx.backend.normalize_path(args.path)
+    api_path = ctx.path
     created = False
     if not api_path:
         raise ToolError("The root folder is not a document; give a file path.")
@@ -46,11 +46,11 @@ async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> 
         if not args.create:
             raise NotFound(f"No file at {args.path!r}. Pass create=true to create it.")
         created = await _create_file(ctx, api_path, args.file_type)
-    ref = classify(ctx, api_path, args.file_type, args.path)
+    ref = await classify(ctx, api_path, args.file_type, args.path)
     doc = await open_live(ctx, ref)
     content = content_of(doc, ref)
     if not ref.is_notebook:
-        remember(key_of(ctx, ref, None), content)
+        remember(ctx, ref, None, content)
     rid = room_id(ctx, ref)
     return DocumentSession(
         path=ref.path, file_type=ref.file_type, room_id=rid, created=created, total_length=len(content),
@@ -59,7 +59,7 @@ async def create_document_session(ctx: ToolContext, args: CreateSessionArgs) -> 
 
 
 async def _exists(ctx: ToolContext, api_path: str) -> bool:
-    return bool(await await_maybe(ctx.backend.contents_manager.file_exists(api_path)))
+    return await ctx.backend.contents.file_exists(api_path)
 
 
 async def _create_file(ctx: ToolContext, api_path: str, file_type: str | None) -> bool:

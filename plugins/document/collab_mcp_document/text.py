@@ -12,17 +12,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolContext, ToolError, tool
-from collab_mcp_core.text import Splice, apply_splices, apply_to_string, minimal_splices
+from collab_mcp_core import Splice, ToolContext, ToolError, apply_splices, apply_to_string, minimal_splices, rebase, text_of, tool
 
 from .authors import agent_transaction
 from .changes import issue_version
 from .config import DocumentPack
-from .documents import check_version, content_of, require_text, resolve, room_id, text_of, version_of
+from .documents import check_version, content_of, require_text, resolve, room_id, version_of
 from .events import DocumentChanged
 from .forks import open_target
-from .positions import check_range, rebase
-from .readings import key_of, last_seen, remember
+from .positions import check_range
+from .readings import last_seen, remember
 
 CHARACTERS = "In characters of the text as you last read it; others' edits since are accounted for."
 
@@ -58,11 +57,11 @@ async def get_document(ctx: ToolContext, args: GetDocumentArgs) -> Document:
 
     Large documents are capped (truncated=true): page with start/end.
     """
-    ref = await resolve(ctx, args.path)
+    ref = await resolve(ctx)
     doc = await open_target(ctx, ref, args.fork_id)
     content = content_of(doc, ref)
     if not ref.is_notebook:
-        remember(key_of(ctx, ref, args.fork_id), content)
+        remember(ctx, ref, args.fork_id, content)
     total = len(content)
     start = args.start or 0
     end = total if args.end is None else args.end
@@ -116,14 +115,14 @@ async def update_document(ctx: ToolContext, args: UpdateDocumentArgs) -> EditRes
     if args.position is None:
         if args.length:
             raise ToolError("length only applies with position; omit both to replace the whole document.")
-        return await _edit(ctx, args.path, args.fork_id, args.expected_version, "update_document", "replace",
+        return await _edit(ctx, args.fork_id, args.expected_version, "update_document", "replace",
                            lambda old: minimal_splices(old, args.content))
 
     def splice(old: str) -> list[Splice]:
         position = check_range(len(old), args.position, args.length)  # type: ignore[arg-type]
         return [Splice(position, args.length, args.content)]
 
-    return await _edit(ctx, args.path, args.fork_id, args.expected_version, "update_document", "replace", splice)
+    return await _edit(ctx, args.fork_id, args.expected_version, "update_document", "replace", splice)
 
 
 class InsertTextArgs(BaseModel):
@@ -143,7 +142,7 @@ async def insert_text(ctx: ToolContext, args: InsertTextArgs) -> EditResult:
     def splice(old: str) -> list[Splice]:
         return [Splice(check_range(len(old), args.position), 0, args.text)]
 
-    return await _edit(ctx, args.path, args.fork_id, args.expected_version, "insert_text", "insert", splice)
+    return await _edit(ctx, args.fork_id, args.expected_version, "insert_text", "insert", splice)
 
 
 class DeleteTextArgs(BaseModel):
@@ -161,10 +160,10 @@ async def delete_text(ctx: ToolContext, args: DeleteTextArgs) -> EditResult:
     def splice(old: str) -> list[Splice]:
         return [Splice(check_range(len(old), args.position, args.length), args.length, "")]
 
-    return await _edit(ctx, args.path, args.fork_id, args.expected_version, "delete_text", "delete", splice)
+    return await _edit(ctx, args.fork_id, args.expected_version, "delete_text", "delete", splice)
 
 
-async def _edit(ctx: ToolContext, path: str, fork_id: str | None, expected: str | None, tool: str,
+async def _edit(ctx: ToolContext, fork_id: str | None, expected: str | None, tool: str,
                 operation: str, plan: Any) -> EditResult:
     """Check everything, then apply the planned splices in one agent transaction.
 
@@ -172,21 +171,20 @@ async def _edit(ctx: ToolContext, path: str, fork_id: str | None, expected: str 
     changes others made since (see :mod:`.readings`); with expected_version it is made
     against the live text, which must be at that version.
     """
-    ref = await resolve(ctx, path)
+    ref = await resolve(ctx)
     require_text(ref, tool)
     doc = await open_target(ctx, ref, fork_id)
     ytext = text_of(doc)
     live = str(ytext)
     check_version(expected, live, ref)
-    key = key_of(ctx, ref, fork_id)
-    seen = last_seen(key)
+    seen = last_seen(ctx, ref, fork_id)
     base = live if expected is not None or seen is None else seen
     ours = plan(base)  # validates positions against the text the agent saw: raises before any change
     splices = ours if base == live else rebase(ours, minimal_splices(base, live))
     if splices:
         with agent_transaction(doc.ydoc, ctx):
             apply_splices(ytext, live, splices)
-    remember(key, apply_to_string(base, ours))
+    remember(ctx, ref, fork_id, apply_to_string(base, ours))
     new = str(ytext)
     added = sum(len(s.inserted) for s in ours)
     removed = sum(s.removed for s in ours)

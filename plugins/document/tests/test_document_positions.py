@@ -60,7 +60,7 @@ def test_check_range() -> None:
 
 def test_rebase_moves_our_edits_over_theirs() -> None:
     from collab_mcp_core.text import apply_to_string
-    from collab_mcp_document.positions import rebase
+    from collab_mcp_core import rebase
 
     base = "héllo wörld 🎉 end"
     theirs_text = "Dear " + base.replace("end", "END!")
@@ -73,7 +73,7 @@ def test_rebase_moves_our_edits_over_theirs() -> None:
 def test_rebase_same_point_inserts_keep_both_and_overlaps_conflict() -> None:
     from collab_mcp_core import Conflict
     from collab_mcp_core.text import apply_to_string
-    from collab_mcp_document.positions import rebase
+    from collab_mcp_core import rebase
 
     base = "abc"
     assert apply_to_string("abXc", rebase([Splice(2, 0, "Y")], [Splice(2, 0, "X")])) == "abXYc"

@@ -14,8 +14,9 @@ from uuid import uuid4
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from collab_mcp_core import Conflict, ToolContext, ToolError, ToolOutput, tool
-from collab_mcp_core.text import Splice, apply_splices, replace_text
+from collab_mcp_core import (
+    Conflict, Splice, ToolContext, ToolError, ToolOutput, apply_splices, character_splices, check_version, rebase, replace_text, tool,
+)
 
 from .config import NotebookPack
 from .current_notebook import PATH
@@ -34,7 +35,6 @@ from .live import (
     remember_source,
     source_hash,
 )
-from .merge import rebase
 from .outputs import OutputBudget, optional
 from .views import CellView, cell_view
 
@@ -48,6 +48,7 @@ CellType = Literal["code", "markdown", "raw"]
 CELL_ID = Field(description="Cell id.")
 EXPECTED_SOURCE = Field(None, description="Refuse if the cell's source is no longer this.")
 EXPECTED_HASH = Field(None, description="Refuse if the cell's source_hash is no longer this.")
+EXPECTED_VERSION = Field(None, description="Refuse if anyone changed the notebook since this document_version.")
 
 
 class CellChange(BaseModel):
@@ -124,7 +125,7 @@ async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput
     """Read one cell of the live notebook (unsaved edits included) by id or index."""
     if args.cell_id is None and args.index is None:
         raise ToolError("Give cell_id (preferred) or index of the cell to read.")
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     nb = await open_notebook(ctx, api_path)
     index, ycell = find_cell(nb, args.cell_id, None if args.cell_id is not None else args.index)
     budget = OutputBudget.from_config(ctx.config(NotebookPack)) if args.include_outputs else None
@@ -147,16 +148,18 @@ class InsertCellArgs(BaseModel):
     execute: bool = EXECUTE
     timeout: float | None = TIMEOUT
     wait: float | None = WAIT
+    expected_version: str | None = EXPECTED_VERSION
 
 
 @tool(permission="write", title="Insert a cell", destructive=False, output=CellChange)
 async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> ToolOutput:
     """Insert a cell into the live notebook (people see it appear); returns its cell_id (and the run, with execute)."""
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     check_cell_type(args.cell_type)
     if args.execute:
         await check_run(ctx, api_path, args.cell_type, args.content, args.timeout, args.wait)
     nb = await open_notebook(ctx, api_path)
+    check_version(nb.ydoc, args.expected_version, f"Notebook {api_path!r}")
     n = len(nb.ycells)
     if not (args.position == -1 or 0 <= args.position <= n):
         raise ToolError(
@@ -210,6 +213,7 @@ class UpdateCellArgs(BaseModel):
     execute: bool = EXECUTE
     timeout: float | None = TIMEOUT
     wait: float | None = WAIT
+    expected_version: str | None = EXPECTED_VERSION
 
 
 @tool(permission="write", title="Update a cell", destructive=True, idempotent=True, output=CellChange)
@@ -218,10 +222,11 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOu
 
     Others' edits since your last read are kept around yours (merged=true); an overlapping edit is refused.
     """
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     if args.cell_type is not None:
         check_cell_type(args.cell_type)
     nb = await open_notebook(ctx, api_path)
+    check_version(nb.ydoc, args.expected_version, f"Notebook {api_path!r}")
     index, ycell = find_cell(nb, args.cell_id)
     check_expected(ycell, args.expected_source, args.expected_hash)
     if args.execute:
@@ -234,13 +239,15 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOu
     if not retype and args.expected_source is None and args.expected_hash is None:
         base = last_seen_source(ctx, api_path, args.cell_id)
         if base is not None and base != current:  # people changed the cell since this caller saw it
-            edits = rebase(base, args.content, current)
-            if edits is None:
+            try:  # code rarely merges as meant where two changes touch: those conflict too
+                edits = rebase(character_splices(base, args.content), character_splices(base, current),
+                               touching_conflicts=True)
+            except Conflict:
                 raise Conflict(
                     f"Cell {args.cell_id!r} changed since you read it, in the part you are changing. Its source "
                     f"is now:\n{current}\nRead it again and retry on top of it.",
                     source_hash=source_hash(current),
-                )
+                ) from None
     with nb.ydoc.transaction(origin=origin(ctx)):
         if retype:
             metadata = ycell["metadata"].to_py() if "metadata" in ycell else {}
@@ -249,7 +256,7 @@ async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOu
             nb.ycells.insert(index, replacement)
             ycell, changed = replacement, True
         elif edits is not None:
-            apply_splices(source, current, [Splice(start, end - start, text) for start, end, text in edits])
+            apply_splices(source, current, edits)
             changed = bool(edits)
         else:
             changed = replace_text(source, args.content)
@@ -271,6 +278,7 @@ class EditCellArgs(BaseModel):
     replace_all: bool = Field(False, description="Replace every occurrence.")
     expected_source: str | None = EXPECTED_SOURCE
     expected_hash: str | None = EXPECTED_HASH
+    expected_version: str | None = EXPECTED_VERSION
 
 
 @tool(permission="write", title="Edit text in a cell", destructive=True)
@@ -278,8 +286,9 @@ async def edit_notebook_cell(ctx: ToolContext, args: EditCellArgs) -> CellChange
     """Replace an exact string in a cell's source in place; refused if `old` is absent or, without replace_all, not unique."""
     if args.old == "":
         raise ToolError("old must not be empty; to rewrite the whole cell use update_notebook_cell.")
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     nb = await open_notebook(ctx, api_path)
+    check_version(nb.ydoc, args.expected_version, f"Notebook {api_path!r}")
     index, ycell = find_cell(nb, args.cell_id)
     check_expected(ycell, args.expected_source, args.expected_hash)
     source = ycell["source"]
@@ -324,13 +333,15 @@ class DeleteCellArgs(BaseModel):
     cell_id: str = CELL_ID
     expected_source: str | None = EXPECTED_SOURCE
     expected_hash: str | None = EXPECTED_HASH
+    expected_version: str | None = EXPECTED_VERSION
 
 
 @tool(permission="write", title="Delete a cell", destructive=True)
 async def delete_notebook_cell(ctx: ToolContext, args: DeleteCellArgs) -> CellChange:
     """Delete a cell from the live notebook (people can undo it in JupyterLab)."""
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     nb = await open_notebook(ctx, api_path)
+    check_version(nb.ydoc, args.expected_version, f"Notebook {api_path!r}")
     index, ycell = find_cell(nb, args.cell_id)
     check_expected(ycell, args.expected_source, args.expected_hash)
     cell_type = str(ycell.get("cell_type"))
@@ -346,13 +357,15 @@ class MoveCellArgs(BaseModel):
     path: str | None = PATH
     cell_id: str = CELL_ID
     position: int = Field(description="Cell index after the move; -1: the end.")
+    expected_version: str | None = EXPECTED_VERSION
 
 
 @tool(permission="write", title="Move a cell", destructive=False, idempotent=True)
 async def move_notebook_cell(ctx: ToolContext, args: MoveCellArgs) -> CellChange:
     """Move a cell to another position in the live notebook; it keeps its id, source and outputs."""
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     nb = await open_notebook(ctx, api_path)
+    check_version(nb.ydoc, args.expected_version, f"Notebook {api_path!r}")
     index, ycell = find_cell(nb, args.cell_id)
     n = len(nb.ycells)
     if not (args.position == -1 or 0 <= args.position < n):
@@ -377,6 +390,7 @@ async def move_notebook_cell(ctx: ToolContext, args: MoveCellArgs) -> CellChange
 class ClearOutputsArgs(BaseModel):
     path: str | None = PATH
     cell_id: str | None = Field(None, description="One code cell; omit to clear every cell's outputs.")
+    expected_version: str | None = EXPECTED_VERSION
 
 
 class ClearedOutputs(BaseModel):
@@ -388,8 +402,9 @@ class ClearedOutputs(BaseModel):
 @tool(permission="write", title="Clear outputs", destructive=True, idempotent=True)
 async def clear_notebook_outputs(ctx: ToolContext, args: ClearOutputsArgs) -> ClearedOutputs:
     """Clear the outputs and execution counts of one code cell, or of the whole notebook."""
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     nb = await open_notebook(ctx, api_path)
+    check_version(nb.ydoc, args.expected_version, f"Notebook {api_path!r}")
     if args.cell_id is not None:
         index, ycell = find_cell(nb, args.cell_id)
         if ycell.get("cell_type") != "code":

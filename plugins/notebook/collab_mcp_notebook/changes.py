@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import Change, ChangeLog, ToolContext, ToolError, change_log, compact_diff, tool
+from collab_mcp_core import NOTEBOOK, Change, ChangeLog, ToolContext, ToolError, change_log, compact_diff, document_version, tool
 
 from .current_notebook import PATH
-from .live import NOTEBOOK, document_version, notebook_path, open_notebook, origin
+from .live import notebook_path, open_notebook, origin
 from .outputs import optional
 from .views import CellView, remembered_views
 
@@ -58,7 +58,7 @@ def notebook_log(ctx: ToolContext, api_path: str, nb: YNotebook) -> ChangeLog | 
 
 def issue_version(ctx: ToolContext, api_path: str, nb: YNotebook) -> str:
     """The notebook's version now, registered so that changes since it can be told later."""
-    version = document_version(nb)
+    version = document_version(nb.ydoc)
     log = notebook_log(ctx, api_path, nb)
     if log is not None:
         log.issue(version, api_path, lambda: _snapshot(nb))

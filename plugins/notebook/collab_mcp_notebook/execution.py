@@ -19,14 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
+from collab_mcp_core import NOTEBOOK, ToolContext, ToolError, ToolOutput, tool
 
 from .config import NotebookPack
 from .current_notebook import PATH
 from .events import CellExecuted
 from .executions import Execution, ExecutionResult, Progress, answer, check_wait, executions, result_text
 from .kernels import READY_TIMEOUT, ensure_session, kernel_clients
-from .live import NOTEBOOK, find_cell, notebook_path, open_notebook, origin
+from .live import find_cell, notebook_path, open_notebook, origin
 
 log = logging.getLogger(__name__)
 
@@ -368,7 +368,7 @@ class KernelRun:
                     "execution (someone else's), which was not interrupted. The code stays queued and runs when "
                     "the kernel is free; its outputs will appear in the notebook. Check later with read_notebook_cell."
                 )
-            await self.ctx.backend.kernel_manager.interrupt_kernel(self.kernel_id)
+            await self.ctx.backend.kernels.interrupt(self.kernel_id)
             end = await self._pump(time.monotonic() + INTERRUPT_GRACE)
             if end == "deadline":
                 return "timeout", (
@@ -413,7 +413,7 @@ class KernelRun:
             except Empty:
                 await self._heartbeat()
                 clients = kernel_clients(self.ctx.host)
-                if self.kernel_id in clients.died or self.kernel_id not in self.ctx.backend.kernel_manager:
+                if self.kernel_id in clients.died or not self.ctx.backend.kernels.exists(self.kernel_id):
                     clients.died.discard(self.kernel_id)  # said so now
                     clients.drop(self.kernel_id)
                     return "died"
@@ -527,7 +527,7 @@ async def execute_notebook_cell(ctx: ToolContext, args: ExecuteCellArgs) -> Tool
     On timeout the kernel is interrupted; a run longer than `wait` answers status running and an
     execution_id for get_execution.
     """
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     result, images = await run_cell(ctx, api_path, args.cell_id, args.timeout, args.wait, args.kernel_name)
     return ToolOutput(structured=result, text=result_text(result), extra=images)
 
@@ -588,7 +588,7 @@ async def execute_code(ctx: ToolContext, args: ExecuteCodeArgs) -> ToolOutput:
     wait = check_wait(ctx, args.wait, timeout)
     if not args.code.strip():
         raise ToolError("code is empty; give the code to run.")
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     result, images = await run_and_answer(
         ctx, api_path, args.code, ReturnedOutputs(), timeout, wait, args.kernel_name, store_history=False
     )

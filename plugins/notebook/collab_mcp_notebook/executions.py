@@ -26,7 +26,7 @@ from .config import NotebookPack
 from .outputs import OutputBudget, OutputView, optional
 
 if TYPE_CHECKING:
-    from collab_mcp_core.host import Host
+    from collab_mcp_core import HostServices as Host
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolContext, ToolError, await_maybe, tool
-from collab_mcp_core.backend import PRIVATE_NAMES
+from collab_mcp_core import NotFound, ToolContext, ToolError, tool
 
 from .outputs import optional
 
@@ -24,17 +23,16 @@ MAX_DEPTH = 20
 async def walk(ctx: ToolContext, folder: str, depth: int | None = None) -> list[dict[str, Any]] | None:
     """Contents models (without content) of the files and folders under ``folder``, ``depth`` levels deep
     (None: all), sorted by path; None if ``folder`` is not a folder."""
-    cm = ctx.backend.contents_manager
-    if folder and not await await_maybe(cm.dir_exists(folder)):
+    contents = ctx.backend.contents
+    if folder and not await contents.dir_exists(folder):
         return None
     found: list[dict[str, Any]] = []
     pending = [(folder, 1)]
     while pending:
         current, level = pending.pop()
-        model = await await_maybe(cm.get(current, content=True, type="directory"))
-        for item in model.get("content") or []:
+        for item in await contents.list_folder(current):
             name = item["name"]
-            if name.startswith(".") or name in PRIVATE_NAMES:
+            if name.startswith("."):  # hidden files, the collaboration store and checkpoints among them
                 continue
             found.append(item)
             if item["type"] == "directory" and name not in SKIP_FOLDERS and (depth is None or level < depth):
@@ -78,7 +76,7 @@ class FileList(BaseModel):
 @tool(permission="read", title="List files")
 async def list_files(ctx: ToolContext, args: ListFilesArgs) -> FileList:
     """Files and folders under a folder (paged; hidden files never listed), optionally filtered by a glob."""
-    folder = ctx.backend.normalize_path(args.path)
+    folder = ctx.path
     pattern = check_pattern(args.pattern) if args.pattern else None
     found = await walk(ctx, folder, args.depth)
     if found is None:

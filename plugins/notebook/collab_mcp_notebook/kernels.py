@@ -9,16 +9,16 @@ from one client, and two executions on one kernel would steal each other's.
 from __future__ import annotations
 
 import asyncio
-import posixpath
 import weakref
 from queue import Empty
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pycrdt import Map
 from pydantic import BaseModel, Field
 
-from collab_mcp_core import NotFound, ToolContext, ToolError, await_maybe, tool
+from collab_mcp_core import NotFound, ToolContext, ToolError, tool
 
 from .config import NotebookPack
 from .current_notebook import PATH
@@ -26,6 +26,7 @@ from .live import notebook_path, open_notebook
 
 if TYPE_CHECKING:
     from collab_mcp_core import HostServices as Host
+    from collab_mcp_core import KernelConnection, Kernels
 
 READY_TIMEOUT = 60.0
 
@@ -38,9 +39,9 @@ class KernelClient:
     """One connected client of a kernel, and the lock that serialises executions on it."""
 
     kernel_id: str
-    client: Any
-    manager: Any
-    on_death: Any
+    client: KernelConnection
+    kernels: Kernels
+    unsubscribe: Callable[[], None]
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -61,33 +62,25 @@ class KernelClients:
         known = self.clients.get(kernel_id)
         if known is not None:
             return known
-        manager = host.backend.kernel_manager.get_kernel(kernel_id)
-        client = manager.client()
-        client.start_channels()
-        try:
-            await client.wait_for_ready(timeout=READY_TIMEOUT)
-        except BaseException:  # also when the caller's timeout cancels the wait
-            client.stop_channels()
-            raise
+        kernels = host.backend.kernels
+        client = await kernels.connect(kernel_id, READY_TIMEOUT)
         if kernel_id in self.clients:  # another call connected meanwhile
-            client.stop_channels()
+            kernels.disconnect(client)
             return self.clients[kernel_id]
 
         def on_death() -> None:
             # The kernel process died; the server restarts it (maybe on new ports), so this client is stale.
             self.died.add(kernel_id)
 
-        for event in ("restart", "dead"):
-            manager.add_restart_callback(on_death, event)
-        known = self.clients[kernel_id] = KernelClient(kernel_id, client, manager, on_death)
+        unsubscribe = kernels.on_death(kernel_id, on_death)
+        known = self.clients[kernel_id] = KernelClient(kernel_id, client, kernels, unsubscribe)
         return known
 
     def drop(self, kernel_id: str) -> None:
         known = self.clients.pop(kernel_id, None)
         if known is not None:
-            for event in ("restart", "dead"):
-                known.manager.remove_restart_callback(known.on_death, event)
-            known.client.stop_channels()
+            known.unsubscribe()
+            known.kernels.disconnect(known.client)
 
     def close(self) -> None:
         for kernel_id in list(self.clients):
@@ -111,7 +104,7 @@ def _session_matches(session: dict[str, Any], api_path: str) -> bool:
 
 async def find_session(ctx: ToolContext, api_path: str) -> dict[str, Any] | None:
     """The notebook's kernel session, or None. Never starts anything."""
-    for session in await ctx.backend.session_manager.list_sessions():
+    for session in await ctx.backend.kernels.list_sessions():
         if _session_matches(session, api_path) and session.get("kernel"):
             return session
     return None
@@ -119,17 +112,14 @@ async def find_session(ctx: ToolContext, api_path: str) -> dict[str, Any] | None
 
 def kernel_alive_state(ctx: ToolContext, kernel_id: str) -> str:
     """The kernel's execution state as the server tracks it ('dead' when it is gone)."""
-    km = ctx.backend.kernel_manager
-    if kernel_id not in km:
-        return "dead"
-    return getattr(km.get_kernel(kernel_id), "execution_state", "unknown")
+    return ctx.backend.kernels.execution_state(kernel_id)
 
 
-def check_kernel_name(ctx: ToolContext, kernel_name: str | None) -> str:
+async def check_kernel_name(ctx: ToolContext, kernel_name: str | None) -> str:
     """A valid kernel spec name: the one asked for (or the notebook's), the configured one, or the default."""
-    km = ctx.backend.kernel_manager
-    name = kernel_name or ctx.config(NotebookPack).kernel_name or km.default_kernel_name
-    specs = km.kernel_spec_manager.find_kernel_specs()
+    kernels = ctx.backend.kernels
+    name = kernel_name or ctx.config(NotebookPack).kernel_name or await kernels.default_kernel_name()
+    specs = await kernels.kernel_specs()
     if name not in specs:
         raise ToolError(f"Unknown kernel {name!r}. Installed kernels: {', '.join(sorted(specs)) or 'none'}.")
     return name
@@ -141,8 +131,7 @@ async def _notebook_kernel(ctx: ToolContext, api_path: str) -> str | None:
     metadata = nb.ydoc.get("meta", type=Map).get("metadata")
     spec = (metadata.to_py() if hasattr(metadata, "to_py") else metadata or {}).get("kernelspec") or {}
     name = spec.get("name")
-    installed = ctx.backend.kernel_manager.kernel_spec_manager.find_kernel_specs()
-    return name if name in installed else None
+    return name if name in await ctx.backend.kernels.kernel_specs() else None
 
 
 @dataclass
@@ -169,14 +158,12 @@ async def ensure_session(ctx: ToolContext, api_path: str, kernel_name: str | Non
     clients = kernel_clients(ctx.host)
     session = await find_session(ctx, api_path)
     if session is None:
-        name = check_kernel_name(ctx, kernel_name or await _notebook_kernel(ctx, api_path))
-        session = await ctx.backend.session_manager.create_session(
-            path=api_path, name=posixpath.basename(api_path), type="notebook", kernel_name=name
-        )
+        name = await check_kernel_name(ctx, kernel_name or await _notebook_kernel(ctx, api_path))
+        session = await ctx.backend.kernels.start_session(api_path, name)
         lost = clients.notebooks.get(api_path)
         clients.notebooks[api_path] = session["kernel"]["id"]
         # A kernel this server ran for the notebook is gone (shut down or culled): say so.
-        healed = f"its kernel {lost} was gone (shut down or culled)" if lost and lost not in ctx.backend.kernel_manager else None
+        healed = f"its kernel {lost} was gone (shut down or culled)" if lost and not ctx.backend.kernels.exists(lost) else None
         return NotebookKernel(session, started=True, healed=healed)
     kernel_id = session["kernel"]["id"]
     clients.notebooks[api_path] = kernel_id
@@ -242,17 +229,14 @@ async def _until_alive(ctx: ToolContext, kernel_id: str) -> None:
 
 
 async def _is_alive(ctx: ToolContext, kernel_id: str) -> bool:
-    km = ctx.backend.kernel_manager
-    if kernel_id not in km:
-        return False
-    return bool(await km.get_kernel(kernel_id).is_alive())
+    return await ctx.backend.kernels.is_alive(kernel_id)
 
 
 async def restart(ctx: ToolContext, kernel_id: str) -> None:
     clients = kernel_clients(ctx.host)
     clients.drop(kernel_id)
     clients.died.discard(kernel_id)
-    await ctx.backend.kernel_manager.restart_kernel(kernel_id)
+    await ctx.backend.kernels.restart(kernel_id)
 
 
 async def session_or_error(ctx: ToolContext, api_path: str) -> dict[str, Any]:
@@ -280,12 +264,12 @@ class KernelState(BaseModel):
 @tool(permission="execute", title="Interrupt the kernel", destructive=False)
 async def interrupt_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
     """Interrupt what the notebook's kernel is running (like the stop button). Variables are kept."""
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     session = await session_or_error(ctx, api_path)
     kernel_id = session["kernel"]["id"]
-    if kernel_id not in ctx.backend.kernel_manager:
+    if not ctx.backend.kernels.exists(kernel_id):
         raise ToolError(f"The kernel of {api_path!r} is gone; call restart_kernel.")
-    await ctx.backend.kernel_manager.interrupt_kernel(kernel_id)
+    await ctx.backend.kernels.interrupt(kernel_id)
     return KernelState(
         path=api_path,
         kernel_id=kernel_id,
@@ -298,7 +282,7 @@ async def interrupt_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
 @tool(permission="execute", title="Restart the kernel", destructive=True)
 async def restart_kernel(ctx: ToolContext, args: KernelArgs) -> KernelState:
     """Restart the notebook's kernel: every variable is lost, outputs in the notebook stay."""
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     session = await session_or_error(ctx, api_path)
     kernel_id = session["kernel"]["id"]
     await restart(ctx, kernel_id)
@@ -340,9 +324,9 @@ class KernelList(BaseModel):
 @tool(permission="read", title="List kernels")
 async def list_kernels(ctx: ToolContext, args: ListKernelsArgs) -> KernelList:
     """Running kernels (with the notebooks using them) and the kernels that can be started."""
-    km = ctx.backend.kernel_manager
+    service = ctx.backend.kernels
     by_kernel: dict[str, list[str]] = {}
-    for session in await ctx.backend.session_manager.list_sessions():
+    for session in await service.list_sessions():
         if session.get("kernel"):
             by_kernel.setdefault(session["kernel"]["id"], []).append(session.get("path") or "")
     kernels = [
@@ -354,7 +338,7 @@ async def list_kernels(ctx: ToolContext, args: ListKernelsArgs) -> KernelList:
             last_activity=str(k.get("last_activity") or "") or None,
             notebooks=by_kernel.get(k["id"], []),
         )
-        for k in km.list_kernels()
+        for k in await service.list_kernels()
     ]
     specs = await list_kernelspecs(ctx, ListKernelsArgs())
     return KernelList(kernels=kernels, kernel_specs=specs.kernel_specs, default_kernel=specs.default_kernel)
@@ -368,8 +352,8 @@ class KernelSpecs(BaseModel):
 @tool(permission="read", title="List kernel specs")
 async def list_kernelspecs(ctx: ToolContext, args: ListKernelsArgs) -> KernelSpecs:
     """The kernels that can be started (pass a name as kernel_name to create_notebook_session)."""
-    km = ctx.backend.kernel_manager
-    specs = await await_maybe(km.kernel_spec_manager.get_all_specs())
+    kernels = ctx.backend.kernels
+    specs = await kernels.kernel_specs()
     return KernelSpecs(
         kernel_specs=[
             KernelSpecInfo(
@@ -377,6 +361,6 @@ async def list_kernelspecs(ctx: ToolContext, args: ListKernelsArgs) -> KernelSpe
             )
             for name, s in sorted(specs.items())
         ],
-        default_kernel=ctx.config(NotebookPack).kernel_name or km.default_kernel_name,
+        default_kernel=ctx.config(NotebookPack).kernel_name or await kernels.default_kernel_name(),
     )
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import weakref
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from tornado.web import HTTPError
 
-from collab_mcp_core import Conflict, NotFound, ToolError, agent_origin
-from collab_mcp_core.backend import NOTEBOOK
+from collab_mcp_core import NOTEBOOK, Conflict, NotFound, ToolError, agent_origin
 
 from .current_notebook import named_or_current
 
@@ -23,14 +21,16 @@ if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
     from pycrdt import Map
 
-    from collab_mcp_core import HostServices as Host, ToolContext
+    from collab_mcp_core import ToolContext
 
 CELL_TYPES = ("code", "markdown", "raw")
 
 
-async def notebook_path(ctx: ToolContext, path: str | None) -> str:
-    """The normalized path of an existing notebook (the one named, or the session's current one when
-    ``path`` is None), or a ToolError saying what is wrong."""
+async def notebook_path(ctx: ToolContext, path: str | None = None) -> str:
+    """The existing notebook a call is about: the one it named or the session's current one, which the
+    host normalized and checked once as ``ctx.path``; a ToolError saying what is wrong otherwise."""
+    if ctx.path is not None:
+        return await ctx.backend.check_file(ctx.path, suffixes=(".ipynb",), kind="notebook")
     return await ctx.backend.require_file(named_or_current(ctx, path), suffixes=(".ipynb",), kind="notebook")
 
 
@@ -50,11 +50,6 @@ def origin(ctx: ToolContext) -> str:
 def source_hash(source: str) -> str:
     """Short content hash of a cell source, for optimistic concurrency."""
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
-
-
-def document_version(nb: YNotebook) -> str:
-    """Changes whenever anyone changes the document (a hash of its state vector)."""
-    return hashlib.sha256(nb.ydoc.get_state()).hexdigest()[:16]
 
 
 def cell_ids(nb: YNotebook) -> list[str]:
@@ -209,32 +204,11 @@ def check_expected(ycell: Map, expected_source: str | None, expected_hash: str |
         )
 
 
-# What each caller last saw of each cell: the base for merging its rewrites with people's edits since.
-_SEEN_LIMIT = 20_000
-_seen: weakref.WeakKeyDictionary[Host, OrderedDict[tuple[str, str, str], str]] = weakref.WeakKeyDictionary()
-
-
-def _seen_key(ctx: ToolContext, api_path: str, cell_id: str) -> tuple[str, str, str]:
-    return (ctx.session_id or ctx.identity.username, api_path, cell_id)
-
-
+# What the caller last saw of each cell (ctx.readings): the base for merging its rewrites with people's edits since.
 def remember_source(ctx: ToolContext, api_path: str, cell_id: str, source: str) -> None:
     """Record the source the caller has now seen (read it, or wrote it)."""
-    seen = _seen.setdefault(ctx.host, OrderedDict())
-    key = _seen_key(ctx, api_path, cell_id)
-    seen[key] = source
-    seen.move_to_end(key)
-    while len(seen) > _SEEN_LIMIT:
-        seen.popitem(last=False)
+    ctx.readings.remember(("cell", api_path, cell_id), source)
 
 
 def last_seen_source(ctx: ToolContext, api_path: str, cell_id: str) -> str | None:
-    return _seen.get(ctx.host, {}).get(_seen_key(ctx, api_path, cell_id))
-
-
-def forget_session(host: Host, session_id: str) -> None:
-    """Drop what a closed MCP session had seen."""
-    seen = _seen.get(host)
-    if seen:
-        for key in [k for k in seen if k[0] == session_id]:
-            del seen[key]
+    return ctx.readings.last_seen(("cell", api_path, cell_id))

@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 from pycrdt import Map
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from collab_mcp_core import NotFound, ToolContext, ToolError, ToolOutput, await_maybe, tool
+from collab_mcp_core import NOTEBOOK, NotFound, ToolContext, ToolError, ToolOutput, tool
 
 from .changes import issue_version
 from .config import NotebookPack
 from .current_notebook import PATH, make_current
 from .files import walk
 from .kernels import NotebookKernel, check_kernel_name, ensure_session, kernel_alive_state
-from .live import NOTEBOOK, notebook_path, open_notebook, remember_source
+from .live import notebook_path, open_notebook, remember_source
 from .outputs import OutputBudget, optional
 from .views import (
     CellView,
@@ -52,7 +52,7 @@ class NotebookList(BaseModel):
 @tool(permission="read", title="List notebooks")
 async def list_notebooks(ctx: ToolContext, args: ListNotebooksArgs) -> NotebookList:
     """List notebooks under a folder with who has each open (opens no room); page with start/next_start."""
-    folder = ctx.backend.normalize_path(args.path)
+    folder = ctx.path
     found = await walk_notebooks(ctx, folder)
     if found is None:
         raise NotFound(f"No folder at {args.path!r}. Give a folder relative to the server root ('' is the root).")
@@ -125,7 +125,7 @@ async def get_notebook(ctx: ToolContext, args: GetNotebookArgs) -> ToolOutput:
 
     Page with start/next_start.
     """
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     nb = await open_notebook(ctx, api_path)
     if args.view == "outline":
         return _outline(ctx, api_path, nb, args)
@@ -247,14 +247,13 @@ async def create_notebook_session(ctx: ToolContext, args: SessionArgs) -> Notebo
 
     Notebook tools then use it whenever you leave path out.
     """
-    api_path = ctx.backend.normalize_path(args.path)
+    api_path = ctx.path
     if not api_path.endswith(".ipynb"):
         raise ToolError(f"{args.path!r} is not a notebook (expected a name ending in .ipynb).")
     if args.start_kernel and args.kernel_name:
-        check_kernel_name(ctx, args.kernel_name)  # before anything is created: an error changes nothing
-    cm = ctx.backend.contents_manager
+        await check_kernel_name(ctx, args.kernel_name)  # before anything is created: an error changes nothing
     created = False
-    if not await await_maybe(cm.file_exists(api_path)):
+    if not await ctx.backend.contents.file_exists(api_path):
         if not args.create:
             raise NotFound(f"No notebook at {args.path!r}. Pass create=true to create it.")
         await ctx.backend.create_file(api_path)
@@ -309,7 +308,7 @@ class SavedNotebook(BaseModel):
 @tool(permission="write", title="Save a notebook", destructive=False, idempotent=True)
 async def save_notebook(ctx: ToolContext, args: SaveArgs) -> SavedNotebook:
     """Save the live notebook to disk now (the room also saves by itself shortly after each change)."""
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     nb = await open_notebook(ctx, api_path)
     await ctx.backend.save(api_path, NOTEBOOK)
     return SavedNotebook(path=api_path, cell_count=len(nb.ycells), document_version=issue_version(ctx, api_path, nb))

@@ -91,7 +91,7 @@ def _representation(output: dict[str, Any], mime_type: str | None) -> tuple[str 
 @tool(permission="read", title="Read one cell output")
 async def read_cell_output(ctx: ToolContext, args: ReadOutputArgs) -> ToolOutput:
     """Page through one output of a cell, whole (what reads and runs cut or left out), or fetch its image."""
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     config = ctx.config(NotebookPack)
     page = config.max_page_chars
     if args.limit is not None and args.limit > page:

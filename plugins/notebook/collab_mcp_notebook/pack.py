@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core import hookimpl
 
-from . import cells, changes, execution, executions, files, kernels, live, notebooks, output_pages, prompts, resources, run_cells, variables
+from . import cells, changes, execution, executions, files, kernels, notebooks, output_pages, prompts, resources, run_cells, variables
 from .config import NotebookPack
 from .current_notebook import current_notebook
 from .events import NOTEBOOK_EVENTS
@@ -85,6 +85,3 @@ async def host_stopping(host: Any) -> None:
     await execution.close_clients(host)
 
 
-@hookimpl
-def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
-    live.forget_session(host, session_id)

@@ -15,8 +15,7 @@ from typing import Any
 import mcp_types as types
 from pycrdt import Array
 
-from collab_mcp_core import ResourceTemplate, ToolContext, ToolError
-from collab_mcp_core.watch import RoomWatcher
+from collab_mcp_core import ResourceTemplate, RoomWatcher, ToolContext, ToolError
 
 from .config import NotebookPack
 from .notebooks import GetNotebookArgs, get_notebook, walk_notebooks

@@ -89,7 +89,7 @@ async def execute_cells(ctx: ToolContext, args: ExecuteCellsArgs) -> ToolOutput:
     wait = ctx.config(NotebookPack).execution_wait if args.wait is None else args.wait
     if wait < 0:
         raise ToolError(f"wait must be 0 or more seconds, not {wait:g}.")
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     ids = select(await open_notebook(ctx, api_path), args)
     deadline = time.monotonic() + wait
     progress = Progress(ctx)

@@ -100,10 +100,10 @@ async def inspect_variables(ctx: ToolContext, args: InspectArgs) -> Variables:
     for name in args.names or []:
         if not name.isidentifier():
             raise ToolError(f"{name!r} is not a variable name (a Python identifier).")
-    api_path = await notebook_path(ctx, args.path)
+    api_path = await notebook_path(ctx)
     session = await session_or_error(ctx, api_path)
     kernel_id = session["kernel"]["id"]
-    _check_python(ctx, session["kernel"].get("name") or "")
+    await _check_python(ctx, session["kernel"].get("name") or "")
     busy = ToolError(
         f"The kernel of {api_path!r} did not answer within {args.timeout:g}s: it is busy running something. "
         "Nothing was changed; try again when it is idle, or pass a longer timeout."
@@ -131,11 +131,9 @@ async def inspect_variables(ctx: ToolContext, args: InspectArgs) -> Variables:
     return Variables(path=api_path, kernel_id=kernel_id, **found)
 
 
-def _check_python(ctx: ToolContext, kernel_name: str) -> None:
-    try:
-        language = ctx.backend.kernel_manager.kernel_spec_manager.get_kernel_spec(kernel_name).language
-    except Exception:
-        language = "unknown"
+async def _check_python(ctx: ToolContext, kernel_name: str) -> None:
+    spec = (await ctx.backend.kernels.kernel_specs()).get(kernel_name) or {}
+    language = (spec.get("spec") or {}).get("language") or "unknown"
     if str(language).lower() != "python":
         raise ToolError(
             f"inspect_variables supports Python kernels (ipykernel); this notebook's kernel {kernel_name!r} runs "

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from pydantic_core import from_json
 
-from .live import NOTEBOOK, cell_index, document_version, source_hash
+from collab_mcp_core import NOTEBOOK, document_version
+
+from .live import cell_index, source_hash
 from .outputs import OutputBudget, OutputView, optional
 
 # Views of outputs as get_notebook shows them: images described, never returned.
@@ -155,5 +157,5 @@ def collaboration_state(ctx: ToolContext, api_path: str, nb: YNotebook | None = 
         room_id=getattr(room, "room_id", None) or ctx.backend.room_id(api_path, NOTEBOOK, create=False),
         room_open=room is not None,
         collaborators=collaborators(ctx, room),
-        document_version=document_version(nb) if nb is not None else None,
+        document_version=document_version(nb.ydoc) if nb is not None else None,
     )

@@ -1,10 +1,15 @@
-"""Three-way merge of cell sources (pure logic)."""
+"""Three-way merge of cell sources, as update_notebook_cell does it (pure logic)."""
 
 from __future__ import annotations
 
 import pytest
 
-from collab_mcp_notebook.merge import apply, rebase
+from collab_mcp_core import Conflict, apply_to_string, character_splices, rebase
+
+
+def merge(base: str, mine: str, theirs: str) -> str:
+    edits = rebase(character_splices(base, mine), character_splices(base, theirs), touching_conflicts=True)
+    return apply_to_string(theirs, edits)
 
 
 @pytest.mark.parametrize(
@@ -17,13 +22,13 @@ from collab_mcp_notebook.merge import apply, rebase
     ],
 )
 def test_non_overlapping_changes_both_survive(base: str, mine: str, theirs: str, merged: str) -> None:
-    edits = rebase(base, mine, theirs)
-    assert edits is not None and apply(theirs, edits) == merged
+    assert merge(base, mine, theirs) == merged
 
 
 @pytest.mark.parametrize(
     ("base", "mine", "theirs"),
     [("a = 1", "a = 10", "a = 5"), ("ab", "aXb", "aYb"), ("hello world", "hello", "hello brave world")],
 )
-def test_overlapping_changes_are_a_conflict(base: str, mine: str, theirs: str) -> None:
-    assert rebase(base, mine, theirs) is None
+def test_overlapping_or_touching_changes_are_a_conflict(base: str, mine: str, theirs: str) -> None:
+    with pytest.raises(Conflict, match="overlaps"):
+        merge(base, mine, theirs)
