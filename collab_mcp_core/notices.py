@@ -17,14 +17,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
-
-import mcp_types as types
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import PermissionDenied
 
 if TYPE_CHECKING:
-    from .host import Host
+    from .backend import LocalBackend
+    from .identity import Identity
+
+
+class Host(Protocol):
+    """What notices need of the host (the host imports this module: types flow one way)."""
+
+    backend: LocalBackend
+    connections: dict[str, Any]
+    session_identities: dict[str, Identity]
+
+    async def check_permission(
+        self, identity: Identity, permission: str, path: str | None, tool: str, handler: Any = None
+    ) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +139,7 @@ class Notices:
     async def _watch_kernels(self) -> None:
         # Jupyter's restarter notices a dead kernel (every few seconds) and calls back;
         # a kernel only has callbacks once someone registers them, so look for new ones.
-        manager = self.host.backend.kernel_manager
+        manager = self.host.backend.serverapp.kernel_manager  # its restart callbacks tell "restarting" from "dead"
         while True:
             try:
                 await self._remember_kernel_paths()
@@ -151,7 +162,7 @@ class Notices:
     async def _remember_kernel_paths(self) -> None:
         # Jupyter forgets a dead kernel's sessions: what it was used for is looked up beforehand.
         paths: dict[str, set[str]] = {}
-        for session in await self.host.backend.session_manager.list_sessions():
+        for session in await self.host.backend.kernels.list_sessions():
             kernel_id = (session.get("kernel") or {}).get("id")
             if kernel_id and session.get("path"):
                 paths.setdefault(kernel_id, set()).add(session["path"])
