@@ -48,7 +48,7 @@ CellType = Literal["code", "markdown", "raw"]
 CELL_ID = Field(description="Cell id.")
 EXPECTED_SOURCE = Field(None, description="Refuse if the cell's source is no longer this.")
 EXPECTED_HASH = Field(None, description="Refuse if the cell's source_hash is no longer this.")
-EXPECTED_VERSION = Field(None, description="Refuse if anyone changed the notebook since this document_version.")
+EXPECTED_VERSION = Field(None, description="Refuse unless document_version is this.")
 
 
 class CellChange(BaseModel):
@@ -218,9 +218,9 @@ class UpdateCellArgs(BaseModel):
 
 @tool(permission="write", title="Update a cell", destructive=True, idempotent=True, output=CellChange)
 async def update_notebook_cell(ctx: ToolContext, args: UpdateCellArgs) -> ToolOutput:
-    """Replace a cell's whole source (only differing characters change) and optionally its type (outputs then dropped).
+    """Replace a cell's source (only differing characters change), optionally its type (outputs dropped).
 
-    Others' edits since your last read are kept around yours (merged=true); an overlapping edit is refused.
+    Others' edits since your last read are kept (merged=true); an overlap is refused.
     """
     api_path = await notebook_path(ctx)
     if args.cell_type is not None:
