@@ -28,6 +28,7 @@ from .fork_store import FORKS_FILE, ForkStore, fork_table
 from .backend_protocol import NOTEBOOK, TEXT_FILE, DocumentKind
 from .local_contents import LocalContents
 from .local_forks import LocalForks
+from .gateway_kernels import GatewayKernels, gateway_enabled
 from .local_kernels import LocalKernels
 from .jupyter_authorizer import jupyter_allows
 from .paths import ServerPaths
@@ -61,7 +62,8 @@ class LocalBackend:
         self.fork_store: ForkStore | None = None  # likewise
         metrics.count_agent_rooms(lambda: len(self._agent_rooms))
         self.contents = LocalContents(serverapp.contents_manager, self.os_path)
-        self.kernels = LocalKernels(serverapp)
+        # With --gateway-url the kernels live on a Kernel/Enterprise Gateway: same protocol, other client.
+        self.kernels = GatewayKernels(serverapp) if gateway_enabled(serverapp) else LocalKernels(serverapp)
         self.forks = LocalForks(lambda: self.ydoc.ywebsocket_server, getattr(serverapp, "event_logger", None))
 
     # -- server services -----------------------------------------------------------------
