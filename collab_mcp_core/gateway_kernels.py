@@ -25,6 +25,7 @@ from tornado.web import HTTPError
 from .errors import ToolError
 from .kernel_websocket import KernelWebsocket, KernelWebsocketError
 from .local_kernels import LocalKernels
+from .remote_kernels import KernelDeaths, KernelLink, open_link
 
 
 def gateway_enabled(serverapp: Any) -> bool:
@@ -38,7 +39,7 @@ class GatewayKernels(LocalKernels):
 
     def __init__(self, serverapp: Any) -> None:
         super().__init__(serverapp)
-        self._death_callbacks: dict[str, list[Callable[[], None]]] = {}
+        self._deaths = KernelDeaths()
 
     @property
     def gateway(self) -> Any:
@@ -88,7 +89,11 @@ class GatewayKernels(LocalKernels):
 
     # -- the kernel websocket ------------------------------------------------------------------
 
-    async def connect(self, kernel_id: str, timeout: float) -> KernelWebsocket:
+    async def connect(self, kernel_id: str, timeout: float) -> KernelLink:
+        # The remote backend's link: a dropped socket is reopened, a death is one the gateway announces.
+        return await open_link(self, kernel_id, timeout)
+
+    async def _open_socket(self, kernel_id: str, timeout: float) -> KernelWebsocket:
         gateway = self.gateway
         url = "/".join(s.strip("/") for s in (gateway.ws_url, gateway.kernels_endpoint, quote(kernel_id, safe=""), "channels"))
         options = dict(gateway.load_connection_args())  # auth header (renewed), extra headers, certificates
@@ -96,35 +101,18 @@ class GatewayKernels(LocalKernels):
         for timing in ("connect_timeout", "request_timeout"):
             options.pop(timing, None)
         try:
-            connection = await KernelWebsocket.open(url, headers, timeout=timeout, **options)
+            return await KernelWebsocket.open(url, headers, timeout=timeout, **options)
         except KernelWebsocketError as err:
             raise ToolError(f"Could not reach kernel {kernel_id} on the kernel gateway at {gateway.url}: {err}.") from err
-        try:
-            await connection.wait_for_ready(timeout)
-        except BaseException:  # also when the caller's timeout cancels the wait
-            connection.close()
-            raise
-        connection.on_death(lambda: self._died(kernel_id))
-        return connection
 
     def disconnect(self, connection: Any) -> None:
         connection.close()
 
     def on_death(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
-        callbacks = self._death_callbacks.setdefault(kernel_id, [])
-        callbacks.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in callbacks:
-                callbacks.remove(callback)
-            if not callbacks and self._death_callbacks.get(kernel_id) is callbacks:
-                del self._death_callbacks[kernel_id]
-
-        return unsubscribe
+        return self._deaths.subscribe(kernel_id, callback)
 
     def _died(self, kernel_id: str) -> None:
-        for callback in list(self._death_callbacks.get(kernel_id, ())):
-            callback()
+        self._deaths.announce(kernel_id)
 
 
 def plain_reason(err: HTTPError) -> str:

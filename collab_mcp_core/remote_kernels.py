@@ -13,7 +13,7 @@ import logging
 import posixpath
 from collections.abc import Callable
 from queue import Empty
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx2
@@ -35,7 +35,7 @@ class RemoteKernels:
     def __init__(self, target: Target, http: httpx2.AsyncClient) -> None:
         self.target, self.http = target, http
         self._states: dict[str, str] = {}  # kernel id -> execution state, as last heard
-        self._death_callbacks: dict[str, list[Callable[[], None]]] = {}
+        self._deaths = KernelDeaths()
 
     async def _request(self, method: str, path: str, action: str, **kwargs: Any) -> Any:
         try:
@@ -109,31 +109,63 @@ class RemoteKernels:
             raise ToolError(f"Could not reach kernel {kernel_id} on {self.target.url}: {err}.") from err
 
     async def connect(self, kernel_id: str, timeout: float) -> KernelLink:
-        socket = await self._open_socket(kernel_id, timeout)
-        try:
-            await socket.wait_for_ready(timeout)
-        except BaseException:  # also when the caller's timeout cancels the wait
-            socket.close()
-            raise
+        link = await open_link(self, kernel_id, timeout)
         self._states.setdefault(kernel_id, "idle")
-        return KernelLink(self, kernel_id, socket)
+        return link
 
     def disconnect(self, connection: Any) -> None:
         connection.close()
 
     def on_death(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
-        callbacks = self._death_callbacks.setdefault(kernel_id, [])
+        return self._deaths.subscribe(kernel_id, callback)
+
+    def _died(self, kernel_id: str) -> None:
+        self._deaths.announce(kernel_id)
+
+
+class KernelDeaths:
+    """Who listens for each kernel's death (the backend's ``on_death``), and telling them."""
+
+    def __init__(self) -> None:
+        self._callbacks: dict[str, list[Callable[[], None]]] = {}
+
+    def subscribe(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when the kernel dies; returns the unsubscriber."""
+        callbacks = self._callbacks.setdefault(kernel_id, [])
         callbacks.append(callback)
 
         def unsubscribe() -> None:
             if callback in callbacks:
                 callbacks.remove(callback)
+            if not callbacks and self._callbacks.get(kernel_id) is callbacks:
+                del self._callbacks[kernel_id]
 
         return unsubscribe
 
-    def _died(self, kernel_id: str) -> None:
-        for callback in list(self._death_callbacks.get(kernel_id, ())):
+    def announce(self, kernel_id: str) -> None:
+        for callback in list(self._callbacks.get(kernel_id, ())):
             callback()
+
+
+class LinkedKernels(Protocol):
+    """What a :class:`KernelLink` needs of the kernels it belongs to (remote, or on a gateway)."""
+
+    async def is_alive(self, kernel_id: str) -> bool: ...
+
+    async def _open_socket(self, kernel_id: str, timeout: float) -> KernelWebsocket: ...
+
+    def _died(self, kernel_id: str) -> None: ...
+
+
+async def open_link(kernels: LinkedKernels, kernel_id: str, timeout: float) -> KernelLink:
+    """A link to the kernel over a new websocket, once the kernel answers."""
+    socket = await kernels._open_socket(kernel_id, timeout)
+    try:
+        await socket.wait_for_ready(timeout)
+    except BaseException:  # also when the caller's timeout cancels the wait
+        socket.close()
+        raise
+    return KernelLink(kernels, kernel_id, socket)
 
 
 class KernelLink:
@@ -145,7 +177,7 @@ class KernelLink:
     the kernel announced it.
     """
 
-    def __init__(self, kernels: RemoteKernels, kernel_id: str, socket: KernelWebsocket) -> None:
+    def __init__(self, kernels: LinkedKernels, kernel_id: str, socket: KernelWebsocket) -> None:
         self.kernels, self.kernel_id = kernels, kernel_id
         self._closed = False
         self._reconnecting: asyncio.Task | None = None
