@@ -104,6 +104,17 @@ async def test_a_cell_runs_on_the_gateway_kernel_its_metadata_names(collab_serve
         assert {GATEWAY_KERNEL, LOCKED_KERNEL} <= {s["name"] for s in listing["kernel_specs"]}
 
 
+async def until_busy(mcp, kernel_id: str) -> None:
+    """Wait until the gateway reports the kernel busy (bounded, polled)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kernels = (await call(mcp, "list_kernels"))["kernels"]
+        if any(k["kernel_id"] == kernel_id and k["execution_state"] == "busy" for k in kernels):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the kernel never became busy")
+
+
 async def test_execute_code_interrupt_timeout_and_restart(collab_server):
     path = write_notebook(collab_server.root, "gw_run.ipynb", [{"source": "x = 41"}])
     async with connect(collab_server) as mcp:
@@ -114,7 +125,7 @@ async def test_execute_code_interrupt_timeout_and_restart(collab_server):
 
         # interrupt_kernel stops a long sleep.
         run = asyncio.create_task(call(mcp, "execute_code", path=path, code="import time; time.sleep(30)", timeout=60))
-        await asyncio.sleep(2)  # the sleep has begun
+        await until_busy(mcp, opened["kernel_id"])  # the sleep has begun
         began = time.monotonic()
         interrupted = await call(mcp, "interrupt_kernel", path=path)
         result = await run
