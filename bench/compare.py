@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -79,6 +80,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+async def open_sessions(names: list[str], base: Path, started: dict[str, servers.Server],
+                        stack: contextlib.AsyncExitStack) -> dict[str, Any]:
+    """Start each server under ``base`` (into ``started``, which the caller stops) and open an MCP session on ``stack``."""
+    sessions = {}
+    for name in names:
+        started[name] = servers.start(name, base / name)
+        extra = " ".join(servers.COLLAB_ARGS) if name == "collab-mcp" else ""
+        print(f"# {name} {servers.peer_version(name)} {extra} pid {started[name].pid} on {started[name].url}")
+        sessions[name] = await stack.enter_async_context(connect(started[name]))
+    return sessions
+
+
 async def run(args: argparse.Namespace) -> None:
     sizes: Sizes = args.sizes
     base = Path(tempfile.mkdtemp(prefix="collab-mcp-compare-"))
@@ -92,12 +105,7 @@ async def run(args: argparse.Namespace) -> None:
     t0 = time.monotonic()
     try:
         async with contextlib.AsyncExitStack() as stack:  # sessions close before their servers stop
-            sessions = {}
-            for name in args.servers:
-                started[name] = servers.start(name, base / name)
-                extra = " ".join(servers.COLLAB_ARGS) if name == "collab-mcp" else ""
-                print(f"# {name} {servers.peer_version(name)} {extra} pid {started[name].pid} on {started[name].url}")
-                sessions[name] = await stack.enter_async_context(connect(started[name]))
+            sessions = await open_sessions(args.servers, base, started, stack)
             for round_no in range(args.rounds):
                 order = args.servers[round_no % len(args.servers):] + args.servers[:round_no % len(args.servers)]
                 for step in args.steps:
