@@ -7,6 +7,7 @@ import it without an import circle.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -96,10 +97,14 @@ class ToolContext:
         """This pack's state for this caller, kept between calls and dropped when the session closes."""
         return self.host.state.of(self.caller, self.pack)
 
-    @property
+    @functools.cached_property
     def readings(self) -> Readings:
         """What this caller last read of each text (kept with its state), for rebasing its edits."""
-        return self.state.setdefault("readings", Readings())
+        state = self.state
+        readings = state.get("readings")
+        if readings is None:
+            readings = state["readings"] = Readings()
+        return readings
 
     def config(self, cls: type[C]) -> C:
         """The configured instance of a pack's ``Configurable`` (``c.NotebookPack...``)."""

@@ -26,14 +26,18 @@ class Readings:
 
     def remember(self, key: Hashable, text: str) -> None:
         """Record ``text`` as what the caller now knows under ``key`` (it read it, or wrote it)."""
-        self.forget(key)
+        texts = self._texts
+        previous = texts.pop(key, None)
+        if previous is not None:
+            self._chars -= len(previous)
         if len(text) > self.max_chars:
             return  # too large to keep: the next edit is computed against the live text
-        self._texts[key] = text
+        texts[key] = text
         self._chars += len(text)
-        while len(self._texts) > self.max_entries or self._chars > self.max_chars:
-            _key, dropped = self._texts.popitem(last=False)
-            self._chars -= len(dropped)
+        if len(texts) > self.max_entries or self._chars > self.max_chars:
+            while len(texts) > self.max_entries or self._chars > self.max_chars:
+                _key, dropped = texts.popitem(last=False)
+                self._chars -= len(dropped)
 
     def last_seen(self, key: Hashable) -> str | None:
         """What the caller last read or wrote under ``key``, or None."""
