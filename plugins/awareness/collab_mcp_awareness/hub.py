@@ -131,6 +131,14 @@ class Agent:
         return state
 
 
+def left_event(agent: Agent, room_id: str, path: str, status: str) -> PresenceChanged:
+    """The event saying an agent left a room (it stepped out, idled, or its MCP session ended)."""
+    return PresenceChanged(
+        actor=agent.identity.username, change="left", user_id=agent.user_id, display_name=agent.name,
+        is_agent=True, status=status, path=path, session_id=room_id,
+    )
+
+
 def _agent_key(session_id: str | None, username: str | None) -> str:
     # Without an MCP session (the 2026-07-28 protocol has none) the identity is the key.
     return session_id or f"user:{username}"
@@ -248,12 +256,7 @@ class AwarenessHub:
             for room_id in list(agent.seats):
                 self.leave(agent, room_id)
             for room_id, path in rooms.items():
-                self.emit_soon(
-                    PresenceChanged(
-                        actor=agent.identity.username, change="left", user_id=agent.user_id,
-                        display_name=agent.name, is_agent=True, status=agent.status, path=path, session_id=room_id,
-                    )
-                )
+                self.emit_soon(left_event(agent, room_id, path, agent.status))
 
     def sync_global(self, agent: Agent, *, renew: bool = True) -> None:
         """Show the agent in JupyterLab's collaborator list (the global awareness room) while it is in a document.

@@ -17,7 +17,7 @@ from .auto_presence import present_during
 from .config import AwarenessPack
 from .events import EVENTS, PresenceChanged, UserActivity
 from .following import follow_edit
-from .hub import hub_for
+from .hub import hub_for, left_event
 from .resources import AWARENESS, uri_of
 
 
@@ -85,12 +85,7 @@ async def mcp_session_closed(session_id: str, identity: Any, host: Any) -> None:
     rooms = dict(agent.paths)
     hub.close(session_id)  # its states leave every room now, not after a 30-second timeout
     for room_id, path in rooms.items():
-        await host.events.emit(
-            PresenceChanged(
-                actor=agent.identity.username, change="left", user_id=agent.user_id,
-                display_name=agent.name, is_agent=True, status="offline", path=path, session_id=room_id,
-            )
-        )
+        await host.events.emit(left_event(agent, room_id, path, "offline"))
 
 
 @hookimpl(wrapper=True)

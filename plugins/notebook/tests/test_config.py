@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -102,6 +103,21 @@ async def test_a_kernel_killed_between_two_calls_is_healed_and_the_result_says_s
         died = await call(mcp, "execute_code", path=path, code="import os; os._exit(1)", timeout=30)
         assert died["status"] == "aborted" and "died" in died["message"]
         assert (await call(mcp, "execute_code", path=path, code="1"))["status"] == "ok"
+
+
+async def test_a_kernel_that_stops_answering_while_idle_is_replaced(collab_server_factory):
+    server = collab_server_factory("--Limits.rate_per_second=0", "--NotebookPack.kernel_info_timeout=2")
+    path = write_notebook(server.root, "frozen.ipynb", [{"source": "v = 1"}])
+    async with connect(server) as mcp:
+        pid = int((await call(mcp, "execute_code", path=path, code="import os; os.getpid()"))["outputs"][0]["text"])
+        os.kill(pid, signal.SIGSTOP)  # alive to the server (its process is there), silent to every request
+        try:
+            healed = await call(mcp, "execute_code", path=path, code="'v' in globals()")
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # never leave a stopped process behind
+                os.kill(pid, signal.SIGKILL)
+        assert healed["status"] == "ok" and healed["kernel_restarted"] is True
+        assert "stopped answering" in healed["message"] and healed["outputs"][0]["text"] == "False"
 
 
 async def test_with_healing_off_a_dead_kernel_is_refused_naming_restart_kernel(collab_server_factory):
