@@ -125,9 +125,11 @@ class DurableRooms:
         await _started(room, store)
         known = self.records.known_hash(room.room_id)
         on_disk = await self._file_hash(room)
-        if known is not None and on_disk == known[0] and await self._rebuild(room):
-            self._loaded(room)
-            return
+        if known is not None and on_disk == known[0]:
+            on_file = await self._rebuild(room)
+            if on_file is not None:
+                self._loaded(room, on_file)  # until its save, the file is behind the room
+                return
         rows = await _rows(store)
         await load()
         self.follow(room)  # at once: with progressive loading, the rest of the file is still arriving
@@ -141,31 +143,34 @@ class DurableRooms:
         if on_disk is not None:
             self.records.record(room.room_id, on_disk)
 
-    async def _rebuild(self, room: Any) -> bool:
+    async def _rebuild(self, room: Any) -> Any | None:
         """Load the room from its store alone (the file is a state the store holds), then save
-        if the store is ahead of the file. False if the store has nothing."""
+        if the store is ahead of the file. Returns the file's content as the room would hold it,
+        or None if the store has nothing (the room is then not loaded)."""
         model = await room._file.load_content(room.file_format, room.file_type)  # noqa: SLF001 - also the loader's mtime
         async with room._update_lock:  # noqa: SLF001 - no autosave while loading
             try:
                 await room.ystore.apply_updates(room.ydoc)
             except YDocNotFound:
-                return False
+                return None
             room.ready = True
             self.follow(room)
         progress = getattr(room, "_document_progressively_loaded", None)
         if progress is not None and not progress.done():
             progress.set_result(None)
-        path = room._file.path  # noqa: SLF001
-        if _as_loaded(room, model["content"]) != room._document.get():  # noqa: SLF001
+        path, on_file = room._file.path, _as_loaded(room, model["content"])  # noqa: SLF001
+        if on_file != room._document.get():  # noqa: SLF001
             log.info("collab-mcp rebuilt %s from the update store (edits newer than the file); saving it", path)
             room._save_to_disc()  # noqa: SLF001 - jupyter-server-ydoc's manual-save entry point
         else:
             log.info("collab-mcp rebuilt %s from the update store (it matches the file)", path)
-        return True
+        return on_file
 
-    def _loaded(self, room: Any) -> None:
+    def _loaded(self, room: Any, on_file: Any = None) -> None:
+        """The room is loaded: follow it, and remember what its file holds (``on_file``, by
+        default what the room holds now) to tell later whether there is anything to save."""
         self.follow(room)
-        self._digests[room.room_id] = _digest(room._document.get())  # noqa: SLF001
+        self._digests[room.room_id] = _digest(room._document.get() if on_file is None else on_file)  # noqa: SLF001
         if self._on_loaded is not None:
             self._on_loaded(room)
 
