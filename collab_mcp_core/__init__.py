@@ -16,7 +16,7 @@ from .context import HostServices, ToolContext
 from .decisions import Deny, Verdict
 from .errors import Conflict, InvalidArgument, NotFound, PermissionDenied, RegistrationError, ToolError
 from .events import Event
-from .handles import CellHandle, NotebookHandle, TextHandle, check_version, document_version, text_of
+from .handles import CellHandle, NotebookHandle, TextHandle, check_version, document_version, state_vector, text_of
 from .hookspecs import hookimpl
 from .identity import Identity
 from .registry import ResourceTemplate, Tool, ToolCall
@@ -80,6 +80,7 @@ __all__ = [
     "minimal_splices",
     "rebase",
     "replace_text",
+    "state_vector",
     "text_of",
     "tool",
     "update_author",

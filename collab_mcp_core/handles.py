@@ -35,6 +35,29 @@ def document_version(ydoc: Doc) -> str:
     return hashlib.sha256(ydoc.get_state()).hexdigest()[:16]
 
 
+def state_vector(ydoc: Doc) -> dict[int, int]:
+    """What ``ydoc`` has seen of each client: ``{client id: clock of its next item}``.
+
+    An item ``(client, clock)`` belongs to the document once ``clock < state_vector(ydoc)[client]``
+    (a relative position naming an item the document has not received yet makes pycrdt panic).
+    """
+    state, position = ydoc.get_state(), 0  # varuint count, then client and clock varuints
+
+    def varuint() -> int:
+        nonlocal position
+        value, shift = 0, 0
+        while True:
+            byte = state[position]
+            position += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+
+    count = varuint()
+    return {varuint(): varuint() for _ in range(count)}
+
+
 def check_version(ydoc: Doc, expected: str | None, what: str) -> None:
     """Raise Conflict when ``expected`` (a version the caller read) is not the document's version now."""
     if expected is not None and expected != document_version(ydoc):

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from collab_mcp_core import state_vector
 from pycrdt import Assoc, Doc, StickyIndex, Text
 
 # Inserted in the scratch copy only: one byte in UTF-8, one unit in UTF-16.
@@ -151,6 +152,11 @@ def deleted_offset(text: Text, content: str, position: dict[str, Any]) -> int | 
     is right for deleted characters (no offset inside a block is involved) but
     says nothing about which text they belonged to. Its answer is in UTF-8 bytes.
     """
+    item = position.get("item")
+    if not isinstance(item, dict) or item.get("clock", -1) >= state_vector(text.doc).get(item.get("client"), 0):
+        # A collaborator's cursor can arrive before the edit that made its character (awareness and
+        # document updates race): pycrdt panics on an item it has not received, so don't ask it.
+        return None
     try:
         index = StickyIndex.from_json({k: v for k, v in position.items() if v is not None}, text).get_index()
     except BaseException as err:  # malformed or unknown ids make pycrdt panic

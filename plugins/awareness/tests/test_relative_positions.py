@@ -126,3 +126,20 @@ def test_pycrdt_sticky_index_really_is_wrong_here():
     text = two_client_text().get("source", type=Text)
     position = text.sticky_index(len("hé😀".encode()), Assoc.AFTER).to_json()  # before 'ü' = (2, 2)
     assert position["item"] != {"client": 2, "clock": 2}
+
+
+def test_a_position_on_an_item_not_received_yet_is_unresolved_without_a_panic(capfd):
+    # A collaborator's cursor can arrive before the edit that made its character.
+    doc = two_client_text()
+    text = doc.get("source", type=Text)
+    for item in ({"client": 3, "clock": 0}, {"client": 1, "clock": 10_000}):
+        assert deleted_offset(text, str(text), {"item": item, "assoc": 0}) is None
+    assert "panicked" not in capfd.readouterr().err
+
+
+def test_a_position_on_a_deleted_character_is_where_it_was():
+    doc = two_client_text()
+    text = doc.get("source", type=Text)
+    position = {"item": {"client": 2, "clock": 2}, "assoc": 0}  # on 'ü' (after the two units of 😀)
+    del text[len("hé".encode()):len("hé😀ü".encode())]
+    assert deleted_offset(text, str(text), position) == len("hé")
