@@ -3,6 +3,7 @@
     .venv/bin/python bench/compare.py --quick          # a couple of minutes
     .venv/bin/python bench/compare.py                  # the sizes (1,000 cells, 200/200/100, 50 runs)
     .venv/bin/python bench/compare.py --servers collab-mcp,jupyter-mcp-server --rounds 5
+    .venv/bin/python bench/compare.py --remote --quick # remote mode: collab-mcp connect vs jupyter-mcp-server start
 
 The peers (jupyter-mcp-server, jupyter-mcp-live) are installed from PyPI the first time, each in
 its own venv under ~/.cache/collab-mcp-bench; collab-mcp runs from this checkout. All servers run
@@ -30,10 +31,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import servers
-from peers import ADAPTERS
+from peers import ADAPTERS, ADAPTERS_REMOTE
 from workload import Sizes, StepResult, step_edit, step_execute, step_read
-
-from collab_mcp_core.testing import connect
 
 STEPS = ("read", "edit", "execute", "live")
 # Operation rows in the order they are printed, with the step that produces them.
@@ -47,7 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="small sizes: 100-cell read, 20 inserts/updates, 10 deletes, 5 executes, 2 rounds")
-    parser.add_argument("--servers", default=",".join(ADAPTERS), help="comma-separated, ours first")
+    parser.add_argument("--servers", default=None, help="comma-separated, ours first")
+    parser.add_argument("--remote", action="store_true",
+                        help="remote-mode rows: collab-mcp connect (stdio, a Jupyter server without collab-mcp) vs "
+                             "jupyter-mcp-server's standalone server")
     parser.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated subset of {','.join(STEPS)}")
     parser.add_argument("--rounds", type=int, help="rounds per server (default 3, quick 2)")
     for name, default in vars(Sizes()).items():
@@ -67,9 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if sizes.deletes > sizes.inserts // 2:
         parser.error("--deletes must be at most half of --inserts (every other inserted cell is deleted)")
     args.sizes = sizes
-    ADAPTERS["collab-mcp"].page = args.read_page or sizes.read_cells
+    ADAPTERS["collab-mcp"].page = args.read_page or sizes.read_cells  # the remote row shares this adapter
     args.rounds = args.rounds or (2 if args.quick else 3)
-    args.servers = args.servers.split(",")
+    args.servers = (args.servers or ",".join(ADAPTERS_REMOTE if args.remote else ADAPTERS)).split(",")
+    ADAPTERS.update(ADAPTERS_REMOTE)
     args.steps = args.steps.split(",")
     return args
 
@@ -88,7 +91,7 @@ async def open_sessions(names: list[str], base: Path, started: dict[str, servers
         started[name] = servers.start(name, base / name)
         extra = " ".join(servers.COLLAB_ARGS) if name == "collab-mcp" else ""
         print(f"# {name} {servers.peer_version(name)} {extra} pid {started[name].pid} on {started[name].url}")
-        sessions[name] = await stack.enter_async_context(connect(started[name]))
+        sessions[name] = await stack.enter_async_context(servers.session(started[name]))
     return sessions
 
 

@@ -162,3 +162,6 @@ class JupyterMCPLive(Adapter):
 
 
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (CollabMCP(), JupyterMCPServer(), JupyterMCPLive())}
+# Remote mode: the same tools, from an MCP server outside Jupyter (servers.REMOTE_ROWS).
+ADAPTERS_REMOTE: dict[str, Adapter] = {"collab-mcp-remote": ADAPTERS["collab-mcp"],
+                                       "jupyter-mcp-server-standalone": ADAPTERS["jupyter-mcp-server"]}

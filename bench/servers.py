@@ -8,19 +8,23 @@ fresh root, a random token and a free 127.0.0.1 port.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from collab_mcp_core.testing import CollabServer, free_port, isolated_env, wait_until_ready
+from collab_mcp_core.testing import CollabServer, connect, connect_stdio, free_port, isolated_env, wait_until_ready
 
 CACHE = Path(os.environ.get("COLLAB_MCP_BENCH_CACHE", Path.home() / ".cache" / "collab-mcp-bench"))
 
 COLLAB_ARGS = ("--Limits.rate_per_second=0",)
+PLAIN_CONFIG = 'c.ServerApp.jpserver_extensions = {"collab_mcp_core": False}\n'
 
 # PyPI requirements of each peer's venv (jupyter-collaboration gives the room the websocket collaborator joins).
 PEER_REQUIREMENTS = {
@@ -37,13 +41,41 @@ LIVE_CONFIG = "c.MCPExtensionApp.mcp_tools = {!r}\n".format([f"jupyter_mcp_live.
 
 @dataclass
 class Server(CollabServer):
-    """A running Jupyter server with an MCP endpoint: collab-mcp or a peer."""
+    """A running Jupyter server with an MCP endpoint: collab-mcp or a peer.
+
+    Remote-mode rows have their MCP server outside Jupyter: ``mcp_process`` (the peer's standalone
+    server, at ``standalone_url``) or, for collab-mcp, ``collab-mcp connect`` over stdio (started by
+    :func:`session`).
+    """
 
     name: str = ""
+    standalone_url: str | None = None
+    mcp_process: subprocess.Popen | None = None
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def mcp_url(self) -> str:
+        return self.standalone_url or self.url + "mcp"
+
+    def stop(self) -> None:
+        if self.mcp_process is not None and self.mcp_process.poll() is None:
+            self.mcp_process.terminate()
+            self.mcp_process.wait(15)
+        super().stop()
+
+
+#: Rows where the MCP server runs outside Jupyter, against a Jupyter server without it.
+REMOTE_ROWS = {"collab-mcp-remote": "collab-mcp", "jupyter-mcp-server-standalone": "jupyter-mcp-server"}
+
+
+def session(server: Server) -> contextlib.AbstractAsyncContextManager:
+    """An MCP client session of ``server``'s row: HTTP, or stdio to ``collab-mcp connect`` in remote mode."""
+    if server.name == "collab-mcp-remote":
+        return connect_stdio(server, "--mode", "remote", errlog=open(server.log_path.with_name("connect.log"), "w"))
+    return connect(server)
 
 
 def ensure_peer_venv(peer: str) -> Path:
@@ -70,6 +102,7 @@ def ensure_peer_venv(peer: str) -> Path:
 
 
 def peer_version(name: str) -> str:
+    name = REMOTE_ROWS.get(name, name)
     if name == "collab-mcp":
         from importlib.metadata import version
 
@@ -90,12 +123,24 @@ def _homes(base: Path) -> tuple[Path, dict[str, str]]:
 
 
 def start(name: str, base: Path, extra_args: tuple[str, ...] = ()) -> Server:
-    """Start ``name`` (collab-mcp, jupyter-mcp-server or jupyter-mcp-live) on a fresh root under ``base``."""
+    """Start ``name`` (collab-mcp, jupyter-mcp-server or jupyter-mcp-live, or a remote row) on a fresh root under ``base``."""
     base.mkdir(parents=True, exist_ok=True)
     root, env = _homes(base)
     token, port = secrets.token_hex(16), free_port()
     common = [f"--port={port}", "--ip=127.0.0.1", "--no-browser"]
-    if name == "collab-mcp":
+    if name == "collab-mcp-remote":
+        # A plain Jupyter server (jupyter-server-ydoc, no collab-mcp) from this checkout's venv.
+        (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.py").write_text(PLAIN_CONFIG)
+        cmd = [sys.executable, "-m", "jupyter_server", *common, f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}", "--allow-root"]
+    elif name == "jupyter-mcp-server-standalone":
+        python = ensure_peer_venv("jupyter-mcp-server")
+        env["PATH"] = f"{python.parent}:{env.get('PATH', '')}"
+        (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.py").write_text(
+            'c.ServerApp.jpserver_extensions = {"jupyter_mcp_server": False}\n')
+        cmd = [str(python.parent / "jupyter"), "server", *common, f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}", "--allow-root"]
+    elif name == "collab-mcp":
         # The auth pack's rate limit would refuse some of a benchmark's calls; the peers have
         # none, so it is off here (and said so in the output).
         cmd = [sys.executable, "-m", "collab_mcp_core.cli", "serve", f"--root-dir={root}", f"--token={token}",
@@ -117,10 +162,33 @@ def start(name: str, base: Path, extra_args: tuple[str, ...] = ()) -> Server:
     server = Server(root, port, token, process, log_path, base / "home" / "data", name=name)
     try:
         wait_until_ready(server)
+        if name == "jupyter-mcp-server-standalone":
+            _start_standalone(server, env, base)
     except RuntimeError as err:
         server.stop()
         raise RuntimeError(f"{name}: {err}") from None
     return server
+
+
+def _start_standalone(server: Server, env: dict[str, str], base: Path) -> None:
+    """jupyter-mcp-server's own MCP server, outside Jupyter, on the Jupyter server (ARCHITECTURE.md's command line)."""
+    python = ensure_peer_venv("jupyter-mcp-server")
+    mcp_port = free_port()
+    cmd = [str(python.parent / "jupyter-mcp-server"), "start", "--transport", "streamable-http",
+           "--port", str(mcp_port), "--jupyter-url", server.url.rstrip("/"), "--jupyter-token", server.token,
+           "--document-id", "notebook.ipynb", "--insecure-mcp-noauth"]
+    with open(base / "standalone.log", "wb") as log:
+        server.mcp_process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=base)
+    server.standalone_url = f"http://127.0.0.1:{mcp_port}/mcp"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.mcp_process.poll() is not None:
+            raise RuntimeError("jupyter-mcp-server start exited:\n" + (base / "standalone.log").read_text()[-3000:])
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", mcp_port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("jupyter-mcp-server start did not listen within 60 s")
 
 
 def load_average() -> str:

@@ -177,3 +177,18 @@ class CollabMCP(ExtensionApp):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         await self.host.backend.flush_updates()
+
+
+def read_settings(argv: list[str]) -> CollabMCP:
+    """``CollabMCP`` settings from the config files and ``--CollabMCP.x=y`` options, as the server reads them
+    (for commands that run no server: ``collab-mcp packs``, ``collab-mcp connect`` in remote mode)."""
+    from jupyter_core.application import JupyterApp
+
+    class ConfigReader(JupyterApp):
+        name = "collab-mcp"
+        config_file_name = "jupyter_server_config"
+        classes = [CollabMCP]
+
+    reader = ConfigReader()
+    reader.initialize(argv)
+    return CollabMCP(config=reader.config)

@@ -54,9 +54,10 @@ def run(argv: list[str] | None = None) -> int:
     packs.add_argument("--json", action="store_true", help="print JSON")
     args, passthrough = parser.parse_known_args(argv)
     if args.command == "connect":
-        if passthrough:
-            parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
-        return connect_command(args)
+        bad = [a for a in passthrough if not a.startswith("--CollabMCP.") and not a.startswith("--") or "=" not in a]
+        if bad:
+            parser.error(f"unrecognized arguments: {' '.join(bad)} (settings look like --CollabMCP.x=y)")
+        return connect_command(args, passthrough)
     bad = [a for a in passthrough if not a.startswith("--") or "=" not in a]
     if bad:
         parser.error(f"unrecognized arguments: {' '.join(bad)} (server options look like --ServerApp.x=y)")
@@ -158,7 +159,7 @@ def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
 # -- connect -------------------------------------------------------------------------------
 
 
-def connect_command(args: argparse.Namespace) -> int:
+def connect_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     """Probe the server, then relay (bridge) or run the packs here (remote); 2 when it cannot start."""
     import logging
 
@@ -179,17 +180,24 @@ def connect_command(args: argparse.Namespace) -> int:
         if args.transport == "http" and mode == "bridge":
             raise ConnectError(f"the server already serves MCP over HTTP: point the client at {target.mcp_url} "
                                "(with the server's token as a Bearer header), or use --transport stdio")
-        if mode == "remote":
-            raise ConnectError("remote mode (running the packs here on the server's REST and websocket APIs) "
-                               "is not available yet: install collab-mcp on the server and use bridge mode")
     except ConnectError as err:
         print(f"collab-mcp connect: {err}", file=sys.stderr)
         return 2
     from .bridge import run_stdio_bridge
+    from .remote_mode import run_http_remote, run_stdio_remote
 
-    print(f"collab-mcp connect: bridge to {target.mcp_url} over stdio", file=sys.stderr)
     try:
-        anyio.run(run_stdio_bridge, target)
+        if mode == "bridge":
+            print(f"collab-mcp connect: bridge to {target.mcp_url}, over stdio", file=sys.stderr)
+            anyio.run(run_stdio_bridge, target)
+        elif args.transport == "http":
+            anyio.run(run_http_remote, target, passthrough, args.ip, args.port)
+        else:
+            print(f"collab-mcp connect: remote mode on {target.url}, over stdio", file=sys.stderr)
+            anyio.run(run_stdio_remote, target, passthrough)
+    except ConnectError as err:
+        print(f"collab-mcp connect: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     return 0
@@ -199,22 +207,12 @@ def connect_command(args: argparse.Namespace) -> int:
 
 
 def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
-    from jupyter_core.application import JupyterApp
-
-    from .app import CollabMCP
+    from .app import read_settings
     from .packs import HOST_PLUGIN, PackManager
     from .registry import ToolRegistry, listing_size
+    from .remote_backend import UNAVAILABLE_TOOLS
 
-    class ConfigReader(JupyterApp):
-        """Reads the same config files and --CollabMCP.x=y options the server would."""
-
-        name = "collab-mcp"
-        config_file_name = "jupyter_server_config"
-        classes = [CollabMCP]
-
-    reader = ConfigReader()
-    reader.initialize(passthrough)
-    settings = CollabMCP(config=reader.config)
+    settings = read_settings(passthrough)
     manager = PackManager(enabled=settings.enabled_packs, disabled=settings.disabled_packs)
     manager.load_entry_points()
     registry = ToolRegistry()
@@ -229,7 +227,8 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
             continue
         tools = sorted(t.name for t in registry.tools.values() if t.pack == info.name)
         size = sum(listed[name] for name in tools)
-        rows.append({**info.__dict__, "tools": tools, "tools_list_chars": size, "tools_list_share": round(size / total, 3)})
+        rows.append({**info.__dict__, "tools": tools, "tools_list_chars": size, "tools_list_share": round(size / total, 3),
+                     "not_in_remote_mode": {t: UNAVAILABLE_TOOLS[t] for t in tools if t in UNAVAILABLE_TOOLS}})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -241,6 +240,8 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
                 print(f"  tools: {', '.join(row['tools']) or '-'}")
                 if row["tools"]:
                     print(f"  tools/list: {row['tools_list_chars']:,} characters ({row['tools_list_share']:.0%} of {total:,})")
+                if row["not_in_remote_mode"]:  # the reasons are in --json
+                    print(f"  not in remote mode: {', '.join(row['not_in_remote_mode'])}")
     for problem in problems:  # the server would refuse to start with these settings
         print(f"collab-mcp: configuration error: {problem}", file=sys.stderr)
     return 1 if problems else 0

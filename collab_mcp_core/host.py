@@ -69,10 +69,14 @@ class Host:
     Packs see it through :class:`~collab_mcp_core.context.HostServices`.
     """
 
-    def __init__(self, *, app: Any, packs: PackManager, backend: LocalBackend) -> None:
+    def __init__(
+        self, *, app: Any, packs: PackManager, backend: LocalBackend, local_identity: Identity | None = None
+    ) -> None:
         self.app = app  # the CollabMCP extension app (config parent of pack configurables)
         self.packs = packs
         self.backend = backend
+        # The caller when requests carry no identity: the one user of a stdio process (remote mode).
+        self.local_identity = local_identity
         self.state = CallerState()
         self.packs.register(_HostImplementation(self), name=HOST_PLUGIN)
         self.events = EventBus(getattr(app.serverapp, "event_logger", None), lambda e: self.packs.on_event(e, self))
@@ -161,7 +165,7 @@ class Host:
 
     def _identity(self, ctx: ServerRequestContext) -> Identity:
         request = ctx.request
-        identity = request.scope.get(SCOPE_IDENTITY) if request is not None else None
+        identity = request.scope.get(SCOPE_IDENTITY) if request is not None else self.local_identity
         if identity is None:  # the transport never lets this happen; refuse rather than guess
             raise MCPError(types.INVALID_REQUEST, "unauthenticated request")
         connection = _connection_of(ctx)

@@ -57,4 +57,8 @@ class LocalContents:
         folder = posixpath.dirname(api_path)
         if folder and not await self.dir_exists(folder):
             raise NotFound(f"Folder {folder!r} does not exist; create {api_path!r} in an existing folder.")
+        await self._create_new(api_path)
+
+    async def _create_new(self, api_path: str) -> None:
+        """Create the file, once :meth:`create` checked it does not exist and its folder does."""
         await await_maybe(self.manager.new(path=api_path))

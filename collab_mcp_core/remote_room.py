@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx2
 import pycrdt
 from jupyter_ydoc import YNotebook, YUnicode
-from pycrdt import YMessageType, create_awareness_message, create_update_message, read_message
+from pycrdt import YMessageType, YSyncMessageType, create_awareness_message, create_update_message, read_message
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
@@ -38,6 +38,10 @@ from .errors import ToolError
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT = 15.0  # seconds to wait for a (re)connected room to sync
+# Our awareness changes go out together, at most this often (seconds). jupyter-server-ydoc writes each
+# frame it forwards at once without TCP_NODELAY, so an edit right behind an awareness frame (the agent's
+# presence renewed as a tool starts) waited for the receiver's delayed ACK: 45 ms instead of 3 ms.
+AWARENESS_INTERVAL = 0.5
 RAW_MESSAGE = 2  # jupyter-server-ydoc's frame type for JSON messages (save requests and replies)
 RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds between reconnection attempts, the last one repeating
 
@@ -54,8 +58,13 @@ class RemoteRoom:
         self.synced = asyncio.Event()
         self.reconnections = 0  # how many times the websocket was opened again
         self._local_ids: set[int] = set()  # awareness client ids written here (the agent's seats)
+        self._awareness_due: set[int] = set()  # changed since the last awareness frame
+        self._awareness_timer: asyncio.TimerHandle | None = None
         self._ws: WebSocketClientConnection | None = None
         self._saves: dict[int, asyncio.Future[str]] = {}  # save request id -> the room's answer
+        # Transactions of our document, and update frames written to the websocket since it opened.
+        self._changes = self._sent = 0
+        self._watch_changes()
         self._task: asyncio.Task | None = None
         self._watch_awareness()
 
@@ -88,6 +97,8 @@ class RemoteRoom:
             ) from None
 
     async def stop(self) -> None:
+        if self._awareness_timer is not None:
+            self._awareness_timer.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -129,10 +140,11 @@ class RemoteRoom:
         ws.protocol.set_nodelay(True)
         try:
             missing = await self._resync(ws) if self.reconnections else None
-            provider = pycrdt.Provider(self.ydoc, RoomChannel(ws, room_id, self.awareness, self._on_raw))
+            provider = pycrdt.Provider(self.ydoc, RoomChannel(ws, room_id, self.awareness, self._on_raw, self._on_sent))
             async with provider:
                 if missing:  # our edits the server has not seen (made while we were cut off)
                     await ws.write_message(create_update_message(missing), binary=True)
+                self._sent = self._changes  # what happened before now went in the sync
                 await asyncio.wait_for(provider.synced.wait(), SYNC_TIMEOUT)
                 self.synced.set()
                 await self._send_awareness(self._local_ids)
@@ -169,7 +181,31 @@ class RemoteRoom:
             self.ydoc = fresh
             self.awareness = pycrdt.Awareness(fresh)
             self._watch_awareness()
+            self._watch_changes()
             return None
+
+    # -- sending ------------------------------------------------------------------------
+
+    def _watch_changes(self) -> None:
+        def count(event: Any) -> None:
+            self._changes += 1
+
+        self.ydoc.observe(count)
+
+    def _on_sent(self) -> None:
+        self._sent += 1
+
+    async def flushed(self, timeout: float = 1.0) -> None:
+        """Wait (a little) until every change of our document so far is written to the room's websocket.
+
+        The Provider sends each transaction from a task of its own; the host waits for this before a
+        tool answers, so the edit is on its way to everyone when the agent hears it is done.
+        """
+        target = self._changes
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._sent < target and self.synced.is_set() and loop.time() < deadline:
+            await asyncio.sleep(0)
 
     # -- saving --------------------------------------------------------------------------
 
@@ -210,10 +246,17 @@ class RemoteRoom:
             ids = set(changes["added"]) | set(changes["updated"]) | set(changes["removed"])
             self._local_ids |= ids - set(changes["removed"])
             self._local_ids -= set(changes["removed"])
-            task = asyncio.get_running_loop().create_task(self._send_awareness(ids))
-            task.add_done_callback(_ignore_result)
+            self._awareness_due |= ids
+            if self._awareness_timer is None:
+                self._awareness_timer = asyncio.get_running_loop().call_later(AWARENESS_INTERVAL, self._awareness_now)
 
         self.awareness.observe(on_update)
+
+    def _awareness_now(self) -> None:
+        self._awareness_timer = None
+        due, self._awareness_due = self._awareness_due, set()
+        task = asyncio.get_running_loop().create_task(self._send_awareness(due))
+        task.add_done_callback(_ignore_result)
 
     async def _send_awareness(self, client_ids: set[int]) -> None:
         ws = self._ws
@@ -229,9 +272,9 @@ class RoomChannel:
 
     def __init__(
         self, ws: WebSocketClientConnection, path: str, awareness: pycrdt.Awareness,
-        on_raw: Callable[[bytes], None] | None = None,
+        on_raw: Callable[[bytes], None] | None = None, on_sent: Callable[[], None] | None = None,
     ) -> None:
-        self._ws, self._path, self._awareness, self._on_raw = ws, path, awareness, on_raw
+        self._ws, self._path, self._awareness, self._on_raw, self._on_sent = ws, path, awareness, on_raw, on_sent
 
     @property
     def path(self) -> str:
@@ -263,6 +306,8 @@ class RoomChannel:
 
     async def send(self, message: bytes) -> None:
         await self._ws.write_message(message, binary=True)
+        if self._on_sent is not None and message[:2] == bytes([YMessageType.SYNC, YSyncMessageType.SYNC_UPDATE]):
+            self._on_sent()
 
 
 async def ws_closed(ws: WebSocketClientConnection) -> None:

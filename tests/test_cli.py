@@ -135,3 +135,14 @@ def test_start_up_logs_no_warning(collab_server_factory):
     assert "collab-mcp is serving" in log
     warnings = [line for line in log.splitlines() if "Warning" in line or line.startswith("[W ")]
     assert not warnings, "\n".join(warnings)  # e.g. JupyterEventsVersionWarning from our event schemas
+
+
+def test_packs_names_the_tools_remote_mode_does_not_offer():
+    text = subprocess.run([sys.executable, "-m", "collab_mcp_core.cli", "packs"], capture_output=True, text=True, check=True).stdout
+    assert "  not in remote mode: discard_document_fork, fork_document, get_document_history" in text
+    rows = json.loads(subprocess.run([sys.executable, "-m", "collab_mcp_core.cli", "packs", "--json"],
+                                     capture_output=True, text=True, check=True).stdout)
+    document = next(r for r in rows if r["name"] == "document")
+    assert "update store" in document["not_in_remote_mode"]["get_document_history"]
+    notebook = next(r for r in rows if r["name"] == "notebook")
+    assert notebook["not_in_remote_mode"] == {}
