@@ -191,7 +191,14 @@ def connect_command(args: argparse.Namespace, passthrough: list[str]) -> int:
             print(f"collab-mcp connect: bridge to {target.mcp_url}, over stdio", file=sys.stderr)
             anyio.run(run_stdio_bridge, target)
         elif args.transport == "http":
-            anyio.run(run_http_remote, target, passthrough, args.ip, args.port)
+            port, token = args.port or free_port(args.ip), secrets.token_urlsafe(24)
+            url = f"http://{args.ip}:{port}/mcp"
+
+            def banner() -> None:
+                print(f"collab-mcp connect: remote mode on {target.url}, serving MCP at {url}\n  token: {token}\n"
+                      + json.dumps(client_config(url, token), indent=2), flush=True)
+
+            anyio.run(run_http_remote, target, passthrough, args.ip, port, token, banner)
         else:
             print(f"collab-mcp connect: remote mode on {target.url}, over stdio", file=sys.stderr)
             anyio.run(run_stdio_remote, target, passthrough)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,19 +87,18 @@ async def run_stdio_remote(target: Target, passthrough: list[str]) -> None:
         await host.server.run(read, write, host.server.create_initialization_options())
 
 
-async def run_http_remote(target: Target, passthrough: list[str], ip: str, port: int) -> None:
-    """Serve the packs as Streamable HTTP at ``http://ip:port/mcp``, with a token of its own (printed)."""
+async def run_http_remote(
+    target: Target, passthrough: list[str], ip: str, port: int, token: str, banner: Callable[[], None]
+) -> None:
+    """Serve the packs as Streamable HTTP at ``http://ip:port/mcp`` for ``token``; ``banner()`` once ready."""
     import secrets
 
     import uvicorn
     from mcp.server.transport_security import TransportSecuritySettings
 
-    from .cli import client_config, free_port
     from .host import SCOPE_IDENTITY
     from .transport import SessionManager
 
-    token = secrets.token_urlsafe(24)
-    port = port or free_port(ip)
     names = {ip, "127.0.0.1", "localhost"}
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
@@ -128,9 +126,7 @@ async def run_http_remote(target: Target, passthrough: list[str], ip: str, port:
                 return
             await manager.handle_request({**scope, SCOPE_IDENTITY: host.local_identity}, receive, send)
 
-        url = f"http://{ip}:{port}/mcp"
-        print(f"collab-mcp connect: remote mode on {target.url}, serving MCP at {url}\n  token: {token}\n"
-              + json.dumps(client_config(url, token), indent=2), flush=True)
+        banner()
         server = uvicorn.Server(uvicorn.Config(app, host=ip, port=port, log_level="warning", lifespan="off"))
         async with manager.run():
             await server.serve()
