@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from queue import Empty
 from typing import Any
 
@@ -269,6 +269,7 @@ async def run(
     *,
     store_history: bool = True,
     cell_id: str | None = None,
+    on_end: Callable[[Execution], Awaitable[None]] | None = None,
 ) -> Execution | ExecutionResult:
     """Start running ``code`` in the notebook's kernel: the execution, followed by a task of its own.
 
@@ -311,7 +312,7 @@ async def run(
     execution = Execution(
         ctx, path=api_path, cell_id=cell_id, kernel_id=kernel_id, kernel_started=started,
         kernel_restarted=notebook_kernel.healed is not None,
-        kernel_run=kernel_run, outputs=outputs, release=kernel.lock.release, note=note,
+        kernel_run=kernel_run, outputs=outputs, release=kernel.lock.release, note=note, on_end=on_end,
     )
     waited = 0.0 if started else time.monotonic() - began
     execution.start(max(0.0, timeout - waited), ctx.config(NotebookPack).max_execution_timeout)
@@ -322,11 +323,12 @@ async def run(
 async def run_and_answer(
     ctx: ToolContext, api_path: str, code: str, outputs: Outputs, timeout: float, wait: float | None,
     kernel_name: str | None, *, store_history: bool = True, cell_id: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, on_end: Callable[[Execution], Awaitable[None]] | None = None,
 ) -> tuple[ExecutionResult, list[Any]]:
     """Run ``code`` and wait for it up to ``wait`` seconds: the result so far and its images."""
     execution = await run(
-        ctx, api_path, code, outputs, timeout, kernel_name, store_history=store_history, cell_id=cell_id
+        ctx, api_path, code, outputs, timeout, kernel_name, store_history=store_history, cell_id=cell_id,
+        on_end=on_end,
     )
     if isinstance(execution, ExecutionResult):
         return execution, []
@@ -554,23 +556,27 @@ async def run_cell(
     code = code_of(ycell, cell_id)
     outputs = CellOutputs(ctx, api_path, cell_id)
     outputs.index = index
-    result, images = await run_and_answer(ctx, api_path, code, outputs, timeout, wait, kernel_name, cell_id=cell_id)
-    if result.status != "running":
-        await emit_executed(ctx, api_path, cell_id, index, result)
-    return result, images
-
-
-async def emit_executed(ctx: ToolContext, api_path: str, cell_id: str, index: int, result: ExecutionResult) -> None:
-    await ctx.emit(
-        CellExecuted(
-            path=api_path,
-            cell_id=cell_id,
-            index=index,
-            status=result.status,
-            execution_count=result.execution_count,
-            kernel_id=result.kernel_id,
-        )
+    return await run_and_answer(
+        ctx, api_path, code, outputs, timeout, wait, kernel_name, cell_id=cell_id, on_end=executed(ctx, outputs)
     )
+
+
+def executed(ctx: ToolContext, outputs: CellOutputs) -> Callable[[Execution], Awaitable[None]]:
+    """What to do when a cell's run ends (however long after the call): emit ``notebook_cell_executed``."""
+
+    async def emit(execution: Execution) -> None:
+        await ctx.emit(
+            CellExecuted(
+                path=execution.path,
+                cell_id=outputs.cell_id,
+                index=outputs.index if outputs.index is not None else -1,
+                status=execution.status,
+                execution_count=outputs.execution_count,
+                kernel_id=execution.kernel_id,
+            )
+        )
+
+    return emit
 
 
 class ExecuteCodeArgs(BaseModel):

@@ -16,6 +16,7 @@ import secrets
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -84,12 +85,14 @@ class Execution:
     def __init__(
         self, ctx: ToolContext, *, path: str, cell_id: str | None, kernel_id: str, kernel_started: bool,
         kernel_run: Any, outputs: Any, release: Any, kernel_restarted: bool = False, note: str = "",
+        on_end: Callable[[Execution], Awaitable[None]] | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(9)
         self.owner = ctx.identity.username
         self.path, self.cell_id, self.kernel_id, self.kernel_started = path, cell_id, kernel_id, kernel_started
         self.kernel_run, self.outputs, self._release, self.note = kernel_run, outputs, release, note
         self.kernel_restarted = kernel_restarted
+        self.on_end = on_end  # told once the run ended (before a waiting call hears of it)
         self.began = time.monotonic()
         self.ended: float | None = None
         self.status: Status = "running"
@@ -123,6 +126,11 @@ class Execution:
                 self._release()
                 self.ended = time.monotonic()
                 self.kernel_run.listener = None
+                if self.on_end is not None:
+                    try:
+                        await self.on_end(self)
+                    except Exception:
+                        log.exception("the end of an execution could not be reported")
                 self.settled.set()
 
     @property

@@ -17,7 +17,7 @@ from collab_mcp_core import ToolContext, ToolError, ToolOutput, tool
 
 from .config import NotebookPack
 from .current_notebook import PATH
-from .execution import KERNEL_NAME, CellOutputs, check_timeout, code_of, emit_executed, run
+from .execution import KERNEL_NAME, CellOutputs, check_timeout, code_of, executed, run
 from .executions import ExecutionResult, Progress, result_text
 from .live import find_cell, notebook_path, open_notebook
 from .outputs import OutputBudget
@@ -106,7 +106,9 @@ async def execute_cells(ctx: ToolContext, args: ExecuteCellsArgs) -> ToolOutput:
             break
         outputs = CellOutputs(ctx, api_path, cell_id)
         outputs.index = index
-        execution = await run(ctx, api_path, code, outputs, timeout, args.kernel_name, cell_id=cell_id)
+        execution = await run(
+            ctx, api_path, code, outputs, timeout, args.kernel_name, cell_id=cell_id, on_end=executed(ctx, outputs)
+        )
         if isinstance(execution, ExecutionResult):  # the kernel never answered: nothing ran
             report = execution
         else:
@@ -115,8 +117,6 @@ async def execute_cells(ctx: ToolContext, args: ExecuteCellsArgs) -> ToolOutput:
             report = execution.result(budget, fit=False)
         reports.append(report)
         await progress.send(f"cell {position + 1} of {len(ids)} ({cell_id}): {report.status}")
-        if report.status != "running":
-            await emit_executed(ctx, api_path, cell_id, index, report)
         if report.status in ALWAYS_STOP or (args.stop_on_error and report.status != "ok"):
             stopped_at = cell_id
             break

@@ -105,6 +105,9 @@ async def test_a_run_longer_than_wait_answers_running_then_get_execution_returns
         # Asking again: the final status, no outputs left to return.
         again = await call(mcp, "get_execution", execution_id=first["execution_id"], wait=0)
         assert again["status"] == "ok" and again["outputs"] == []
+        # The run's end reached the event bus, though no call was waiting for it when it began.
+        ran = [e for e in collab_server.events("notebook_cell_executed") if e.get("cell_id") == cell_id]
+        assert [e["status"] for e in ran] == ["ok"]
 
 
 async def test_get_execution_refuses_unknown_ids(collab_server):
