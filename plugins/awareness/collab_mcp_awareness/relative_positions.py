@@ -115,6 +115,18 @@ def _id(value: Any) -> tuple[int, int]:
     return client, clock
 
 
+def end_position(text: Text) -> dict[str, Any] | None:
+    """The relative position of the end of a live ``text``, asked of pycrdt directly (no copy), or None.
+
+    Only where pycrdt is right: a non-empty ASCII text, where its byte offsets inside a block
+    equal Yjs's UTF-16 units. Otherwise use :func:`text_ids` on a :func:`scratch_copy`.
+    """
+    content = str(text)
+    if not content or not content.isascii():
+        return None
+    return {"type": None, "tname": None, **text.sticky_index(len(content), Assoc.BEFORE).to_json()}
+
+
 def scratch_copy(doc: Doc) -> Doc:
     """A detached copy of ``doc`` (same ids) to compute positions in; the live document is never touched."""
     scratch = Doc()

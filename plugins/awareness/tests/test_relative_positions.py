@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from pycrdt import Array, Assoc, Doc, Map, Text
 
-from collab_mcp_awareness.relative_positions import PositionError, deleted_offset, scratch_copy, text_ids
+from collab_mcp_awareness.relative_positions import PositionError, deleted_offset, end_position, scratch_copy, text_ids
 
 
 def sync(a: Doc, b: Doc) -> None:
@@ -143,3 +143,16 @@ def test_a_position_on_a_deleted_character_is_where_it_was():
     position = {"item": {"client": 2, "clock": 2}, "assoc": 0}  # on 'ü' (after the two units of 😀)
     del text[len("hé".encode()):len("hé😀ü".encode())]
     assert deleted_offset(text, str(text), position) == len("hé")
+
+
+def test_the_end_of_an_ascii_text_is_asked_of_pycrdt_directly_and_agrees_with_the_ids():
+    one, two = Doc(client_id=1), Doc(client_id=2)
+    one.get("source", type=Text).insert(0, "hello")
+    sync(one, two)
+    two.get("source", type=Text).insert(2, "XYZ")
+    sync(one, two)
+    one.get("source", type=Text).insert(len("heXYZllo"), " world")
+    text = one.get("source", type=Text)
+    expected = text_ids(scratch_copy(one).get("source", type=Text), [len(str(text))]).relative_position(len(str(text)))
+    assert end_position(text) == expected == {"type": None, "tname": None, "item": {"client": 1, "clock": 10}, "assoc": -1}
+    assert end_position(two_client_text().get("source", type=Text)) is None  # not ASCII: pycrdt would count bytes

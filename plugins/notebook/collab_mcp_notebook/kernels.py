@@ -200,6 +200,8 @@ async def _death_of(ctx: ToolContext, kernel_id: str) -> str | None:
     # A kernel busy with someone's run answers nothing: only an idle one is asked whether it still answers.
     if known is not None and not known.lock.locked() and kernel_alive_state(ctx, kernel_id) == "idle":
         if not await _answers(known, ctx.config(NotebookPack).kernel_info_timeout):
+            if kernel_id in clients.died or not await _is_alive(ctx, kernel_id):
+                return "died (its process is gone)"  # killed just before the probe, noticed only now
             return f"stopped answering (no kernel_info reply within {ctx.config(NotebookPack).kernel_info_timeout:g}s)"
     return None
 
