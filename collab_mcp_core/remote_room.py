@@ -34,6 +34,7 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from .connect import Target
 from .errors import ToolError
+from .handles import state_vector
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +172,8 @@ class RemoteRoom:
         probe = pycrdt.Provider(fresh, RoomChannel(ws, "probe", pycrdt.Awareness(fresh)), log=log)
         async with probe:
             await asyncio.wait_for(probe.synced.wait(), SYNC_TIMEOUT)
-            theirs = decode_state_vector(fresh.get_state())
-            ours = decode_state_vector(self.ydoc.get_state())
+            theirs = state_vector(fresh)
+            ours = state_vector(self.ydoc)
             ours.pop(self.ydoc.client_id, None)  # our own unsent edits may be missing there: they are sent next
             if all(theirs.get(client, 0) >= clock for client, clock in ours.items()):
                 return self.ydoc.get_update(fresh.get_state())
@@ -314,25 +315,6 @@ async def ws_closed(ws: WebSocketClientConnection) -> None:
     """Return once the websocket is closed (the Provider reads it until then)."""
     while ws.protocol is not None:
         await asyncio.sleep(0.1)
-
-
-def decode_state_vector(state: bytes) -> dict[int, int]:
-    """A Yjs state vector (varuint count, then client and clock varuints) as ``{client: clock}``."""
-    position = 0
-
-    def varuint() -> int:
-        nonlocal position
-        value, shift = 0, 0
-        while True:
-            byte = state[position]
-            position += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value
-            shift += 7
-
-    count = varuint()
-    return {varuint(): varuint() for _ in range(count)}
 
 
 def _reason(err: BaseException) -> str:

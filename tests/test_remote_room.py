@@ -8,7 +8,8 @@ import pytest
 from jupyter_ydoc import YNotebook
 
 from collab_mcp_core.connect import Target
-from collab_mcp_core.remote_room import RemoteRoom, decode_state_vector
+from collab_mcp_core import state_vector
+from collab_mcp_core.remote_room import RemoteRoom
 from collab_mcp_core.testing import join_room
 
 NOTEBOOK = ("json", "notebook")
@@ -35,7 +36,7 @@ def test_state_vectors_decode():
     doc = pycrdt.Doc(client_id=300)
     doc["t"] = text = pycrdt.Text()
     text += "hello"
-    assert decode_state_vector(doc.get_state()) == {300: 5}
+    assert state_vector(doc) == {300: 5}
 
 
 async def test_edits_go_both_ways_and_survive_a_dropped_websocket(plain_server):
