@@ -35,7 +35,7 @@ async def timed_inserts(mcp, path: str, n: int, tag: str) -> list[float]:
     times = []
     for i in range(n):
         started = time.perf_counter()
-        await call(mcp, "insert_notebook_cell", path=path, content=f"{tag}_{i} = {i}", position=-1)
+        await call(mcp, "insert_notebook_cell", path=path, content=f"{tag}_{i} = {i}", index=-1)
         times.append(time.perf_counter() - started)
     return times
 

@@ -72,7 +72,7 @@ async def agent(server: servers.Server, party: Party, deadline: float, seed: int
             roll = rng.random()
             if not party.cells or roll < 0.35:
                 source = f"# {party.name} cell {k}\na_{k} = {k}"
-                done = await tool("insert_notebook_cell", path=PATH, content=source, position=rng.choice([-1, 0]))
+                done = await tool("insert_notebook_cell", path=PATH, content=source, index=rng.choice([-1, 0]))
                 if done:
                     party.cells[done["cell_id"]] = source
                 k += 1

@@ -80,7 +80,7 @@ class CollabMCP(Adapter):
         return result
 
     async def insert(self, session: Any, path: str, source: str) -> str | None:
-        result = await call(session, "insert_notebook_cell", {"path": path, "content": source, "position": -1})
+        result = await call(session, "insert_notebook_cell", {"path": path, "content": source, "index": -1})
         return result.structured_content["cell_id"]
 
     async def update(self, session: Any, path: str, cell: Cell, source: str) -> Any:

@@ -23,9 +23,10 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.connection import Connection
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated, ToolsListChanged
 from mcp.shared.exceptions import MCPError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from . import completions, metrics
+from .arguments import validate, with_new_names
 from .version import __version__
 from .context import ToolContext
 from .decisions import Deny, is_denial
@@ -213,8 +214,7 @@ class Host:
             offered = [t.name for t in await self._offered(tool_ctx)]
             raise MCPError(types.INVALID_PARAMS, _not_found("tool", params.name, offered))
         started = time.monotonic()
-        raw_path = (params.arguments or {}).get(tool.path_arg) if tool.path_arg else None
-        path = raw_path if isinstance(raw_path, str) else None  # for events, until normalized
+        path = None  # for events: the argument as given, until normalized
 
         def outcome() -> dict[str, Any]:
             """What the call's ToolCalled or ToolFailed event says of it (``path`` as it is by then)."""
@@ -224,8 +224,11 @@ class Host:
             }
 
         try:
-            arguments = params.arguments or {}
-            args = _validate(tool.input_model, arguments, tool.name)
+            # Old argument names become new ones here, once: everything after reads only new names.
+            arguments = with_new_names(tool.input_model, params.arguments or {}, tool.name)
+            raw_path = arguments.get(tool.path_arg) if tool.path_arg else None
+            path = raw_path if isinstance(raw_path, str) else None
+            args = validate(tool.input_model, arguments, tool.name)
             value = getattr(args, tool.path_arg, None) if tool.path_arg else None  # defaults included
             if value is None and tool.path_is_optional:
                 # Left out: the packs may name the caller's current document (checked below as if named).
@@ -311,7 +314,8 @@ class Host:
         tool_ctx = self._context(ctx)
         prompt = self._prompt(params.name)
         try:
-            args = _validate(prompt.args_model, params.arguments or {}, f"prompt {prompt.name}")
+            what = f"prompt {prompt.name}"
+            args = validate(prompt.args_model, with_new_names(prompt.args_model, params.arguments or {}, what), what)
             path = getattr(args, "path", None)
             if isinstance(path, str):  # a document path, as for tools: normalized and checked once
                 tool_ctx.path = self.backend.normalize_path(path)
@@ -492,31 +496,6 @@ def _not_found(kind: str, name: str, names: list[str]) -> str:
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
     return f"Unknown {kind} {name!r}.{hint} Available {kind}s: {', '.join(names) or 'none'}."
-
-
-def _validate(model: type[BaseModel], arguments: dict[str, Any], tool: str) -> BaseModel:
-    known = {f.alias or name for name, f in model.model_fields.items()} | set(model.model_fields)
-    unknown = sorted(set(arguments) - known)
-    if unknown:
-        # A misspelt argument silently ignored is a wrong call that looks right.
-        raise ToolError(
-            f"Invalid arguments for {tool!r}: unknown argument(s) {', '.join(unknown)}. "
-            f"Valid arguments: {', '.join(sorted(model.model_fields)) or 'none'}.",
-            fields=unknown,
-        )
-    try:
-        return model.model_validate(arguments)
-    except ValidationError as err:
-        problems = []
-        for e in err.errors(include_url=False):
-            field_name = ".".join(str(p) for p in e["loc"]) or "(arguments)"
-            problems.append(f"{field_name}: {e['msg']}")
-        props = model.model_json_schema().get("properties", {})
-        valid = ", ".join(props) or "none"
-        raise ToolError(
-            f"Invalid arguments for {tool!r}: " + "; ".join(problems) + f". Valid arguments: {valid}.",
-            fields=[".".join(str(p) for p in e["loc"]) for e in err.errors()],
-        ) from None
 
 
 # A tools/call result in its wire form. The SDK accepts a plain dict from a handler and

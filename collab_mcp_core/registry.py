@@ -21,6 +21,7 @@ import mcp_types as types
 from pydantic import BaseModel
 
 from . import schemas
+from .arguments import old_names
 from .errors import RegistrationError
 from .tools import PERMISSIONS, spec_of
 
@@ -142,6 +143,7 @@ class ToolRegistry:
                 f"tool {name!r}: permission must be one of {PERMISSIONS}, not {spec.permission!r}"
             )
         input_model, output_model = _models_of(func, name)
+        old_names(input_model)  # a misdeclared old argument name stops the server at start, not at a call
         output_model = spec.output or output_model  # tools returning ToolOutput name their model here
         read_only = spec.permission == "read" if spec.read_only is None else spec.read_only
         tool = Tool(

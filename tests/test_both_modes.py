@@ -77,7 +77,7 @@ async def test_notebook_workflow(mode_server):
     async with agent(server) as mcp, join_room(server, "flow.ipynb") as ada:
         nb = await call(mcp, "get_notebook", path="flow.ipynb")
         assert [c["source"] for c in nb["cells"]] == ["x = 20"]
-        inserted = await call(mcp, "insert_notebook_cell", path="flow.ipynb", position=1, content="print(x * 2)")
+        inserted = await call(mcp, "insert_notebook_cell", path="flow.ipynb", index=1, content="print(x * 2)")
         await ada.wait_for(lambda: sources(ada) == ["x = 20", "print(x * 2)"], what="the inserted cell")
         cell_id = inserted["cell_id"]
         await call(mcp, "update_notebook_cell", path="flow.ipynb", cell_id=cell_id, content="print('x', x + 1)")
@@ -88,7 +88,7 @@ async def test_notebook_workflow(mode_server):
         await ada.wait_for(
             lambda: stream_text(ada, 1) == "x 21\n" and cells(ada)[1]["execution_count"], what="the output"
         )
-        extra = await call(mcp, "insert_notebook_cell", path="flow.ipynb", position=2, content="gone soon")
+        extra = await call(mcp, "insert_notebook_cell", path="flow.ipynb", index=2, content="gone soon")
         await ada.wait_for(lambda: len(sources(ada)) == 3, what="the third cell")
         await call(mcp, "delete_notebook_cell", path="flow.ipynb", cell_id=extra["cell_id"])
         await ada.wait_for(lambda: sources(ada) == ["x = 20", "print('x', x + 1)"], what="the deletion")
@@ -107,7 +107,7 @@ async def test_text_edits(mode_server):
     server = mode_server
     (server.root / "notes.md").write_text("# Notes\n")
     async with agent(server) as mcp, join_room(server, "notes.md", kind="file") as ada:
-        await call(mcp, "insert_text", path="notes.md", text="café ☕ ok\n", position=-1)
+        await call(mcp, "insert_text", path="notes.md", content="café ☕ ok\n", position=-1)
         await ada.wait_for(lambda: str(ada.text) == "# Notes\ncafé ☕ ok\n", what="the insertion")
         await call(mcp, "delete_text", path="notes.md", position=8, length=7)
         await ada.wait_for(lambda: str(ada.text) == "# Notes\nok\n", what="the deletion (in characters)")
@@ -131,15 +131,15 @@ async def test_presence_and_cursors(mode_server):
         # ada once her client renews its state, as JupyterLab does every 15 s.
         await ada.set_awareness({"user": ADA, "cursors": []})
         await eventually(mcp, "get_online_users", lambda r: "ada" in {u["user_id"] for u in r["users"]},
-                         document_path="cursor.txt")
+                         path="cursor.txt")
         await call(mcp, "set_user_presence", status="busy", message="reading")
         await ada.wait_for(
             lambda: [s["agent"]["status"] for s in agent_states(ada)] == ["busy"], what="the busy status"
         )
-        published = await call(mcp, "update_cursor_position", document_path="cursor.txt",
-                               position={"line": 1, "column": 3})
+        published = await call(mcp, "update_cursor_position", path="cursor.txt",
+                               cursor={"line": 1, "column": 3})
         await ada.wait_for(lambda: any(s.get("cursors") for s in agent_states(ada)), what="the agent's cursor")
-        found = await call(mcp, "get_user_cursors", document_path="cursor.txt")
+        found = await call(mcp, "get_user_cursors", path="cursor.txt")
         mine = [c for c in found["cursors"] if c["is_agent"]]
         assert mine and (mine[0]["line"], mine[0]["column"]) == (1, 3)
         assert mine[0]["client_id"] == published["client_id"]
@@ -161,7 +161,7 @@ async def test_the_other_offered_tools_run(mode_server):
         assert "more.txt" in str(await call(mcp, "list_files"))
         await call(mcp, "edit_notebook_cell", cell_id="c0", old="5", new="6")
         await ada.wait_for(lambda: sources(ada)[0] == "v = 6", what="the edit")
-        await call(mcp, "move_notebook_cell", cell_id="c1", position=0)
+        await call(mcp, "move_notebook_cell", cell_id="c1", index=0)
         await ada.wait_for(lambda: sources(ada) == ["v * 2", "v = 6"], what="the move")
         ran = await call(mcp, "execute_cells", cell_ids=["c0", "c1"])
         assert "12" in json.dumps(ran)
@@ -179,5 +179,5 @@ async def test_the_other_offered_tools_run(mode_server):
         await call(mcp, "create_document_session", path="more.txt")
         assert (await call(mcp, "get_active_sessions"))["sessions"]
         await call(mcp, "broadcast_user_activity", activity_type="reviewing", description="checking",
-                   document_path="more.ipynb")
-        assert (await call(mcp, "get_user_activity", document_path="more.ipynb"))["entries"]
+                   path="more.ipynb")
+        assert (await call(mcp, "get_user_activity", path="more.ipynb"))["entries"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from collab_mcp_core.arguments import old_names
 from collab_mcp_core.packs import PackManager
 from collab_mcp_core.registry import ToolRegistry
 from collab_mcp_core.schemas import input_schema
@@ -27,7 +28,10 @@ def names_in(cell: str) -> list[str]:
 
 TYPES = {name: row[1] for row in section("Names") for name in names_in(row[0])}
 SYNONYMS = {bad: names_in(row[1])[0] for row in section("Synonyms no tool should use") for bad in names_in(row[0])}
-NOT_YET = {(names_in(row[0])[0], names_in(row[1])[0]) for row in section("Not renamed yet")}
+# (tool, old name, new name) for every renamed argument: still accepted, never advertised.
+RENAMED = [
+    (tool, names_in(row[1])[0], names_in(row[2])[0]) for row in section("Old names") for tool in names_in(row[0])
+]
 
 
 def json_type(prop: dict) -> str:
@@ -37,11 +41,9 @@ def json_type(prop: dict) -> str:
 
 
 def breaches(tool: str, schema: dict) -> list[str]:
-    """What in one tool's input schema breaks the conventions (known exceptions aside)."""
+    """What in one tool's input schema breaks the conventions."""
     found = []
     for name, prop in schema.get("properties", {}).items():
-        if (tool, name) in NOT_YET:
-            continue
         if name in SYNONYMS:
             found.append(f"{tool}: argument {name!r} should be {SYNONYMS[name]!r}")
         elif name in TYPES and json_type(prop) != TYPES[name]:
@@ -54,24 +56,28 @@ def test_the_page_has_its_tables():
     assert SYNONYMS["document_path"] == "path" and SYNONYMS["offset"] == "start"
 
 
-def test_every_installed_tool_follows_the_conventions():
+def installed_tools() -> ToolRegistry:
     manager = PackManager()
     manager.load_entry_points()
     registry = ToolRegistry()
     manager.collect_tools(registry)
+    return registry
+
+
+def test_every_installed_tool_follows_the_conventions():
+    registry = installed_tools()
     assert len(registry.tools) > 30  # the four packs (and the example) are installed
     problems = [p for tool in registry.tools.values() for p in breaches(tool.name, tool.mcp_tool.input_schema)]
     assert not problems, "\n".join(problems)
 
 
-def test_known_exceptions_still_exist():
-    # An exception left in the page after its rename would hide a new breach of the same name.
-    manager = PackManager()
-    manager.load_entry_points()
-    registry = ToolRegistry()
-    manager.collect_tools(registry)
-    stale = [(t, a) for t, a in NOT_YET if a not in registry.tools[t].mcp_tool.input_schema["properties"]]
-    assert not stale, f"renamed already: drop them from docs/conventions.md's 'Not renamed yet': {stale}"
+def test_old_names_are_accepted_and_not_advertised():
+    assert len(RENAMED) == 12  # the page lists every renamed argument
+    registry = installed_tools()
+    for tool, old, new in RENAMED:
+        properties = registry.tools[tool].mcp_tool.input_schema["properties"]
+        assert new in properties and old not in properties, (tool, old, new)
+        assert old_names(registry.tools[tool].input_model).get(old) == new, (tool, old, new)
 
 
 class Breaking(BaseModel):

@@ -43,7 +43,7 @@ async def test_acknowledged_inserts_survive_sigkill(tmp_path) -> None:
         write_notebook(server.root, "crash.ipynb", [{"source": "first = 1"}])
         async with connect(server) as mcp:
             for i in range(5):
-                await call(mcp, "insert_notebook_cell", path="crash.ipynb", content=f"cell_{i} = {i}", position=-1)
+                await call(mcp, "insert_notebook_cell", path="crash.ipynb", content=f"cell_{i} = {i}", index=-1)
                 if i == 1:
                     await call(mcp, "save_notebook", path="crash.ipynb")  # collab-mcp's last save: 3 cells
         kill(server)  # right after the last acknowledged call
@@ -77,8 +77,8 @@ async def test_a_file_changed_on_disk_wins_and_the_lost_edits_stay_restorable(tm
     try:
         (server.root / "notes.md").write_text("saved line ✓\n", encoding="utf-8")
         async with connect(server) as mcp:
-            await call(mcp, "insert_text", path="notes.md", text="unsaved é 1\n", position=-1)
-            await call(mcp, "insert_text", path="notes.md", text="unsaved 🎉 2\n", position=-1)
+            await call(mcp, "insert_text", path="notes.md", content="unsaved é 1\n", position=-1)
+            await call(mcp, "insert_text", path="notes.md", content="unsaved 🎉 2\n", position=-1)
         kill(server)
         (server.root / "notes.md").write_text("rewritten on disk\n", encoding="utf-8")  # while the server was down
 
@@ -103,7 +103,7 @@ async def test_a_text_file_as_collab_mcp_loaded_it_is_rebuilt_from_the_store(tmp
     try:
         (server.root / "log.txt").write_text("one\n", encoding="utf-8")
         async with connect(server) as mcp:
-            await call(mcp, "insert_text", path="log.txt", text="two\n", position=-1)
+            await call(mcp, "insert_text", path="log.txt", content="two\n", position=-1)
         kill(server)
         assert (server.root / "log.txt").read_text(encoding="utf-8") == "one\n"
         server = await asyncio.to_thread(start_server, tmp_path)
@@ -121,7 +121,7 @@ async def test_open_rooms_are_saved_on_a_stop_signal_without_a_tty(tmp_path, sto
     try:
         write_notebook(server.root, "stop.ipynb", [{"source": "kept = 1"}])
         async with connect(server) as mcp:
-            await call(mcp, "insert_notebook_cell", path="stop.ipynb", content="saved_on_stop = 2", position=-1)
+            await call(mcp, "insert_notebook_cell", path="stop.ipynb", content="saved_on_stop = 2", index=-1)
         server.process.send_signal(stop_signal)
         # Checked before anything else can stop the server (server.stop() sends SIGTERM).
         await wait_until(

@@ -198,7 +198,7 @@ async def test_collab_mcp_behind_jupyterhub(hub: Hub) -> None:
 
     async with join_room(alice, "hub.ipynb") as person, connect(alice) as session:
         # An insert through the proxy reaches the person in the room (also through the proxy).
-        await call(session, "insert_notebook_cell", path="hub.ipynb", content="print('from the agent')", position=0)
+        await call(session, "insert_notebook_cell", path="hub.ipynb", content="print('from the agent')", index=0)
         await person.wait_for(
             lambda: [str(c["source"]) for c in person.notebook.ycells][:1] == ["print('from the agent')"],
             what="the agent's cell",
@@ -238,7 +238,7 @@ async def test_collab_mcp_behind_jupyterhub(hub: Hub) -> None:
         assert streamed.headers["x-accel-buffering"] == "no"
 
         # An edit just before the hub stops the server (SIGINT, no TTY) is saved.
-        await call(session, "insert_notebook_cell", path="hub.ipynb", content="# saved at stop", position=1)
+        await call(session, "insert_notebook_cell", path="hub.ipynb", content="# saved at stop", index=1)
     await asyncio.to_thread(hub.stop_server, "alice")
     sources = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]]
     assert sources[0] == "print('from the agent')" and "# saved at stop" in sources, sources

@@ -6,7 +6,7 @@ from typing import Any
 
 from collab_mcp_core.testing import connect
 
-PATH_ARGUMENTS = ("path", "document_path")
+PATH_ARGUMENTS = ("path",)
 BAD_PATHS = ("a\x00.ipynb", "notes%00.txt", "sub/\x1b[2J.md")
 
 

@@ -79,7 +79,7 @@ async def test_read_only_identity_reads_but_cannot_write_or_execute(server, rsa_
             "which 'reader' does not have."
         )
         # Real tools of other packs: refused before they change anything.
-        denied = await call_error(session, "insert_text", path="top.txt", text="defaced ", position=0)
+        denied = await call_error(session, "insert_text", path="top.txt", content="defaced ", position=0)
         assert "'write' permission" in denied
         denied = await call_error(session, "execute_code", path="analysis.ipynb", code="import os")
         assert "'execute' permission" in denied
@@ -149,7 +149,7 @@ async def test_folder_scope_is_checked_on_the_file_a_symlink_names(server, rsa_k
             ("get_document", {}),
             ("word_count", {}),
             ("update_document", {"content": "defaced\n"}),
-            ("insert_text", {"text": "defaced ", "position": 0}),
+            ("insert_text", {"content": "defaced ", "position": 0}),
             ("probe_write", {"content": "defaced"}),
         ):
             error = await call_error(session, tool, path="notebooks/up.txt", **args)
@@ -294,7 +294,7 @@ async def test_not_found_messages_name_only_documents_the_caller_may_read(server
     # "walled" may read everything but top.txt (the probe pack denies it that one file).
     async with connect(server, headers=token_for(server, rsa_key, "walled", "read")) as session:
         errors = [
-            await call_error(session, "get_user_cursors", document_path="notebooks/closed.txt"),
+            await call_error(session, "get_user_cursors", path="notebooks/closed.txt"),
             await call_error(session, "join_session", session_id="text:file:no-such-room"),
             await call_error(session, "join_session", session_id=secret_room),
         ]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from collab_mcp_core import NotFound, ToolError, tool
 
 from .hub import Cursor, hub_for
 from .positions import line_column_of, offset_of
 from .relative_positions import PositionError, TextIds, deleted_offset, scratch_copy, text_ids
-from .rooms import OpenRoom, room_for_path
+from .rooms import OLD_PATH, NamesPath, OpenRoom, room_for_path
 from .sessions import join_seat
 
 
@@ -116,16 +116,16 @@ class UserCursor(BaseModel):
 
 
 class CursorsArgs(BaseModel):
-    document_path: str = Field(description="An open document.")
+    path: str = Field(validation_alias=OLD_PATH, description="An open document.")
 
 
-class DocumentCursors(BaseModel):
-    document_path: str
+class DocumentCursors(NamesPath):
+    path: str
     session_id: str
     cursors: list[UserCursor]
 
 
-@tool(permission="read", path_arg="document_path", title="Collaborators' cursors")
+@tool(permission="read", title="Collaborators' cursors")
 async def get_user_cursors(ctx: Any, args: CursorsArgs) -> DocumentCursors:
     """Get every collaborator's cursor and selection in an open document: line and column, and cell_id in notebooks."""
     room = await room_for_path(ctx)
@@ -147,7 +147,7 @@ async def get_user_cursors(ctx: Any, args: CursorsArgs) -> DocumentCursors:
                 primary=bool(cursor.get("primary", True)) if isinstance(cursor, dict) else True, resolved=False,
             )
             found.append(_place(entry, cursor, texts))
-    return DocumentCursors(document_path=room.path, session_id=room.room_id, cursors=found)
+    return DocumentCursors(path=room.path, session_id=room.room_id, cursors=found)
 
 
 def _place(entry: UserCursor, cursor: Any, texts: DocumentTexts) -> UserCursor:
@@ -176,14 +176,14 @@ def _place(entry: UserCursor, cursor: Any, texts: DocumentTexts) -> UserCursor:
 
 
 class UpdateCursorArgs(BaseModel):
-    document_path: str = Field(description="An open document.")
-    position: LineColumn = Field(description="Where your cursor is.")
+    path: str = Field(validation_alias=OLD_PATH, description="An open document.")
+    cursor: LineColumn = Field(validation_alias=AliasChoices("cursor", "position"), description="Where your cursor is.")
     selection: LineColumn | None = Field(None, description="The selection's other end (its anchor).")
     cell_id: str | None = Field(None, description="The cell (notebooks only).")
 
 
-class PublishedCursor(BaseModel):
-    document_path: str
+class PublishedCursor(NamesPath):
+    path: str
     session_id: str
     cell_id: str | None
     line: int
@@ -192,7 +192,7 @@ class PublishedCursor(BaseModel):
     client_id: int = Field(description="Your awareness client id in this session.")
 
 
-@tool(permission="read", path_arg="document_path", read_only=False, idempotent=True, title="Move my cursor")
+@tool(permission="read", read_only=False, idempotent=True, title="Move my cursor")
 async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedCursor:
     """Show your cursor (and a selection) in an open document; JupyterLab draws it with your name, and it follows edits.
 
@@ -202,7 +202,7 @@ async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedC
     texts = DocumentTexts(room)
     content = texts.content(args.cell_id)
     where = f"cell {args.cell_id!r}" if args.cell_id else repr(room.path)
-    head = offset_of(content, args.position.line, args.position.column, where=where)
+    head = offset_of(content, args.cursor.line, args.cursor.column, where=where)
     anchor = offset_of(content, args.selection.line, args.selection.column, where=where) if args.selection else head
     try:
         ids = texts.ids(args.cell_id, offsets=[anchor, head])
@@ -219,7 +219,7 @@ async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedC
     agent = hub.agent(ctx)
     seat = agent.seats.get(room.room_id)
     cursor = Cursor(
-        line=args.position.line, column=args.position.column, cell_id=args.cell_id,
+        line=args.cursor.line, column=args.cursor.column, cell_id=args.cell_id,
         anchor=(args.selection.line, args.selection.column) if args.selection else None, relative=relative,
     )
     if seat is None:  # a cursor in a document makes the agent a participant
@@ -231,10 +231,10 @@ async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedC
     if args.selection and anchor != head:
         selection = {
             "anchor": CursorEnd(line=args.selection.line, column=args.selection.column, cell_id=args.cell_id),
-            "head": CursorEnd(line=args.position.line, column=args.position.column, cell_id=args.cell_id),
+            "head": CursorEnd(line=args.cursor.line, column=args.cursor.column, cell_id=args.cell_id),
         }
     return PublishedCursor(
-        document_path=room.path, session_id=room.room_id, cell_id=args.cell_id, line=args.position.line,
-        column=args.position.column, selection=selection, client_id=seat.client_id,
+        path=room.path, session_id=room.room_id, cell_id=args.cell_id, line=args.cursor.line,
+        column=args.cursor.column, selection=selection, client_id=seat.client_id,
     )
 

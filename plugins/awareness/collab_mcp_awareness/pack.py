@@ -23,7 +23,7 @@ from .resources import AWARENESS, uri_of
 
 # Awareness tools need only read access to a document: they change who is shown
 # where, never the document itself. Those that publish are not read-only hints.
-# Their document argument is document_path: the host checks the permission on it.
+# Their document argument is path: the host checks the permission on it.
 TOOLS = (
     presence.get_online_users,
     presence.get_user_presence,

@@ -11,7 +11,7 @@ from collab_mcp_core import NotFound, tool
 from .config import AwarenessPack
 from .events import PresenceChanged
 from .hub import Agent, AwarenessHub, hub_for, now_iso
-from .rooms import GLOBAL_AWARENESS, OpenRoom, all_rooms, readable_rooms, room_for_path
+from .rooms import GLOBAL_AWARENESS, OLD_PATH, NamesPath, OpenRoom, all_rooms, readable_rooms, room_for_path
 
 Status = Literal["online", "away", "busy", "offline"]
 
@@ -93,50 +93,48 @@ def _entry(users: dict[str, OnlineUser], user: dict[str, Any], agent: Agent | No
 
 
 class OnlineUsersArgs(BaseModel):
-    document_path: str | None = Field(
-        None, description="Only the people in this document."
-    )
+    path: str | None = Field(None, validation_alias=OLD_PATH, description="Only the people in this document.")
 
 
-class OnlineUsers(BaseModel):
-    document_path: str | None = None
+class OnlineUsers(NamesPath):
+    path: str | None = None
     users: list[OnlineUser]
     count: int
 
 
-@tool(permission="read", path_arg="document_path", title="Who is online")
+@tool(permission="read", title="Who is online")
 async def get_online_users(ctx: Any, args: OnlineUsersArgs) -> OnlineUsers:
     """List who is connected now, people and agents (is_agent): user_id, name, status, open documents, last activity.
 
-    document_path narrows it to one open document.
+    path narrows it to one open document.
     """
     hub = hub_for(ctx.host)
     hub.touch(ctx)
-    room = await room_for_path(ctx) if args.document_path else None
+    room = await room_for_path(ctx) if args.path else None
     rooms = [room] if room else await readable_rooms(ctx, "get_online_users")
     users = roster(hub, ctx.backend, rooms, server_wide=room is None)
-    return OnlineUsers(document_path=room.path if room else None, users=users, count=len(users))
+    return OnlineUsers(path=room.path if room else None, users=users, count=len(users))
 
 
 class UserPresenceArgs(BaseModel):
     user_id: str = Field(description="A user_id from get_online_users.")
-    document_path: str | None = Field(None, description="Only their presence in this open document.")
+    path: str | None = Field(None, validation_alias=OLD_PATH, description="Only their presence in this open document.")
 
 
-class UserPresence(OnlineUser):
-    document_path: str | None = None
+class UserPresence(OnlineUser, NamesPath):
+    path: str | None = None
 
 
-@tool(permission="read", path_arg="document_path", title="A user's presence")
+@tool(permission="read", title="A user's presence")
 async def get_user_presence(ctx: Any, args: UserPresenceArgs) -> UserPresence:
     """Get one person's or agent's presence: status, status message, last activity and the documents they are in."""
     hub = hub_for(ctx.host)
-    room = await room_for_path(ctx) if args.document_path else None
+    room = await room_for_path(ctx) if args.path else None
     rooms = [room] if room else await readable_rooms(ctx, "get_user_presence")
     present = roster(hub, ctx.backend, rooms, server_wide=room is None)
     for user in present:
         if user.user_id == args.user_id:
-            return UserPresence(**user.model_dump(), document_path=room.path if room else None)
+            return UserPresence(**user.model_dump(), path=room.path if room else None)
     for agent in hub.agents.values():
         if agent.user_id == args.user_id and not agent.visible and room is None:
             return UserPresence(

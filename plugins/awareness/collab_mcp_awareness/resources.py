@@ -40,7 +40,8 @@ async def read_awareness(ctx: Any, uri: str) -> str:
         raise NotFound(f"{path!r} is not open in any collaboration session. {describe(readable)}")
     hub = hub_for(ctx.host)
     return json.dumps({
-        "document_path": room.path,
+        "path": room.path,
+        "document_path": room.path,  # the old name of path, for one release
         "session_id": room.room_id,
         "users": [u.model_dump(mode="json") for u in roster(hub, ctx.backend, [room], server_wide=False)],
         "recent_activity": [e.model_dump(mode="json") for e in hub.activity.recent(path=room.path, limit=20)],

@@ -10,9 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import AliasChoices, BaseModel, computed_field
+
 from collab_mcp_core import NOTEBOOK, TEXT_FILE, Backend, NotFound, ToolError
 
 GLOBAL_AWARENESS = "JupyterLab:globalAwareness"
+
+# The document argument was document_path until docs/conventions.md made it path: the old
+# name is accepted for one release, not advertised.
+OLD_PATH = AliasChoices("path", "document_path")
+
+
+class NamesPath(BaseModel):
+    """A result naming its document ``path``, and for one release ``document_path`` too (its old name)."""
+
+    @computed_field(description="Old name of path, for one release.")  # type: ignore[prop-decorator]
+    @property
+    def document_path(self) -> str | None:
+        return getattr(self, "path", None)
 
 
 @dataclass(frozen=True)
@@ -89,7 +104,7 @@ async def room_for_path(ctx: Any) -> OpenRoom:
     The host has checked the caller may read it: tools name it as their path argument.
     """
     backend = ctx.backend
-    api_path = await backend.check_file(ctx.path or "", kind="document")  # document_path, normalized by the host
+    api_path = await backend.check_file(ctx.path or "", kind="document")  # the path argument, normalized by the host
     for room in open_rooms(backend):
         if room.path == api_path:
             return room

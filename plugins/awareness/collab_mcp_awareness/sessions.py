@@ -11,14 +11,14 @@ from collab_mcp_core import NotFound, ToolError, tool
 from .events import PresenceChanged
 from .hub import Agent, AwarenessHub, Seat, hub_for
 from .presence import OnlineUser, roster
-from .rooms import OpenRoom, open_rooms, readable_rooms, room_by_id, room_for_path
+from .rooms import OLD_PATH, NamesPath, OpenRoom, open_rooms, readable_rooms, room_by_id, room_for_path
 
 
-class Session(BaseModel):
+class Session(NamesPath):
     """An open collaboration session (a document's room)."""
 
     session_id: str = Field(description="The room id; pass it to join_session / leave_session.")
-    document_path: str
+    path: str
     kind: str = Field(description="notebook or file.")
     participants: list[OnlineUser]
     participant_count: int
@@ -30,13 +30,13 @@ def session_of(ctx: Any, room: OpenRoom) -> Session:
     people = roster(hub, ctx.backend, [room], server_wide=False)
     agent = hub.agents.get(hub.key_of(ctx))
     return Session(
-        session_id=room.room_id, document_path=room.path, kind=room.kind, participants=people,
+        session_id=room.room_id, path=room.path, kind=room.kind, participants=people,
         participant_count=len(people), joined=agent is not None and room.room_id in agent.seats,
     )
 
 
 class ActiveSessionsArgs(BaseModel):
-    document_path: str | None = Field(None, description="Only the session of this document; omit for all.")
+    path: str | None = Field(None, validation_alias=OLD_PATH, description="Only the session of this document; omit for all.")
 
 
 class ActiveSessions(BaseModel):
@@ -47,14 +47,14 @@ class ActiveSessions(BaseModel):
     )
 
 
-@tool(permission="read", path_arg="document_path", title="Open collaboration sessions")
+@tool(permission="read", title="Open collaboration sessions")
 async def get_active_sessions(ctx: Any, args: ActiveSessionsArgs) -> ActiveSessions:
     """List open collaboration sessions (one per open document) with session_id, document and participants.
 
     Also says your current notebook; join_session joins a session without touching its document.
     """
     hub_for(ctx.host).touch(ctx)
-    if args.document_path:
+    if args.path:
         rooms = [await room_for_path(ctx)]
     else:
         rooms = await readable_rooms(ctx, "get_active_sessions")  # others' documents are not even named
@@ -100,9 +100,9 @@ async def join_seat(ctx: Any, hub: AwarenessHub, agent: Agent, room: OpenRoom) -
     return seat
 
 
-class LeftSession(BaseModel):
+class LeftSession(NamesPath):
     session_id: str
-    document_path: str | None
+    path: str | None
     left: bool
     remaining_sessions: list[str]
 
@@ -130,4 +130,4 @@ async def leave_session(ctx: Any, args: SessionArgs) -> LeftSession:
             is_agent=True, status=agent.status, message=agent.message, path=path, session_id=args.session_id,
         )
     )
-    return LeftSession(session_id=args.session_id, document_path=path, left=True, remaining_sessions=sorted(agent.seats))
+    return LeftSession(session_id=args.session_id, path=path, left=True, remaining_sessions=sorted(agent.seats))

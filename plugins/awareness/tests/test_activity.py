@@ -30,20 +30,20 @@ async def test_joins_leaves_and_announcements_are_activity(server):
     async with connect(server) as mcp:
         async with join_room(server, path) as ada:
             await ada.set_awareness({"user": ADA})
-            session_id = (await call(mcp, "get_active_sessions", document_path=path))["sessions"][0]["session_id"]
+            session_id = (await call(mcp, "get_active_sessions", path=path))["sessions"][0]["session_id"]
             await call(mcp, "join_session", session_id=session_id)
             await call(mcp, "set_user_presence", status="busy", message="cleaning data")
             announced = await call(mcp, "broadcast_user_activity", activity_type="analysis_started",
-                                   description="Profiling the loader", document_path=path,
+                                   description="Profiling the loader", path=path,
                                    metadata={"cells": 3, "note": "héllo 😀"})
             assert announced["activity_type"] == "analysis_started" and announced["path"] == path
-            await call(mcp, "broadcast_user_activity", activity_type="elsewhere", description="x", document_path=other)
+            await call(mcp, "broadcast_user_activity", activity_type="elsewhere", description="x", path=other)
             await call(mcp, "word_count", path=path)  # another pack's tool: a tool_called entry
             await call(mcp, "leave_session", session_id=session_id)
         await asyncio.sleep(0.3)
 
-        recent = await call(mcp, "get_user_activity", document_path=path, limit=50)
-        assert recent["document_path"] == path and all(e["path"] == path for e in recent["entries"])
+        recent = await call(mcp, "get_user_activity", path=path, limit=50)
+        assert recent["path"] == path and all(e["path"] == path for e in recent["entries"])
         kinds = [(e["activity_type"], e["user_id"], e["details"].get("change")) for e in recent["entries"]]
         me = announced["user_id"]
         assert ("presence_changed", "ada", "joined") in kinds
@@ -96,7 +96,7 @@ async def test_subscribers_are_notified_of_presence_and_announcements(server):
         content = json.loads((await watcher.read_resource(uri)).contents[0].text)
         assert [u["user_id"] for u in content["users"]] == ["ada"]
         await watcher.subscribe_resource(uri)
-        await call(agent, "broadcast_user_activity", activity_type="review", description="Reviewing", document_path=path)
+        await call(agent, "broadcast_user_activity", activity_type="review", description="Reviewing", path=path)
         with anyio.fail_after(5):
             while uri not in updates:
                 await anyio.sleep(0.05)
@@ -107,18 +107,18 @@ async def test_subscribers_are_notified_of_presence_and_announcements(server):
 async def test_bad_activity_input_is_a_clear_error_and_changes_nothing(server):
     path = write_notebook(server.root, "quiet.ipynb")
     async with connect(server) as mcp:
-        before = await call(mcp, "get_user_activity", document_path=path)
+        before = await call(mcp, "get_user_activity", path=path)
         assert "activity_type" in await call_error(mcp, "broadcast_user_activity", activity_type="no spaces!",
                                                    description="x")
         assert "description" in await call_error(mcp, "broadcast_user_activity", activity_type="ok", description="")
         assert "No document" in await call_error(mcp, "broadcast_user_activity", activity_type="ok",
-                                                 description="x", document_path="missing.ipynb")
+                                                 description="x", path="missing.ipynb")
         error = await call_error(mcp, "broadcast_user_activity", activity_type="ok", description="x",
-                                 document_path=path, metadata={"blob": "x" * 5000})
+                                 path=path, metadata={"blob": "x" * 5000})
         assert "metadata" in error and "4000" in error
         assert "limit" in await call_error(mcp, "get_user_activity", limit=0)
-        assert "leaves the server root" in await call_error(mcp, "get_user_activity", document_path="../x")
-        after = await call(mcp, "get_user_activity", document_path=path)
+        assert "leaves the server root" in await call_error(mcp, "get_user_activity", path="../x")
+        after = await call(mcp, "get_user_activity", path=path)
         assert after["entries"] == before["entries"] == []
 
 

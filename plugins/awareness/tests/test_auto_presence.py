@@ -27,12 +27,12 @@ async def test_an_agent_that_only_edits_is_present_named_after_its_client(collab
             assert state["user"]["initials"] == "CC" and state["user"]["color"].startswith("#")
             assert "autosave" not in state
             # Its cursor is in the cell it inserted.
-            cursors = await call(mcp, "get_user_cursors", document_path=path)
+            cursors = await call(mcp, "get_user_cursors", path=path)
             mine = [c for c in cursors["cursors"] if c["is_agent"]]
             assert mine and mine[0]["cell_id"] == inserted["cell_id"]
-            sessions = await call(mcp, "get_active_sessions", document_path=path)
+            sessions = await call(mcp, "get_active_sessions", path=path)
             assert sessions["sessions"][0]["joined"] is True
-            activity = await call(mcp, "get_user_activity", document_path=path)
+            activity = await call(mcp, "get_user_activity", path=path)
             assert any(e["description"].startswith("Claude Code used insert_notebook_cell") for e in activity["entries"])
         # DELETE of the MCP session: the agent leaves at once.
         await ada.wait_for(lambda: not agent_states(ada), timeout=1.0, what="the agent leave with its session")

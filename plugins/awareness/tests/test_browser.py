@@ -79,7 +79,7 @@ async def jupyterlab_page(server, notebook: str, first_cell: str, failure_shot: 
 async def test_agent_cell_and_presence_appear_in_jupyterlab_without_reload(collab_server):
     async with jupyterlab_page(collab_server, "live.ipynb", "print('hello')", "awareness-browser-failure.png") as page:
         async with connect(collab_server) as mcp:
-            sessions = await call(mcp, "get_active_sessions", document_path="live.ipynb")
+            sessions = await call(mcp, "get_active_sessions", path="live.ipynb")
             session = sessions["sessions"][0]
             assert any(not p["is_agent"] for p in session["participants"])  # the page is in the session
             await call(mcp, "join_session", session_id=session["session_id"])
@@ -91,7 +91,7 @@ async def test_agent_cell_and_presence_appear_in_jupyterlab_without_reload(colla
             # The agent's cursor flag is drawn in that cell, with its name.
             flag = page.locator(".jp-remote-userFlag", has_text=me["display_name"])
             await flag.first.wait_for(state="attached", timeout=LIVE_TIMEOUT_MS)
-            cursors = await call(mcp, "get_user_cursors", document_path="live.ipynb")
+            cursors = await call(mcp, "get_user_cursors", path="live.ipynb")
             mine = [c for c in cursors["cursors"] if c["is_agent"]]
             assert mine and mine[0]["cell_id"] == inserted["cell_id"]
             # The agent is in the page's collaborator list, with its name and colour.
@@ -115,7 +115,7 @@ async def test_agent_cell_and_presence_appear_in_jupyterlab_without_reload(colla
             expected = (first_cell, 0, len("print('hello') # é😀x") - 1)
 
             async def human_cursor():
-                found = await call(mcp, "get_user_cursors", document_path="live.ipynb")
+                found = await call(mcp, "get_user_cursors", path="live.ipynb")
                 humans = [c for c in found["cursors"] if not c["is_agent"] and c["resolved"]]
                 return [(c["cell_id"], c["line"], c["column"]) for c in humans]
 

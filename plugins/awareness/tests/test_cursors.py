@@ -71,7 +71,7 @@ async def test_text_file_cursors_both_ways(collab_server):
              "head": {"type": None, "tname": "source", "item": None, "assoc": 0}, "primary": True, "empty": True}]})
 
         async def ada_resolved():
-            found = await call(mcp, "get_user_cursors", document_path="notes.txt")
+            found = await call(mcp, "get_user_cursors", path="notes.txt")
             by_user = {c["user_id"]: c for c in found["cursors"]}
             return by_user if by_user.get("ada", {}).get("resolved") and "grace" in by_user else None
 
@@ -83,8 +83,8 @@ async def test_text_file_cursors_both_ways(collab_server):
         assert by_user["grace"]["selection"] is None
 
         # The agent selects from after the emoji of line 0 (the server's block) to before 'là'.
-        published = await call(mcp, "update_cursor_position", document_path="notes.txt",
-                               position={"line": 1, "column": 12}, selection={"line": 0, "column": 16})
+        published = await call(mcp, "update_cursor_position", path="notes.txt",
+                               cursor={"line": 1, "column": 12}, selection={"line": 0, "column": 16})
         assert published["selection"]["anchor"] == {"line": 0, "column": 16, "cell_id": None}
         started = time.monotonic()
         cursor = await ada.wait_for(lambda: agent_cursor(ada), timeout=1.0, what="the agent's cursor")
@@ -93,16 +93,16 @@ async def test_text_file_cursors_both_ways(collab_server):
         assert cursor["anchor"]["item"] == {"client": server_block[0], "clock": server_block[1] + 17}
         assert cursor["empty"] is False and cursor["primary"] is True
 
-        found = await call(mcp, "get_user_cursors", document_path="notes.txt")
+        found = await call(mcp, "get_user_cursors", path="notes.txt")
         agent = next(c for c in found["cursors"] if c["is_agent"])
         assert (agent["line"], agent["column"]) == (1, 12) and agent["client_id"] == published["client_id"]
         assert agent["selection"]["anchor"] == {"line": 0, "column": 16, "cell_id": None}
 
         # At the very end, and at the start of an empty line.
-        await call(mcp, "update_cursor_position", document_path="notes.txt", position={"line": 1, "column": len(mine)})
+        await call(mcp, "update_cursor_position", path="notes.txt", cursor={"line": 1, "column": len(mine)})
         cursor = await ada.wait_for(lambda: (c := agent_cursor(ada)) and c["empty"] and c, timeout=1.0, what="the move")
         assert cursor["head"]["item"] == {"client": me, "clock": 18} and cursor["head"]["assoc"] == -1  # 19 units
-        found = await call(mcp, "get_user_cursors", document_path="notes.txt")
+        found = await call(mcp, "get_user_cursors", path="notes.txt")
         agent = next(c for c in found["cursors"] if c["is_agent"])
         assert (agent["line"], agent["column"]) == (1, len(mine))
 
@@ -110,7 +110,7 @@ async def test_text_file_cursors_both_ways(collab_server):
         del grace.text[len("première ligne 😀\nça marche 🎉 ".encode()):len("première ligne 😀\nça marche 🎉 là".encode())]
 
         async def moved():
-            found = await call(mcp, "get_user_cursors", document_path="notes.txt")
+            found = await call(mcp, "get_user_cursors", path="notes.txt")
             ada_cursor = next(c for c in found["cursors"] if c["user_id"] == "ada")
             return ada_cursor if "là" not in str(ada.text) else None
 
@@ -139,7 +139,7 @@ async def test_notebook_cursors_carry_the_cell_id(collab_server):
         await grace.set_awareness({"user": GRACE, "cursors": [{"anchor": end, "head": end, "empty": True}]})
 
         async def both():
-            found = await call(mcp, "get_user_cursors", document_path="cursors.ipynb")
+            found = await call(mcp, "get_user_cursors", path="cursors.ipynb")
             by_user = {c["user_id"]: c for c in found["cursors"]}
             ready = by_user.get("ada", {}).get("resolved") and by_user.get("grace", {}).get("resolved")
             return by_user if ready else None
@@ -149,17 +149,17 @@ async def test_notebook_cursors_carry_the_cell_id(collab_server):
         assert (by_user["grace"]["cell_id"], by_user["grace"]["line"], by_user["grace"]["column"]) == (first_id_str, 1, 16)
 
         block = first_id(first["source"])  # the first cell's text as the server loaded it
-        await call(mcp, "update_cursor_position", document_path="cursors.ipynb", cell_id=first_id_str,
-                   position={"line": 1, "column": 14})  # after the emoji, before "')"
+        await call(mcp, "update_cursor_position", path="cursors.ipynb", cell_id=first_id_str,
+                   cursor={"line": 1, "column": 14})  # after the emoji, before "')"
         cursor = await ada.wait_for(lambda: agent_cursor(ada), timeout=1.0, what="the agent's cursor")
         assert cursor["head"]["item"] == {"client": block[0], "clock": block[1] + len("# é\nprint('héllo ") + 2}
-        await call(mcp, "update_cursor_position", document_path="cursors.ipynb", cell_id=second_id_str,
-                   position={"line": 0, "column": 15})
+        await call(mcp, "update_cursor_position", path="cursors.ipynb", cell_id=second_id_str,
+                   cursor={"line": 0, "column": 15})
         cursor = await ada.wait_for(
             lambda: (c := agent_cursor(ada)) and c["head"]["item"] == {"client": me, "clock": 11} and c,
             timeout=1.0, what="the agent's cursor before 'ok'",
         )
-        found = await call(mcp, "get_user_cursors", document_path="cursors.ipynb")
+        found = await call(mcp, "get_user_cursors", path="cursors.ipynb")
         agent = next(c for c in found["cursors"] if c["is_agent"])
         assert (agent["cell_id"], agent["line"], agent["column"]) == (second_id_str, 0, 15)
 
@@ -178,21 +178,21 @@ async def test_bad_cursor_input_is_a_clear_error_and_changes_nothing(collab_serv
         async def error(**args):
             return await call_error(mcp, "update_cursor_position", **args)
 
-        assert "Line 3 is out of range" in await error(document_path="bad.txt", position={"line": 3, "column": 0})
-        message = await error(document_path="bad.txt", position={"line": 1, "column": 7})
+        assert "Line 3 is out of range" in await error(path="bad.txt", cursor={"line": 3, "column": 0})
+        message = await error(path="bad.txt", cursor={"line": 1, "column": 7})
         assert "Column 7 is out of range on line 1" in message and "0 to 6" in message
-        assert "column" in await error(document_path="bad.txt", position={"line": 0, "column": -1})
-        message = await error(document_path="bad.txt", position={"line": 0, "column": 0}, selection={"line": 9, "column": 0})
+        assert "column" in await error(path="bad.txt", cursor={"line": 0, "column": -1})
+        message = await error(path="bad.txt", cursor={"line": 0, "column": 0}, selection={"line": 9, "column": 0})
         assert "Line 9" in message
-        assert "no cells" in await error(document_path="bad.txt", position={"line": 0, "column": 0}, cell_id=cell_id)
-        message = await error(document_path="bad.ipynb", position={"line": 0, "column": 0})
+        assert "no cells" in await error(path="bad.txt", cursor={"line": 0, "column": 0}, cell_id=cell_id)
+        message = await error(path="bad.ipynb", cursor={"line": 0, "column": 0})
         assert "give the cell_id" in message and cell_id in message
-        message = await error(document_path="bad.ipynb", position={"line": 0, "column": 0}, cell_id="nope")
+        message = await error(path="bad.ipynb", cursor={"line": 0, "column": 0}, cell_id="nope")
         assert "No cell 'nope'" in message and cell_id in message
-        assert "Column 8" in await error(document_path="bad.ipynb", position={"line": 0, "column": 8}, cell_id=cell_id)
-        assert "not open" in await error(document_path="closed.txt", position={"line": 0, "column": 0})
-        assert "not open" in await call_error(mcp, "get_user_cursors", document_path="closed.txt")
-        assert "No document" in await call_error(mcp, "get_user_cursors", document_path="nowhere.txt")
+        assert "Column 8" in await error(path="bad.ipynb", cursor={"line": 0, "column": 8}, cell_id=cell_id)
+        assert "not open" in await error(path="closed.txt", cursor={"line": 0, "column": 0})
+        assert "not open" in await call_error(mcp, "get_user_cursors", path="closed.txt")
+        assert "No document" in await call_error(mcp, "get_user_cursors", path="nowhere.txt")
 
         await asyncio.sleep(0.2)
         assert not [s for s in ada.others().values() if "agent" in s]  # nothing was published
@@ -201,8 +201,8 @@ async def test_bad_cursor_input_is_a_clear_error_and_changes_nothing(collab_serv
         assert not any(s["joined"] for s in sessions["sessions"])  # and the agent joined nothing
 
         # The last column of a line is valid (after the emoji), and the agent then joins.
-        await call(mcp, "update_cursor_position", document_path="bad.txt", position={"line": 1, "column": 6})
-        assert (await call(mcp, "get_active_sessions", document_path="bad.txt"))["sessions"][0]["joined"]
+        await call(mcp, "update_cursor_position", path="bad.txt", cursor={"line": 1, "column": 6})
+        assert (await call(mcp, "get_active_sessions", path="bad.txt"))["sessions"][0]["joined"]
 
 
 async def test_the_server_logged_no_error(collab_server):

@@ -18,10 +18,10 @@ async def edit_with_the_notebook_pack(server):
         cells=[nbformat.v4.new_code_cell("x = 1")])))
     async with connect(server) as mcp, join_room(server, "follow.ipynb") as ada:
         await ada.set_awareness({"user": ADA})
-        session = (await call(mcp, "get_active_sessions", document_path="follow.ipynb"))["sessions"][0]
+        session = (await call(mcp, "get_active_sessions", path="follow.ipynb"))["sessions"][0]
         await call(mcp, "join_session", session_id=session["session_id"])
         inserted = await call(mcp, "insert_notebook_cell", path="follow.ipynb", content="y = 'é😀'\nz = 2")
-        cursors = await call(mcp, "get_user_cursors", document_path="follow.ipynb")
+        cursors = await call(mcp, "get_user_cursors", path="follow.ipynb")
         return inserted, [c for c in cursors["cursors"] if c["is_agent"]], ada
 
 
@@ -44,10 +44,10 @@ async def test_only_the_editing_sessions_cursor_moves_when_one_user_runs_two_age
     async with connect(collab_server) as first, connect(collab_server) as second, \
             join_room(collab_server, "two.ipynb") as ada:
         await ada.set_awareness({"user": ADA})
-        room = (await call(first, "get_active_sessions", document_path="two.ipynb"))["sessions"][0]["session_id"]
+        room = (await call(first, "get_active_sessions", path="two.ipynb"))["sessions"][0]["session_id"]
         for agent in (first, second):
             await call(agent, "join_session", session_id=room)
         inserted = await call(first, "insert_notebook_cell", path="two.ipynb", content="y = 2")
-        cursors = await call(second, "get_user_cursors", document_path="two.ipynb")
+        cursors = await call(second, "get_user_cursors", path="two.ipynb")
     agents = [c for c in cursors["cursors"] if c["is_agent"]]
     assert [c["cell_id"] for c in agents] == [inserted["cell_id"]]  # the first agent's, not the second's

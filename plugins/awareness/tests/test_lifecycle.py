@@ -33,18 +33,18 @@ async def test_the_agent_reappears_when_a_closed_room_reopens(server):
     async with connect(server) as mcp:
         async with join_room(server, path) as ada:
             await ada.set_awareness({"user": ADA})
-            session_id = (await call(mcp, "get_active_sessions", document_path=path))["sessions"][0]["session_id"]
+            session_id = (await call(mcp, "get_active_sessions", path=path))["sessions"][0]["session_id"]
             await call(mcp, "join_session", session_id=session_id)
             await ada.wait_for(lambda: agent_states(ada), timeout=1.0, what="the agent")
         for _ in range(100):  # the room is deleted once nobody is connected
             if not (await call(mcp, "get_active_sessions"))["sessions"]:
                 break
             await asyncio.sleep(0.1)
-        assert "not open" in await call_error(mcp, "get_online_users", document_path=path)
+        assert "not open" in await call_error(mcp, "get_online_users", path=path)
         async with join_room(server, path) as again:  # a new room, with a new awareness
             await again.set_awareness({"user": ADA})
             await again.wait_for(lambda: agent_states(again), timeout=2.0, what="the agent in the reopened room")
-            sessions = await call(mcp, "get_active_sessions", document_path=path)
+            sessions = await call(mcp, "get_active_sessions", path=path)
             assert sessions["sessions"][0]["joined"] is True
 
 
@@ -52,7 +52,7 @@ async def test_the_session_less_protocol_works_too(server):
     path = write_notebook(server.root, "modern.ipynb")
     async with join_room(server, path) as ada, connect(server, modern=True) as client:
         await ada.set_awareness({"user": ADA})
-        session_id = (await call(client, "get_active_sessions", document_path=path))["sessions"][0]["session_id"]
+        session_id = (await call(client, "get_active_sessions", path=path))["sessions"][0]["session_id"]
         await call(client, "join_session", session_id=session_id)
         await ada.wait_for(lambda: agent_states(ada), timeout=1.0, what="the agent")
         await call(client, "leave_session", session_id=session_id)
@@ -65,10 +65,10 @@ async def test_documents_the_caller_may_not_read_are_not_shown(server):
     async with join_room(server, secret) as ada, connect(server) as mcp:
         await ada.set_awareness({"user": ADA})
         await asyncio.sleep(0.3)
-        assert "Permission denied" in await call_error(mcp, "get_online_users", document_path=secret)
-        assert "Permission denied" in await call_error(mcp, "get_user_cursors", document_path=secret)
+        assert "Permission denied" in await call_error(mcp, "get_online_users", path=secret)
+        assert "Permission denied" in await call_error(mcp, "get_user_cursors", path=secret)
         sessions = await call(mcp, "get_active_sessions")
-        assert secret not in [s["document_path"] for s in sessions["sessions"]]
+        assert secret not in [s["path"] for s in sessions["sessions"]]
         online = await call(mcp, "get_online_users")
         assert all(secret not in u["documents"] for u in online["users"])
         # A session the caller may not read is not found, and its path is not said.

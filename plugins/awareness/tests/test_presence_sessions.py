@@ -27,7 +27,7 @@ def agent_states(collab) -> list[dict]:
 
 
 async def session_of(mcp, path: str) -> str:
-    found = await call(mcp, "get_active_sessions", document_path=path)
+    found = await call(mcp, "get_active_sessions", path=path)
     return found["sessions"][0]["session_id"]
 
 
@@ -44,12 +44,12 @@ async def test_collaborators_appear_in_online_users(collab_server):
         assert by_id["ada"]["display_name"] == "Ada Lovelace" and by_id["ada"]["documents"] == [path]
         assert by_id["ada"]["is_agent"] is False and by_id["ada"]["status"] == "online"
         assert by_id["ada"]["last_activity"] is not None
-        in_doc = await call(mcp, "get_online_users", document_path=path)
+        in_doc = await call(mcp, "get_online_users", path=path)
         assert sorted(u["user_id"] for u in in_doc["users"]) == ["ada", "grace"]
         presence = await call(mcp, "get_user_presence", user_id="grace")
         assert presence["documents"] == [path] and presence["status"] == "online"
         sessions = await call(mcp, "get_active_sessions")
-        session = next(s for s in sessions["sessions"] if s["document_path"] == path)
+        session = next(s for s in sessions["sessions"] if s["path"] == path)
         assert session["session_id"].startswith("json:notebook:") and session["participant_count"] == 2
         assert session["joined"] is False
 
@@ -73,14 +73,14 @@ async def test_join_shows_the_agent_and_leave_removes_it_at_once(collab_server):
         again = await call(mcp, "join_session", session_id=session_id)
         assert again["already_joined"] is True and len(agent_states(ada)) == 1
 
-        online = await call(mcp, "get_online_users", document_path=path)
+        online = await call(mcp, "get_online_users", path=path)
         agent = next(u for u in online["users"] if u["is_agent"])
         assert agent["user_id"] == user["username"] and agent["sessions"] == [session_id]
 
         left = await call(mcp, "leave_session", session_id=session_id)
         assert left["left"] is True and left["remaining_sessions"] == []
         await ada.wait_for(lambda: not agent_states(ada), timeout=0.5, what="the agent leave at once")
-        online = await call(mcp, "get_online_users", document_path=path)
+        online = await call(mcp, "get_online_users", path=path)
         assert [u["user_id"] for u in online["users"]] == ["ada"]
 
 
@@ -155,9 +155,9 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
         await call(mcp, "set_user_presence", status="away", message="lunch")
 
         assert "No user 'nobody' is online" in await call_error(mcp, "get_user_presence", user_id="nobody")
-        error = await call_error(mcp, "get_online_users", document_path=closed)
+        error = await call_error(mcp, "get_online_users", path=closed)
         assert "not open" in error and path in error
-        assert "No document" in await call_error(mcp, "get_online_users", document_path="missing.ipynb")
+        assert "No document" in await call_error(mcp, "get_online_users", path="missing.ipynb")
         error = await call_error(mcp, "join_session", session_id="json:notebook:nope")
         assert "No open collaboration session" in error and session_id in error
         error = await call_error(mcp, "leave_session", session_id="json:notebook:nope")

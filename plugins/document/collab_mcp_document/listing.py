@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, computed_field
 
 from collab_mcp_core import ToolContext, ToolError, tool
 
@@ -19,7 +19,7 @@ MAX_WALK = 20_000  # files looked at per listing, so a huge tree cannot stall th
 class ListDocumentsArgs(BaseModel):
     path: str = Field("", description="Folder to list recursively ('': the root).")
     file_type: str | None = Field(None, description="Only this type: notebook, markdown, code or text.")
-    offset: int = Field(0, ge=0, description="First item (paging: pass next_offset).")
+    start: int = Field(0, ge=0, validation_alias=AliasChoices("start", "offset"), description="First item (paging: pass next_start).")
     limit: int = Field(50, ge=1, le=500, description="Most items to return.")
 
 
@@ -35,8 +35,19 @@ class DocumentInfo(BaseModel):
 class DocumentList(BaseModel):
     documents: list[DocumentInfo]
     total: int
-    offset: int
-    next_offset: int | None = Field(description="Pass as offset for the next page; null when this was the last.")
+    start: int
+    next_start: int | None = Field(description="Pass as start for the next page; null when this was the last.")
+
+    # offset/next_offset were start/next_start before docs/conventions.md: kept for one release.
+    @computed_field(description="Old name of start, for one release.")  # type: ignore[prop-decorator]
+    @property
+    def offset(self) -> int:
+        return self.start
+
+    @computed_field(description="Old name of next_start, for one release.")  # type: ignore[prop-decorator]
+    @property
+    def next_offset(self) -> int | None:
+        return self.next_start
 
 
 async def walk_files(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
@@ -48,7 +59,7 @@ async def walk_files(ctx: ToolContext, folder: str) -> list[dict[str, Any]]:
 async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentList:
     """List documents (notebooks, markdown, code, text) under a folder with type, size and who has each open.
 
-    Opens no room. Page with offset/next_offset.
+    Opens no room. Page with start/next_start.
     """
     check_file_type(args.file_type)
     folder = ctx.path
@@ -60,7 +71,7 @@ async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentL
         if file_type is None or (args.file_type and file_type != args.file_type):
             continue
         matches.append((model, file_type))
-    page = matches[args.offset : args.offset + args.limit]
+    page = matches[args.start : args.start + args.limit]
     documents = []
     for model, file_type in page:
         ref = DocumentRef(model["path"], file_type)
@@ -72,9 +83,9 @@ async def list_documents(ctx: ToolContext, args: ListDocumentsArgs) -> DocumentL
                 collaborators=[_name(p) for p in ctx.backend.collaborators(room)],
             )
         )
-    end = args.offset + len(page)
+    end = args.start + len(page)
     return DocumentList(
-        documents=documents, total=len(matches), offset=args.offset, next_offset=end if end < len(matches) else None
+        documents=documents, total=len(matches), start=args.start, next_start=end if end < len(matches) else None
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from collab_mcp_core import Splice, ToolContext, ToolError, apply_splices, apply_to_string, minimal_splices, rebase, text_of, tool
 
@@ -127,7 +127,7 @@ async def update_document(ctx: ToolContext, args: UpdateDocumentArgs) -> EditRes
 
 class InsertTextArgs(BaseModel):
     path: str = Field(description="Text document path.")
-    text: str = Field(description="The text to insert.")
+    content: str = Field(validation_alias=AliasChoices("content", "text"), description="The text to insert.")
     position: int = Field(description="Where to insert (-1: the end). " + CHARACTERS)
     expected_version: str | None = Field(None, description="Refuse unless the document is at this version.")
     fork_id: str | None = Field(None, description="Edit this fork instead.")
@@ -136,11 +136,11 @@ class InsertTextArgs(BaseModel):
 @tool(permission="write", title="Insert text", destructive=False)
 async def insert_text(ctx: ToolContext, args: InsertTextArgs) -> EditResult:
     """Insert text at a character position of a live document; returns the new length and version."""
-    if not args.text:
-        raise ToolError("text is empty: nothing to insert.")
+    if not args.content:
+        raise ToolError("content is empty: nothing to insert.")
 
     def splice(old: str) -> list[Splice]:
-        return [Splice(check_range(len(old), args.position), 0, args.text)]
+        return [Splice(check_range(len(old), args.position), 0, args.content)]
 
     return await _edit(ctx, args.fork_id, args.expected_version, "insert_text", "insert", splice)
 

@@ -29,7 +29,7 @@ async def test_changes_name_the_collaborator_and_own_edits_alone_report_nothing(
         await ada.set_awareness(ADA)
         read = await call(mcp, "get_document", path=path)
         version = read["version"]
-        edit = await call(mcp, "insert_text", path=path, text="zero\n", position=0)
+        edit = await call(mcp, "insert_text", path=path, content="zero\n", position=0)
         mine = await call(mcp, "get_document_changes", path=path, since_version=version)
         assert mine["changed"] is False and mine["diff"] is None and mine["authors"] == []
         assert mine["version"] == edit["version"]

@@ -48,7 +48,7 @@ async def test_resources_list_read_and_notify_subscribers(server) -> None:
             assert set(updates) == {uri} and len(updates) <= 2, updates  # debounced burst
 
             updates.clear()
-            await call(mcp, "insert_text", path="res/watched.md", text="\nby the agent", position=-1)
+            await call(mcp, "insert_text", path="res/watched.md", content="\nby the agent", position=-1)
             await ada.wait_for(lambda: updates, timeout=10, what="a notification after the agent's edit")
         assert (await mcp.read_resource(uri)).contents[0].text == "# Wätched\ntyped ✓\nby the agent"
 
@@ -57,10 +57,10 @@ async def test_every_change_emits_an_event_with_its_author(server) -> None:
     path = "evented.txt"
     (server.root / path).write_text("start\n", encoding="utf-8")
     async with connect(server) as mcp:
-        inserted = await call(mcp, "insert_text", path=path, text="é", position=0)
+        inserted = await call(mcp, "insert_text", path=path, content="é", position=0)
         await call(mcp, "delete_text", path=path, position=0, length=1)
         fork = await call(mcp, "fork_document", path=path, title="draft")
-        await call(mcp, "insert_text", path=path, text="in fork\n", position=-1, fork_id=fork["fork_id"])
+        await call(mcp, "insert_text", path=path, content="in fork\n", position=-1, fork_id=fork["fork_id"])
         await call(mcp, "merge_document_fork", path=path, fork_id=fork["fork_id"])
         dropped = await call(mcp, "fork_document", path=path)
         await call(mcp, "discard_document_fork", path=path, fork_id=dropped["fork_id"])

@@ -35,7 +35,7 @@ async def test_fork_edit_concurrently_and_merge(collab_server) -> None:
         async def agent_on_fork() -> None:
             at = original.index("last")
             await call(mcp, "update_document", path=path, fork_id=fork_id, content="final", position=at, length=4)
-            await call(mcp, "insert_text", path=path, fork_id=fork_id, text="agent note ü\n", position=-1)
+            await call(mcp, "insert_text", path=path, fork_id=fork_id, content="agent note ü\n", position=-1)
 
         async def human_on_original() -> None:
             for ch in "Intro 🙂 ":
@@ -64,12 +64,12 @@ async def test_discard_and_synchronize(collab_server) -> None:
     (collab_server.root / path).write_text("base ✓\n", encoding="utf-8")
     async with connect(collab_server) as mcp:
         dropped = await call(mcp, "fork_document", path=path)
-        await call(mcp, "insert_text", path=path, fork_id=dropped["fork_id"], text="never merged\n", position=0)
+        await call(mcp, "insert_text", path=path, fork_id=dropped["fork_id"], content="never merged\n", position=0)
         await call(mcp, "discard_document_fork", path=path, fork_id=dropped["fork_id"])
         assert (await call(mcp, "get_document", path=path))["content"] == "base ✓\n"
 
         following = await call(mcp, "fork_document", path=path, synchronize=True)
-        await call(mcp, "insert_text", path=path, text="later in the original\n", position=-1)
+        await call(mcp, "insert_text", path=path, content="later in the original\n", position=-1)
         in_fork = await call(mcp, "get_document", path=path, fork_id=following["fork_id"])
         assert in_fork["content"] == "base ✓\nlater in the original\n"
         merged = await call(mcp, "merge_document_fork", path=path, fork_id=following["fork_id"])
@@ -89,7 +89,7 @@ async def test_forks_made_in_jupyterlab_work_with_the_tools(collab_server) -> No
         fork_id = json.loads(answer.body)["fork_roomid"]
         listed = await call(mcp, "list_document_forks", path=path)
         assert [f["title"] for f in listed["forks"]] == ["lab fork"]
-        await call(mcp, "insert_text", path=path, fork_id=fork_id, text="edited by the agent ✓\n", position=-1)
+        await call(mcp, "insert_text", path=path, fork_id=fork_id, content="edited by the agent ✓\n", position=-1)
         await call(mcp, "merge_document_fork", path=path, fork_id=fork_id)
         assert (await call(mcp, "get_document", path=path))["content"] == "from the lab\nedited by the agent ✓\n"
 
@@ -115,7 +115,7 @@ async def test_fork_bad_input_changes_nothing(collab_server) -> None:
     (collab_server.root / "b.txt").write_text("B", encoding="utf-8")
     async with connect(collab_server) as mcp:
         fork = await call(mcp, "fork_document", path="a.txt")
-        await call(mcp, "insert_text", path="a.txt", fork_id=fork["fork_id"], text="from a's fork", position=0)
+        await call(mcp, "insert_text", path="a.txt", fork_id=fork["fork_id"], content="from a's fork", position=0)
         error = await call_error(mcp, "merge_document_fork", path="b.txt", fork_id=fork["fork_id"])
         assert "not of 'b.txt'" in error
         assert (await call(mcp, "get_document", path="b.txt"))["content"] == "B"
@@ -138,7 +138,7 @@ async def test_a_fork_with_edits_survives_a_restart_and_discarding_it_removes_it
         async with connect(server) as mcp:
             fork = await call(mcp, "fork_document", path=path, title="kept", description="across a restart")
             fork_id, root_room = fork["fork_id"], fork["root_room_id"]
-            await call(mcp, "insert_text", path=path, fork_id=fork_id, text="fork edit 🎉\n", position=-1)
+            await call(mcp, "insert_text", path=path, fork_id=fork_id, content="fork edit 🎉\n", position=-1)
         made_in_lab = await AsyncHTTPClient().fetch(  # a fork JupyterLab makes through the REST API
             HTTPRequest(server.url + f"api/collaboration/fork/{root_room}", method="PUT",
                         body=json.dumps({"title": "from lab"}), headers=server.headers)

@@ -15,7 +15,7 @@ async def test_history_lists_edits_and_restores_are_forward_changes(collab_serve
     async with connect(collab_server) as mcp, join_room(collab_server, path, kind="file") as human:
         await human.wait_for(lambda: str(human.text) == contents[0], what="the file")
         for i, line in enumerate(["- première idée 🎉\n", "- second\n", "- third ü\n", "- fourth\n"]):
-            await call(mcp, "insert_text", path=path, text=line, position=-1)
+            await call(mcp, "insert_text", path=path, content=line, position=-1)
             contents.append(contents[-1] + line)
             await asyncio.sleep(0.2 * (i % 2))  # spread over time, unevenly
         await call(mcp, "delete_text", path=path, position=len("# Notes ✓\n"), length=len("- première idée 🎉\n"))

@@ -15,8 +15,8 @@ async def test_history_survives_restart_and_is_stored_under_data_dir(tmp_path, h
         (server.root / "kept.txt").write_text("v1 ✓\n", encoding="utf-8")
         (server.root / "browser.txt").write_text("opened by a browser\n", encoding="utf-8")
         async with connect(server) as mcp:
-            await call(mcp, "insert_text", path="kept.txt", text="v2 ü\n", position=-1)
-            await call(mcp, "insert_text", path="kept.txt", text="v3 🎉\n", position=-1)
+            await call(mcp, "insert_text", path="kept.txt", content="v2 ü\n", position=-1)
+            await call(mcp, "insert_text", path="kept.txt", content="v3 🎉\n", position=-1)
             before = await history_with(mcp, "kept.txt", 3)
             assert before["total_versions"] == 3
             # A room a browser opens (websocket path) keeps its history in the same store.
@@ -60,7 +60,7 @@ async def test_an_edit_just_before_shutdown_is_saved(tmp_path) -> None:
     try:
         (server.root / "late.txt").write_text("before ✓\n", encoding="utf-8")
         async with connect(server) as mcp:
-            await call(mcp, "insert_text", path="late.txt", text="just before shutdown 🎉\n", position=-1)
+            await call(mcp, "insert_text", path="late.txt", content="just before shutdown 🎉\n", position=-1)
     finally:
         await asyncio.to_thread(server.stop)
     assert (server.root / "late.txt").read_text(encoding="utf-8") == "before ✓\njust before shutdown 🎉\n"

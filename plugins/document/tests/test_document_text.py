@@ -33,7 +33,7 @@ async def test_collaborator_sees_inserts_deletes_and_replacements(collab_server)
 
             # Insert right after the emoji: positions are code points, not UTF-8 bytes.
             after_emoji = ACCENTED.index("🎉") + 1
-            result = await call(mcp_session, "insert_text", path=path, text="🚀ü", position=after_emoji)
+            result = await call(mcp_session, "insert_text", path=path, content="🚀ü", position=after_emoji)
             expected = ACCENTED[:after_emoji] + "🚀ü" + ACCENTED[after_emoji:]
             assert result["length"] == len(expected)
             await human.wait_for(lambda: str(human.text) == expected, what="the insert")
@@ -78,7 +78,7 @@ async def test_concurrent_edits_both_survive_and_disk_matches(collab_server) -> 
 
             async def agent_edits() -> None:
                 for i in range(5):
-                    await call(mcp_session, "insert_text", path=path, text=f"[agent {i} ✓]", position=-1)
+                    await call(mcp_session, "insert_text", path=path, content=f"[agent {i} ✓]", position=-1)
 
             await asyncio.gather(human_types(), agent_edits())
             want_prefix = "Ünïcode typing "[::-1]
@@ -102,8 +102,8 @@ async def test_expected_version_refuses_stale_edits(collab_server) -> None:
     async with connect(collab_server) as mcp_session:
         path = write(collab_server.root, "versioned.txt", "one two")
         doc = await call(mcp_session, "get_document", path=path)
-        first = await call(mcp_session, "insert_text", path=path, text=" three", position=-1, expected_version=doc["version"])
-        error = await call_error(mcp_session, "insert_text", path=path, text="X", position=0, expected_version=doc["version"])
+        first = await call(mcp_session, "insert_text", path=path, content=" three", position=-1, expected_version=doc["version"])
+        error = await call_error(mcp_session, "insert_text", path=path, content="X", position=0, expected_version=doc["version"])
         assert "changed since you read it" in error and first["version"] in error
         assert (await call(mcp_session, "get_document", path=path))["content"] == "one two three"
 
@@ -127,12 +127,12 @@ async def test_bad_input_changes_nothing(collab_server) -> None:
             ("get_document", {"path": "../outside.txt"}, "leaves the server root"),
             ("get_document", {"path": ".hidden.txt"}, "hidden"),
             ("get_document", {"path": "image.png"}, "binary"),
-            ("insert_text", {"path": path, "text": "x", "position": 8}, "out of range"),
-            ("insert_text", {"path": path, "text": "x", "position": -2}, "out of range"),
+            ("insert_text", {"path": path, "content": "x", "position": 8}, "out of range"),
+            ("insert_text", {"path": path, "content": "x", "position": -2}, "out of range"),
             ("delete_text", {"path": path, "position": 5, "length": 3}, "past the end"),
             ("update_document", {"path": path, "content": "x", "position": 2, "length": 7}, "past the end"),
-            ("insert_text", {"path": path, "text": "x", "position": 0, "fork_id": "nope"}, "No fork"),
-            ("insert_text", {"path": path, "position": 0}, "text"),
+            ("insert_text", {"path": path, "content": "x", "position": 0, "fork_id": "nope"}, "No fork"),
+            ("insert_text", {"path": path, "position": 0}, "content"),
         ]
         for tool, args, message in checks:
             error = await call_error(mcp_session, tool, **args)
@@ -147,7 +147,7 @@ async def test_notebooks_are_documents_but_not_text_editable(collab_server) -> N
         assert session["file_type"] == "notebook" and session["created"] and session["room_id"].startswith("json:notebook:")
         doc = await call(mcp_session, "get_document", path="nb/new.ipynb")
         assert json.loads(doc["content"])["cells"][0]["cell_type"] == "code"
-        error = await call_error(mcp_session, "insert_text", path="nb/new.ipynb", text="x", position=0)
+        error = await call_error(mcp_session, "insert_text", path="nb/new.ipynb", content="x", position=0)
         assert "is a notebook" in error
 
 
@@ -174,11 +174,11 @@ async def test_list_documents_pages_without_opening_rooms(collab_server) -> None
         write(collab_server.root, "listing/pic.png", b"\x89PNG\x00")
         first = await call(mcp_session, "list_documents", path="listing", limit=3)
         assert [d["path"] for d in first["documents"]] == [f"listing/doc{i}.md" for i in range(3)]
-        assert first["total"] == 5 and first["next_offset"] == 3
+        assert first["total"] == 5 and first["next_start"] == 3
         assert not any(d["room_open"] for d in first["documents"])
-        second = await call(mcp_session, "list_documents", path="listing", offset=first["next_offset"], limit=3)
+        second = await call(mcp_session, "list_documents", path="listing", start=first["next_start"], limit=3)
         assert [d["path"] for d in second["documents"]] == ["listing/doc3.md", "listing/doc4.md"]
-        assert second["next_offset"] is None
+        assert second["next_start"] is None
         again = await call(mcp_session, "list_documents", path="listing", limit=3)
         assert not any(d["room_open"] for d in again["documents"]), "listing must not open rooms"
         await call(mcp_session, "get_document", path="listing/doc0.md")
@@ -203,7 +203,7 @@ async def test_positions_mean_the_text_the_agent_read(collab_server) -> None:
             await asyncio.wait_for(server_has_it(), 10)
             # A position from the text the agent read lands where it meant, after the person's typing.
             at = read.index(" 🎉")
-            await call(agent, "insert_text", path=path, text=" and ü", position=at)
+            await call(agent, "insert_text", path=path, content=" and ü", position=at)
             # A whole replacement computed from what the agent knows keeps the person's typing.
             mine = read[:at] + " and ü" + read[at:]
             await call(agent, "update_document", path=path, content=mine.replace("last line", "final line ✓"))
@@ -247,7 +247,7 @@ async def test_session_less_protocol_reads_and_edits(collab_server) -> None:
     async with connect(collab_server, modern=True) as client, join_room(collab_server, path, kind="file") as human:
         await human.wait_for(lambda: str(human.text) == "# Modern ✓\n", what="the file")
         read = await call(client, "get_document", path=path)
-        await call(client, "insert_text", path=path, text="é🎉", position=read["content"].index("✓"))
+        await call(client, "insert_text", path=path, content="é🎉", position=read["content"].index("✓"))
         await human.wait_for(lambda: str(human.text) == "# Modern é🎉✓\n", what="the insert")
         history = await call(client, "get_document_history", path=path)
         assert history["versions"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import uuid4
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import AliasChoices, BaseModel, Field, WithJsonSchema
 
 from collab_mcp_core import (
     Conflict, Splice, ToolContext, ToolError, ToolOutput, apply_splices, character_splices, check_version, rebase, replace_text, tool,
@@ -143,7 +143,7 @@ async def read_notebook_cell(ctx: ToolContext, args: ReadCellArgs) -> ToolOutput
 class InsertCellArgs(BaseModel):
     path: str | None = PATH
     content: str = Field(description="The new cell's source.")
-    position: int = Field(-1, description="Cell index the new cell takes; -1 appends.")
+    index: int = Field(-1, validation_alias=AliasChoices("index", "position"), description="Cell index the new cell takes; -1 appends.")
     cell_type: CellType = "code"
     execute: bool = EXECUTE
     timeout: float | None = TIMEOUT
@@ -161,11 +161,11 @@ async def insert_notebook_cell(ctx: ToolContext, args: InsertCellArgs) -> ToolOu
     nb = await open_notebook(ctx, api_path)
     check_version(nb.ydoc, args.expected_version, f"Notebook {api_path!r}")
     n = len(nb.ycells)
-    if not (args.position == -1 or 0 <= args.position <= n):
+    if not (args.index == -1 or 0 <= args.index <= n):
         raise ToolError(
-            f"position {args.position} is out of range: use 0..{n} (the notebook has {n} cells) or -1 to append."
+            f"index {args.index} is out of range: use 0..{n} (the notebook has {n} cells) or -1 to append."
         )
-    index = n if args.position == -1 else args.position
+    index = n if args.index == -1 else args.index
     ycell = nb.create_ycell(new_cell(args.cell_type, args.content))
     with nb.ydoc.transaction(origin=origin(ctx)):
         nb.ycells.insert(index, ycell)
@@ -356,7 +356,7 @@ async def delete_notebook_cell(ctx: ToolContext, args: DeleteCellArgs) -> CellCh
 class MoveCellArgs(BaseModel):
     path: str | None = PATH
     cell_id: str = CELL_ID
-    position: int = Field(description="Cell index after the move; -1: the end.")
+    index: int = Field(validation_alias=AliasChoices("index", "position"), description="Cell index after the move; -1: the end.")
     expected_version: str | None = EXPECTED_VERSION
 
 
@@ -368,9 +368,9 @@ async def move_notebook_cell(ctx: ToolContext, args: MoveCellArgs) -> CellChange
     check_version(nb.ydoc, args.expected_version, f"Notebook {api_path!r}")
     index, ycell = find_cell(nb, args.cell_id)
     n = len(nb.ycells)
-    if not (args.position == -1 or 0 <= args.position < n):
-        raise ToolError(f"position {args.position} is out of range: use 0..{n - 1} (the notebook has {n} cells) or -1.")
-    target = n - 1 if args.position == -1 else args.position
+    if not (args.index == -1 or 0 <= args.index < n):
+        raise ToolError(f"index {args.index} is out of range: use 0..{n - 1} (the notebook has {n} cells) or -1.")
+    target = n - 1 if args.index == -1 else args.index
     if target == index:
         return _change(ctx, nb, api_path, index, ycell, changed=False)
     # Delete and re-create in one transaction: Yjs 13 clients (JupyterLab) do not know a move operation.

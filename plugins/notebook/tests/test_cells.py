@@ -108,7 +108,7 @@ async def test_collaborator_sees_every_edit(collab_server):
             collab_server.root, "live.ipynb", [{"source": "a = 1"}, {"cell_type": "markdown", "source": "text"}]
         )
         async with join_room(collab_server, path) as ada:
-            inserted = await call(mcp_session, "insert_notebook_cell", path=path, content="b = 2", position=1)
+            inserted = await call(mcp_session, "insert_notebook_cell", path=path, content="b = 2", index=1)
             new_id = inserted["cell_id"]
             await ada.wait_for(lambda: sources(ada) == ["a = 1", "b = 2", "text"], what="the inserted cell")
             assert cells_of(ada)[1]["id"] == new_id and cells_of(ada)[1]["cell_type"] == "code"
@@ -125,7 +125,7 @@ async def test_collaborator_sees_every_edit(collab_server):
             await call(mcp_session, "edit_notebook_cell", path=path, cell_id=new_id, old="20", new="30")
             await ada.wait_for(lambda: sources(ada)[1] == "b = 30  # changed", what="the edit")
 
-            await call(mcp_session, "move_notebook_cell", path=path, cell_id=new_id, position=-1)
+            await call(mcp_session, "move_notebook_cell", path=path, cell_id=new_id, index=-1)
             await ada.wait_for(
                 lambda: sources(ada) == ["a = 1", "text", "## end", "b = 30  # changed"], what="the move"
             )
@@ -273,7 +273,7 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
                 ("get_notebook", {"path": "corrupt.ipynb"}, "could not be opened as a notebook"),
                 ("read_notebook_cell", {"path": path, "cell_id": "nope"}, "No cell with id 'nope'"),
                 ("read_notebook_cell", {"path": path, "index": 5}, "out of range"),
-                ("insert_notebook_cell", {"path": path, "content": "x", "position": 9}, "out of range"),
+                ("insert_notebook_cell", {"path": path, "content": "x", "index": 9}, "out of range"),
                 ("insert_notebook_cell", {"path": path, "content": "x", "cell_type": "sql"}, "cell_type"),
                 ("insert_notebook_cell", {"path": "missing.ipynb", "content": "x"}, "No notebook"),
                 ("update_notebook_cell", {"path": path, "cell_id": "nope", "content": "x"}, "No cell"),
@@ -286,8 +286,8 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
                 ("edit_notebook_cell", {"path": path, "cell_id": code_id, "old": "e", "new": "x"}, "occurs 2 times"),
                 ("edit_notebook_cell", {"path": path, "cell_id": code_id, "old": "", "new": "x"}, "must not be empty"),
                 ("delete_notebook_cell", {"path": path, "cell_id": "nope"}, "No cell"),
-                ("move_notebook_cell", {"path": path, "cell_id": code_id, "position": 2}, "out of range"),
-                ("move_notebook_cell", {"path": path, "cell_id": "nope", "position": 0}, "No cell"),
+                ("move_notebook_cell", {"path": path, "cell_id": code_id, "index": 2}, "out of range"),
+                ("move_notebook_cell", {"path": path, "cell_id": "nope", "index": 0}, "No cell"),
                 ("clear_notebook_outputs", {"path": path, "cell_id": md_id}, "only code cells"),
                 ("create_notebook_session", {"path": "new.ipynb"}, "create=true"),
                 ("create_notebook_session", {"path": "plain.txt", "create": True}, "not a notebook"),
@@ -305,7 +305,7 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(collab_server):
 async def test_notebook_nobody_has_open_is_edited_through_a_room_and_saved(collab_server):
     async with connect(collab_server) as mcp_session:
         path = write_notebook(collab_server.root, "closed.ipynb", [{"source": "first"}])
-        inserted = await call(mcp_session, "insert_notebook_cell", path=path, content="second", position=-1)
+        inserted = await call(mcp_session, "insert_notebook_cell", path=path, content="second", index=-1)
         await call(mcp_session, "save_notebook", path=path)
         on_disk = disk_cells(collab_server.root, path)
         assert ["".join(c["source"]) for c in on_disk] == ["first", "second"]

@@ -80,10 +80,10 @@ async def test_resources_list_read_and_notify_subscribers(server):
 async def test_every_change_emits_an_event_with_its_author(server, events_log):
     path = write_notebook(server.root, "events.ipynb", [{"source": "1 + 1"}])
     async with connect(server) as mcp:
-        inserted = await call(mcp, "insert_notebook_cell", path=path, content="x = 1", position=0)
+        inserted = await call(mcp, "insert_notebook_cell", path=path, content="x = 1", index=0)
         cell_id = inserted["cell_id"]
         await call(mcp, "update_notebook_cell", path=path, cell_id=cell_id, content="x = 2")
-        await call(mcp, "move_notebook_cell", path=path, cell_id=cell_id, position=1)
+        await call(mcp, "move_notebook_cell", path=path, cell_id=cell_id, index=1)
         await call(mcp, "execute_notebook_cell", path=path, cell_id=cell_id)
         await call(mcp, "delete_notebook_cell", path=path, cell_id=cell_id)
     await asyncio.sleep(0.5)

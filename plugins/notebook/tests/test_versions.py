@@ -24,7 +24,7 @@ async def test_a_stale_version_is_refused_and_changes_nothing(collab_server):
             ("update_notebook_cell", {"cell_id": first, "content": "a = 10"}),
             ("insert_notebook_cell", {"content": "c = 3"}),
             ("delete_notebook_cell", {"cell_id": first}),
-            ("move_notebook_cell", {"cell_id": first, "position": 1}),
+            ("move_notebook_cell", {"cell_id": first, "index": 1}),
             ("edit_notebook_cell", {"cell_id": first, "old": "1", "new": "100"}),
             ("clear_notebook_outputs", {}),
         ]:
