@@ -17,6 +17,7 @@ from .errors import RegistrationError
 from .host import Host
 from .packs import PackManager
 from .transport import METADATA_PATH, RESPONSE_MODES, HealthHandler, MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
+from .stopping import release_rooms
 
 
 class CollabMCP(ExtensionApp):
@@ -177,6 +178,7 @@ class CollabMCP(ExtensionApp):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         await self.host.backend.flush_updates()
+        await release_rooms(self.host.backend.rooms().values())  # last: else the process never exits
 
 
 def read_settings(argv: list[str]) -> CollabMCP:

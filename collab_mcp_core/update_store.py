@@ -22,6 +22,8 @@ What only the store's own write does (squashing old history, the size-based
 clean-up, the checkpoint every ``checkpoint_interval`` updates) still goes
 through it for updates the room hands over; a store that squashes or cleans up
 is never followed, and a followed store makes no checkpoints.
+
+And one problem at stop: see :func:`stop_stores`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+import weakref
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from anyio import to_thread
@@ -40,6 +43,9 @@ from anyio import to_thread
 log = logging.getLogger(__name__)
 
 INSERT = "INSERT INTO yupdates VALUES (?, ?, ?, ?)"
+
+# Stores whose start() has not returned yet: also those of rooms deleted since (see stop_stores).
+_running: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class BatchedWrites:
@@ -52,6 +58,13 @@ class BatchedWrites:
     _followed: tuple[Any, Any] | None = None  # (ydoc, subscription)
     _taken: dict[bytes, int] | None = None  # updates taken from the document, not yet handed over by the room
     _tuned = False  # whether this store's connection commits in WAL mode yet (see _tune)
+
+    async def start(self, **kwargs: Any) -> None:
+        _running.add(self)
+        try:
+            await super().start(**kwargs)  # type: ignore[misc]
+        finally:
+            _running.discard(self)
 
     async def write(self, data: bytes) -> None:
         store: Any = self
@@ -160,6 +173,35 @@ class BatchedWrites:
                     await to_thread.run_sync(_insert, connection._real_connection, rows, limiter=connection._limiter)
             except Exception:
                 log.exception("could not write %d update(s) of %s to the update store", len(rows), store.path)
+
+
+async def stop_store(store: Any) -> None:
+    """Stop a room's store, if running, and wait until its ``start()`` has returned.
+
+    jupyter-server-ydoc starts a room's store in a task of its own, which ends only when the
+    store is stopped, and never stops it: not when the room is deleted, not at shutdown.
+    anyio ends a worker thread when the task it was first started from ends, and a store's
+    first file access starts one from the store's task. Left running, that thread outlived
+    the event loop and the interpreter waited for it forever after "Deleting all rooms".
+    """
+    if getattr(store, "_task_group", None) is None:
+        return  # none, never started, or stopped already
+    try:
+        await store.stop()  # a BatchedWrites store writes what is queued first
+        async with store._start_lock:  # noqa: SLF001 - start() holds it until it returns
+            pass
+    except Exception:
+        log.warning("could not stop the update store of %s", getattr(store, "path", "?"), exc_info=True)
+
+
+async def stop_stores(stores: Iterable[Any], timeout: float) -> None:
+    """At shutdown: stop ``stores`` (the open rooms') and every batched store still running,
+    also those of rooms deleted without stopping their store (see :func:`stop_store`)."""
+    everyone = {id(s): s for s in [*stores, *_running] if s is not None}
+    try:
+        await asyncio.wait_for(asyncio.gather(*(stop_store(s) for s in everyone.values())), timeout)
+    except TimeoutError:
+        log.warning("some update stores did not stop within %ss", timeout)
 
 
 @contextlib.contextmanager

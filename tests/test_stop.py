@@ -1,0 +1,95 @@
+"""A stop signal ends the server: the documents are saved and the process exits, cleanly.
+
+jupyter-server-ydoc starts each room's update store in a task that ends only when the store
+is stopped, and never stops it; anyio ties the worker thread a store's first file access
+starts to that task, so the thread outlived the event loop and the interpreter waited for
+it forever after "Deleting all rooms". Each test stops a real ``collab-mcp serve`` process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+
+import pytest
+from collab_mcp_notebook.testing import write_notebook
+
+from collab_mcp_core.testing import call, connect, join_room, start_server
+
+EXIT_WITHIN = 30  # seconds: generous; a clean stop takes about one
+
+
+def disk_sources(path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+
+
+async def exit_code(server) -> int:
+    try:
+        return await asyncio.to_thread(server.process.wait, EXIT_WITHIN)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"the server did not exit within {EXIT_WITHIN}s of the stop signal:\n{server.log_text()[-3000:]}"
+        ) from None
+
+
+# `collab-mcp serve`, and a plain `jupyter server` that loads collab-mcp as an installed extension.
+LAUNCHERS = {
+    "serve": {},
+    "jupyter-server": {"collab_mcp": False, "config_py": 'c.ServerApp.jpserver_extensions = {"collab_mcp_core": True}\n'},
+}
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_the_server_exits_after_a_stop_signal_with_a_room_the_agent_opened(tmp_path, stop_signal, launcher):
+    args = "--YDocExtension.document_save_delay=30"
+    server = await asyncio.to_thread(start_server, tmp_path, args, **LAUNCHERS[launcher])
+    try:
+        write_notebook(server.root, "agent.ipynb", [{"source": "kept = 1"}])
+        (server.root / "notes.txt").write_text("first\n")
+        async with connect(server) as mcp:
+            await call(mcp, "insert_notebook_cell", path="agent.ipynb", content="added = 2", index=-1)
+            await call(mcp, "insert_text", path="notes.txt", content="second\n", position=-1)
+        server.process.send_signal(stop_signal)
+        assert await exit_code(server) == 0
+        assert disk_sources(server.root / "agent.ipynb") == ["kept = 1", "added = 2"]
+        assert (server.root / "notes.txt").read_text() == "first\nsecond\n"
+        assert not server.tracebacks()
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def wait_for_log(server, pattern: str) -> None:
+    for _ in range(300):
+        if re.search(pattern, server.log_text()):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{pattern!r} is not in the server log:\n{server.log_text()[-3000:]}")
+
+
+async def test_the_server_exits_after_a_stop_signal_with_closed_rooms_and_a_collaborator(tmp_path):
+    # Before the stop: a room collab-mcp closed as idle, one jupyter-server-ydoc deleted after its
+    # last collaborator left (neither stops the room's store by itself), and one a collaborator has open.
+    args = ("--CollabMCP.room_idle_timeout=1", "--YDocExtension.document_cleanup_delay=1")
+    server = await asyncio.to_thread(start_server, tmp_path, *args)
+    try:
+        for name in ("idle", "left", "shared"):
+            write_notebook(server.root, f"{name}.ipynb", [{"source": f"{name} = 1"}])
+        async with connect(server) as mcp:
+            await call(mcp, "insert_notebook_cell", path="idle.ipynb", content="idle = 2", index=-1)
+            await wait_for_log(server, "collab-mcp closed idle room")
+            async with join_room(server, "left.ipynb") as person:
+                await person.wait_for(lambda: len(person.notebook.ycells) == 1, what="the notebook")
+            await wait_for_log(server, r"Room json:notebook:\S+ deleted")  # once its collaborator left
+            async with join_room(server, "shared.ipynb") as person:
+                await call(mcp, "insert_notebook_cell", path="shared.ipynb", content="shared = 2", index=-1)
+                await person.wait_for(lambda: len(person.notebook.ycells) == 2, what="the agent's cell")
+                server.process.send_signal(signal.SIGTERM)
+                assert await exit_code(server) == 0
+        assert disk_sources(server.root / "idle.ipynb") == ["idle = 1", "idle = 2"]
+        assert disk_sources(server.root / "shared.ipynb") == ["shared = 1", "shared = 2"]
+    finally:
+        await asyncio.to_thread(server.stop)
