@@ -82,6 +82,8 @@ async def test_each_old_name_still_works(collab_server):
         assert activity["path"] == "old/nb.ipynb"
         assert any(e["activity_type"] == "review" for e in activity["entries"]), activity
         assert {e["path"] for e in activity["entries"]} == {"old/nb.ipynb"}
+        # The host checks an old-named path as it checks a new one, before the tool runs.
+        assert "leaves the server root" in await call_error(session, "get_user_activity", document_path="../x")
     assert not collab_server.tracebacks()
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
-from collab_mcp_core import Deny, RegistrationError, ToolContext, hookimpl, tool
+from collab_mcp_core import Deny, RegistrationError, ToolContext, ToolError, hookimpl, tool
+from collab_mcp_core.arguments import with_new_names
 from collab_mcp_core.packs import PackManager
 from collab_mcp_core.registry import ToolRegistry
 
@@ -162,3 +163,35 @@ def test_input_schemas_are_lean():
     # Null stays allowed where it is not the default: leaving it out would not mean the same thing.
     assert {"type": "null"} in schema["properties"]["required_or_null"]["anyOf"]
     assert schema["required"] == ["title", "required_or_null"]
+
+
+class Renamed(BaseModel):
+    path: str = Field(validation_alias=AliasChoices("path", "document_path"), description="where")
+
+
+class RenamedBackwards(BaseModel):
+    path: str = Field(validation_alias=AliasChoices("document_path", "path"), description="where")
+
+
+@tool(permission="read")
+async def renamed(ctx: ToolContext, args: Renamed) -> Out:
+    """Has an old argument name."""
+    return Out(ok=True)
+
+
+@tool(permission="read")
+async def renamed_backwards(ctx: ToolContext, args: RenamedBackwards) -> Out:
+    """Declares its old name first."""
+    return Out(ok=True)
+
+
+def test_old_argument_names_are_mapped_once_and_not_advertised():
+    registry = ToolRegistry()
+    tool = registry.register_tool(renamed, pack="p")
+    assert list(tool.mcp_tool.input_schema["properties"]) == ["path"]
+    assert with_new_names(Renamed, {"document_path": "a"}, "renamed") == {"path": "a"}
+    assert with_new_names(Renamed, {"document_path": "a", "path": "a"}, "renamed") == {"path": "a"}
+    with pytest.raises(ToolError, match="'document_path' is the old name of 'path'.*give only 'path'"):
+        with_new_names(Renamed, {"document_path": "a", "path": "b"}, "renamed")
+    with pytest.raises(RegistrationError, match=r"AliasChoices\('path', 'old_name'"):
+        registry.register_tool(renamed_backwards, pack="p")
