@@ -418,6 +418,10 @@ def _write_state(seat: Seat, state: dict[str, Any] | None) -> None:
     encoder.write_var_string(json.dumps(state, separators=(",", ":")) if state is not None else "null")
     try:
         seat.room.awareness.apply_awareness_update(encoder.to_bytes(), "local")
+    except RuntimeError:
+        # anyio's "task group is not active": the room's tasks ended (the server is stopping and
+        # its rooms stopped first), so no websocket is left to tell.
+        log.debug("room %s has stopped: an agent's awareness state was not sent", seat.room_id)
     except Exception:
         log.exception("could not publish an agent's awareness state in room %s", seat.room_id)
 
