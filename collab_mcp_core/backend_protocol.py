@@ -132,8 +132,9 @@ class Kernels(Protocol):
         """Close a client :meth:`connect` gave."""
         ...
 
-    def on_death(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback`` when the kernel dies or is restarted by the server; returns the unsubscriber."""
+    def on_death(self, kernel_id: str, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Call ``callback(restarting)`` when the kernel's process dies: ``True`` when the server restarts it,
+        ``False`` when it stays dead. Returns the unsubscriber."""
         ...
 
 

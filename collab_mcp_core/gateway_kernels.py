@@ -93,7 +93,7 @@ class GatewayKernels(LocalKernels):
         # The remote backend's link: a dropped socket is reopened, a death is one the gateway announces.
         return await open_link(self, kernel_id, timeout)
 
-    async def _open_socket(self, kernel_id: str, timeout: float) -> KernelWebsocket:
+    async def _open_socket(self, kernel_id: str, timeout: float, session_id: str | None = None) -> KernelWebsocket:
         gateway = self.gateway
         url = "/".join(s.strip("/") for s in (gateway.ws_url, gateway.kernels_endpoint, quote(kernel_id, safe=""), "channels"))
         options = dict(gateway.load_connection_args())  # auth header (renewed), extra headers, certificates
@@ -101,18 +101,18 @@ class GatewayKernels(LocalKernels):
         for timing in ("connect_timeout", "request_timeout"):
             options.pop(timing, None)
         try:
-            return await KernelWebsocket.open(url, headers, timeout=timeout, **options)
+            return await KernelWebsocket.open(url, headers, timeout=timeout, session_id=session_id, **options)
         except KernelWebsocketError as err:
             raise ToolError(f"Could not reach kernel {kernel_id} on the kernel gateway at {gateway.url}: {err}.") from err
 
     def disconnect(self, connection: Any) -> None:
         connection.close()
 
-    def on_death(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+    def on_death(self, kernel_id: str, callback: Callable[[bool], None]) -> Callable[[], None]:
         return self._deaths.subscribe(kernel_id, callback)
 
-    def _died(self, kernel_id: str) -> None:
-        self._deaths.announce(kernel_id)
+    def _died(self, kernel_id: str, restarting: bool) -> None:
+        self._deaths.announce(kernel_id, restarting)
 
 
 def plain_reason(err: HTTPError) -> str:

@@ -54,6 +54,7 @@ C = TypeVar("C")
 # Where the Tornado bridge puts the caller's identity in the ASGI scope.
 SCOPE_IDENTITY = "collab_mcp.identity"
 SCOPE_HANDLER = "collab_mcp.handler"
+STDIO_SESSION = "stdio"  # the key of a stdio process's one connection in Host.connections
 RESOURCE_NOT_FOUND = -32002  # the spec's JSON-RPC error code for resources/read of an unknown resource
 
 INSTRUCTIONS = (
@@ -159,7 +160,7 @@ class Host:
 
     async def _set_log_level(self, ctx: ServerRequestContext, params: types.SetLevelRequestParams) -> types.EmptyResult:
         self._identity(ctx)
-        session_id = _connection_of(ctx).session_id
+        session_id = _session_key(ctx)
         if session_id:
             self.notices.set_level(session_id, params.level)
         return types.EmptyResult()
@@ -169,10 +170,10 @@ class Host:
         identity = request.scope.get(SCOPE_IDENTITY) if request is not None else self.local_identity
         if identity is None:  # the transport never lets this happen; refuse rather than guess
             raise MCPError(types.INVALID_REQUEST, "unauthenticated request")
-        connection = _connection_of(ctx)
-        if connection.session_id:
-            self.connections[connection.session_id] = connection
-            self.session_identities[connection.session_id] = identity
+        session_id = _session_key(ctx)
+        if session_id:
+            self.connections[session_id] = _connection_of(ctx)
+            self.session_identities[session_id] = identity
         return identity
 
     def _context(self, ctx: ServerRequestContext, tool: Tool | None = None) -> ToolContext:
@@ -476,6 +477,13 @@ class _HostImplementation:
 def _connection_of(ctx: ServerRequestContext) -> Connection:
     """The long-lived connection behind a request (the SDK has no public accessor)."""
     return ctx.session._connection  # noqa: SLF001
+
+
+def _session_key(ctx: ServerRequestContext) -> str | None:
+    """The connection's key for notifications outside a request: its MCP session id, or
+    :data:`STDIO_SESSION` for a stdio process's one connection (which has no session id)."""
+    session_id = _connection_of(ctx).session_id
+    return session_id or (STDIO_SESSION if ctx.request is None else None)
 
 
 def _with_list_changed(get_capabilities: Any) -> Any:

@@ -51,19 +51,25 @@ class KernelWebsocket:
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {
             name: asyncio.Queue() for name in ("shell", "iopub", "stdin", "control")
         }
-        self._death_callbacks: list[Callable[[], None]] = []
+        self._death_callbacks: list[Callable[[bool], None]] = []
         self._closing = False
         self.closed = asyncio.Event()
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def open(cls, url: str, headers: dict[str, str], *, timeout: float, **request: Any) -> KernelWebsocket:
+    async def open(
+        cls, url: str, headers: dict[str, str], *, timeout: float, session_id: str | None = None, **request: Any
+    ) -> KernelWebsocket:
         """Connect to ``url`` (``ws(s)://.../api/kernels/{id}/channels``) with ``headers``.
 
+        ``session_id`` names our session to the server (a new one by default). Reconnecting with
+        the one of a socket that dropped gets what the server buffered for it meanwhile: jupyter_server
+        keeps a kernel's messages while no client is connected to it, and replays them to the client
+        that comes back with the same session id (it discards them if another client connects first).
         ``request`` goes to tornado's ``HTTPRequest`` (``validate_cert``, ``ca_certs``,
         ``client_cert``, ``client_key``...).
         """
-        session_id = uuid.uuid4().hex
+        session_id = session_id or uuid.uuid4().hex
         separator = "&" if "?" in url else "?"
         target = HTTPRequest(
             f"{url}{separator}session_id={session_id}", headers=headers, connect_timeout=timeout,
@@ -142,8 +148,18 @@ class KernelWebsocket:
         while not self._queues["iopub"].empty():
             self._queues["iopub"].get_nowait()
 
-    def on_death(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback`` when the kernel dies (or the socket closes without our asking)."""
+    def carry_over(self, previous: KernelWebsocket) -> None:
+        """Put what ``previous`` (the dropped socket this one replaces) received but nobody read yet
+        ahead of what this one received so far, so a reader misses nothing and keeps the order."""
+        for name, queue in self._queues.items():
+            unread = previous._queues[name]
+            newer = [queue.get_nowait() for _ in range(queue.qsize())]
+            for message in [*(unread.get_nowait() for _ in range(unread.qsize())), *newer]:
+                queue.put_nowait(message)
+
+    def on_death(self, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Call ``callback(restarting)`` when the server says the kernel died (``restarting``: the server
+        restarts it), or with ``False`` when the socket closes without our asking."""
         self._death_callbacks.append(callback)
         return lambda: self._death_callbacks.remove(callback) if callback in self._death_callbacks else None
 
@@ -161,8 +177,8 @@ class KernelWebsocket:
             while (raw := await self._ws.read_message()) is not None:
                 message = decode(raw)
                 channel = message.get("channel")
-                if channel == "iopub" and _announces_death(message):
-                    self._died()
+                if channel == "iopub" and (state := _announced_death(message)):
+                    self._died(state == "restarting")
                 queue = self._queues.get(channel or "")
                 if queue is not None:
                     queue.put_nowait(message)
@@ -170,23 +186,27 @@ class KernelWebsocket:
             self.closed.set()
             if not self._closing:
                 log.info("kernel websocket closed (code %s)", self._ws.close_code)
-                self._died()
+                self._died(False)
 
-    def _died(self) -> None:
+    def _died(self, restarting: bool) -> None:
         for callback in list(self._death_callbacks):
             try:
-                callback()
+                callback(restarting)
             except Exception:  # one listener's bug must not hide the death from the others
                 log.exception("kernel death callback failed")
 
 
-def _announces_death(message: dict[str, Any]) -> bool:
-    """A status message the server sent on its own (no parent request) saying the kernel died."""
-    return (
+def _announced_death(message: dict[str, Any]) -> str | None:
+    """``restarting`` or ``dead`` from a status message the server sent on its own (no parent request)
+    saying the kernel died; None for any other message."""
+    state = message.get("content", {}).get("execution_state")
+    if (
         message.get("msg_type", message.get("header", {}).get("msg_type")) == "status"
-        and message.get("content", {}).get("execution_state") in DEATH_STATES
+        and state in DEATH_STATES
         and not message.get("parent_header", {}).get("msg_id")
-    )
+    ):
+        return str(state)
+    return None
 
 
 def decode(raw: str | bytes) -> dict[str, Any]:

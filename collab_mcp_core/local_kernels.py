@@ -13,7 +13,7 @@ from typing import Any
 
 from .awaiting import await_maybe
 
-DEATH_EVENTS = ("restart", "dead")  # what the server's restarter reports
+DEATH_EVENTS = {"restart": True, "dead": False}  # what the server's restarter reports -> restarting
 
 
 class LocalKernels:
@@ -78,14 +78,15 @@ class LocalKernels:
     def disconnect(self, connection: Any) -> None:
         connection.stop_channels()
 
-    def on_death(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+    def on_death(self, kernel_id: str, callback: Callable[[bool], None]) -> Callable[[], None]:
         manager = self._kernels.get_kernel(kernel_id)
-        for event in DEATH_EVENTS:
-            manager.add_restart_callback(callback, event)
+        told = {event: (lambda r=restarting: callback(r)) for event, restarting in DEATH_EVENTS.items()}
+        for event, tell in told.items():
+            manager.add_restart_callback(tell, event)
 
         def unsubscribe() -> None:
-            for event in DEATH_EVENTS:
-                manager.remove_restart_callback(callback, event)
+            for event, tell in told.items():
+                manager.remove_restart_callback(tell, event)
 
         return unsubscribe
 

@@ -55,7 +55,7 @@ class Notices:
     def __init__(self, host: Host) -> None:
         self.host = host
         self.levels: dict[str, str] = {}  # session id -> the least severe level it wants
-        self._watched_kernels: set[str] = set()
+        self._watched_kernels: dict[str, Any] = {}  # kernel id -> its death unsubscriber
         self._kernel_paths: dict[str, set[str]] = {}  # kernel id -> notebooks using it, as of the last look
         self._kernel_scan: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
@@ -93,14 +93,17 @@ class Notices:
     # -- what Jupyter says ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Listen to the room events on Jupyter's event bus and watch kernels for deaths."""
-        event_logger = getattr(self.host.backend.serverapp, "event_logger", None)
+        """Listen to the room events on Jupyter's event bus (in the server) and watch kernels for deaths."""
+        event_logger = getattr(getattr(self.host.backend, "serverapp", None), "event_logger", None)
         if event_logger is not None:
             event_logger.add_listener(schema_id=COLLABORATION_EVENTS, listener=self._collaboration_event)
         self._kernel_scan = asyncio.create_task(self._watch_kernels(), name="collab-mcp kernel deaths")
 
     async def stop(self) -> None:
-        event_logger = getattr(self.host.backend.serverapp, "event_logger", None)
+        for unsubscribe in self._watched_kernels.values():
+            unsubscribe()
+        self._watched_kernels.clear()
+        event_logger = getattr(getattr(self.host.backend, "serverapp", None), "event_logger", None)
         if event_logger is not None:
             with contextlib.suppress(Exception):
                 event_logger.remove_listener(schema_id=COLLABORATION_EVENTS, listener=self._collaboration_event)
@@ -137,18 +140,18 @@ class Notices:
                             event="load_failed")
 
     async def _watch_kernels(self) -> None:
-        # Jupyter's restarter notices a dead kernel (every few seconds) and calls back;
-        # a kernel only has callbacks once someone registers them, so look for new ones.
-        manager = self.host.backend.serverapp.kernel_manager  # its restart callbacks tell "restarting" from "dead"
+        # The backend hears of a death (the server's restarter in extension mode, the kernel
+        # websocket in remote mode) once someone subscribes to the kernel: look for new ones.
+        kernels = self.host.backend.kernels
         while True:
             try:
                 await self._remember_kernel_paths()
-                for kernel_id in set(manager.list_kernel_ids()) - self._watched_kernels:
-                    kernel = manager.get_kernel(kernel_id)
-                    kernel.add_restart_callback(lambda k=kernel_id: self._kernel_died(k, restarting=True), "restart")
-                    kernel.add_restart_callback(lambda k=kernel_id: self._kernel_died(k, restarting=False), "dead")
-                    self._watched_kernels.add(kernel_id)
-                self._watched_kernels &= set(manager.list_kernel_ids())
+                for kernel_id in self._kernel_paths.keys() - self._watched_kernels.keys():
+                    self._watched_kernels[kernel_id] = kernels.on_death(
+                        kernel_id, lambda restarting, k=kernel_id: self._kernel_died(k, restarting=restarting)
+                    )
+                for kernel_id in self._watched_kernels.keys() - self._kernel_paths.keys():
+                    self._watched_kernels.pop(kernel_id)()
             except Exception:
                 log.exception("collab-mcp could not look for new kernels")
             await asyncio.sleep(KERNEL_SCAN_INTERVAL)

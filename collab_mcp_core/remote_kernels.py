@@ -101,10 +101,12 @@ class RemoteKernels:
         kernel = await self._request("POST", f"api/kernels/{quote(kernel_id, safe='')}/restart", f"restart kernel {kernel_id}")
         self._remember(kernel)
 
-    async def _open_socket(self, kernel_id: str, timeout: float) -> KernelWebsocket:
+    async def _open_socket(self, kernel_id: str, timeout: float, session_id: str | None = None) -> KernelWebsocket:
         url = "ws" + self.target.url[4:] + f"api/kernels/{quote(kernel_id, safe='')}/channels"
         try:
-            return await KernelWebsocket.open(url, self.target.headers(), timeout=timeout, validate_cert=self.target.verify)
+            return await KernelWebsocket.open(
+                url, self.target.headers(), timeout=timeout, session_id=session_id, validate_cert=self.target.verify
+            )
         except KernelWebsocketError as err:
             raise ToolError(f"Could not reach kernel {kernel_id} on {self.target.url}: {err}.") from err
 
@@ -116,21 +118,23 @@ class RemoteKernels:
     def disconnect(self, connection: Any) -> None:
         connection.close()
 
-    def on_death(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+    def on_death(self, kernel_id: str, callback: Callable[[bool], None]) -> Callable[[], None]:
         return self._deaths.subscribe(kernel_id, callback)
 
-    def _died(self, kernel_id: str) -> None:
-        self._deaths.announce(kernel_id)
+    def _died(self, kernel_id: str, restarting: bool) -> None:
+        if not restarting:
+            self._states[kernel_id] = "dead"
+        self._deaths.announce(kernel_id, restarting)
 
 
 class KernelDeaths:
     """Who listens for each kernel's death (the backend's ``on_death``), and telling them."""
 
     def __init__(self) -> None:
-        self._callbacks: dict[str, list[Callable[[], None]]] = {}
+        self._callbacks: dict[str, list[Callable[[bool], None]]] = {}
 
-    def subscribe(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback`` when the kernel dies; returns the unsubscriber."""
+    def subscribe(self, kernel_id: str, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Call ``callback(restarting)`` when the kernel dies; returns the unsubscriber."""
         callbacks = self._callbacks.setdefault(kernel_id, [])
         callbacks.append(callback)
 
@@ -142,9 +146,12 @@ class KernelDeaths:
 
         return unsubscribe
 
-    def announce(self, kernel_id: str) -> None:
+    def announce(self, kernel_id: str, restarting: bool) -> None:
         for callback in list(self._callbacks.get(kernel_id, ())):
-            callback()
+            try:
+                callback(restarting)
+            except Exception:  # one listener's bug must not hide the death from the others
+                log.exception("kernel death callback failed")
 
 
 class LinkedKernels(Protocol):
@@ -152,9 +159,9 @@ class LinkedKernels(Protocol):
 
     async def is_alive(self, kernel_id: str) -> bool: ...
 
-    async def _open_socket(self, kernel_id: str, timeout: float) -> KernelWebsocket: ...
+    async def _open_socket(self, kernel_id: str, timeout: float, session_id: str | None = None) -> KernelWebsocket: ...
 
-    def _died(self, kernel_id: str) -> None: ...
+    def _died(self, kernel_id: str, restarting: bool) -> None: ...
 
 
 async def open_link(kernels: LinkedKernels, kernel_id: str, timeout: float) -> KernelLink:
@@ -185,13 +192,13 @@ class KernelLink:
 
     def _use(self, socket: KernelWebsocket) -> None:
         self.socket = socket
-        socket.on_death(lambda: self._on_death(socket))
+        socket.on_death(lambda restarting: self._on_death(socket, restarting))
 
-    def _on_death(self, socket: KernelWebsocket) -> None:
+    def _on_death(self, socket: KernelWebsocket, restarting: bool) -> None:
         if self._closed or socket is not self.socket:
             return
-        if not socket.closed.is_set():  # the kernel itself said it died (status dead/restarting)
-            self.kernels._died(self.kernel_id)
+        if not socket.closed.is_set():  # the server said the kernel died (status restarting or dead)
+            self.kernels._died(self.kernel_id, restarting)
         elif self._reconnecting is None or self._reconnecting.done():
             self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
 
@@ -200,14 +207,16 @@ class KernelLink:
         while not self._closed:
             try:
                 if not await self.kernels.is_alive(self.kernel_id):
-                    self.kernels._died(self.kernel_id)
+                    self.kernels._died(self.kernel_id, False)  # gone from the server, or dead there
                     return
-                socket = await self.kernels._open_socket(self.kernel_id, RECONNECT_TIMEOUT)
+                # Our session id again: the server replays what the kernel sent while we were away.
+                socket = await self.kernels._open_socket(self.kernel_id, RECONNECT_TIMEOUT, self.socket.session_id)
             except (ToolError, httpx2.HTTPError):
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)
                 continue
             log.info("kernel %s: websocket reopened", self.kernel_id)
+            socket.carry_over(self.socket)
             self._use(socket)
             return
 

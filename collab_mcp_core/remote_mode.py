@@ -68,6 +68,7 @@ async def remote_host(target: Target, passthrough: list[str]) -> AsyncIterator[A
         packs = PackManager(enabled=settings.enabled_packs, disabled=settings.disabled_packs)
         packs.load_entry_points()
         host = Host(app=settings, packs=packs, backend=backend, local_identity=identity)
+        host.notices.start()  # a kernel that dies is told to the agent, as in the server
         await host.packs.notify("host_started", host=host)
         try:
             yield host
@@ -75,6 +76,7 @@ async def remote_host(target: Target, passthrough: list[str]) -> AsyncIterator[A
             await host.packs.notify("host_stopping", host=host)
             for watcher in list(backend.room_watchers):
                 await watcher.stop()
+            await host.notices.stop()
     finally:
         await backend.close()
 

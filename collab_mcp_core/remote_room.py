@@ -5,7 +5,17 @@ collaboration session (``PUT api/collaboration/session/{path}``), opens the
 room's websocket and keeps its own pycrdt document synced both ways, so an edit
 to :attr:`RemoteRoom.ydoc` reaches everyone in the room and theirs reach it.
 Awareness states written here with origin ``"local"`` (the agent's presence and
-cursor) are sent to the room; the others' states arrive in :attr:`awareness`.
+cursor) are sent to the room; the others' states arrive in :attr:`awareness`,
+which keeps the y-protocols rules as JupyterLab does: a ``null`` state removes a
+client at once, a state not renewed within :data:`OUTDATED_AFTER` seconds is
+dropped (a client that vanished without saying so), and our own states are
+renewed before the others would drop them. jupyter-server-ydoc only relays
+awareness frames: it neither replays the states it holds to a newcomer nor answers
+a y-protocols awareness query (``pycrdt.websocket.YRoom.serve`` handles sync and
+awareness frames only), so people already in the room show once their client
+renews its state (JupyterLab does every 15 s); other collab-mcp agents re-publish
+as soon as they see us. The view survives a reconnection: states are not
+forgotten because our websocket dropped, only when they time out.
 
 When the websocket drops it reconnects (asking for a new session: a restarted
 server has new session ids) and resyncs by state vectors, so nothing is sent
@@ -21,6 +31,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -43,6 +54,8 @@ SYNC_TIMEOUT = 15.0  # seconds to wait for a (re)connected room to sync
 # frame it forwards at once without TCP_NODELAY, so an edit right behind an awareness frame (the agent's
 # presence renewed as a tool starts) waited for the receiver's delayed ACK: 45 ms instead of 3 ms.
 AWARENESS_INTERVAL = 0.5
+# y-protocols: a state not renewed for this long is gone (seconds); ours are renewed at half of it.
+OUTDATED_AFTER = 30.0
 RAW_MESSAGE = 2  # jupyter-server-ydoc's frame type for JSON messages (save requests and replies)
 RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds between reconnection attempts, the last one repeating
 
@@ -50,12 +63,17 @@ RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds between reconnection attemp
 class RemoteRoom:
     """One room (``json:notebook:<file id>`` or ``text:file:<file id>``) of a remote server."""
 
-    def __init__(self, target: Target, path: str, kind: tuple[str, str], http: httpx2.AsyncClient | None = None) -> None:
+    def __init__(
+        self, target: Target, path: str, kind: tuple[str, str], http: httpx2.AsyncClient | None = None,
+        *, outdated_after: float = OUTDATED_AFTER,
+    ) -> None:
         self.target, self.path, self.kind = target, path, kind
         self.http = http or target.http_client()
         self.room_id: str | None = None
         self.ydoc = pycrdt.Doc()
+        self.outdated_after = outdated_after
         self.awareness = pycrdt.Awareness(self.ydoc)
+        self.awareness.set_local_state(None)  # the room itself is nobody: the agents' seats are its states
         self.synced = asyncio.Event()
         self.reconnections = 0  # how many times the websocket was opened again
         self._local_ids: set[int] = set()  # awareness client ids written here (the agent's seats)
@@ -67,6 +85,7 @@ class RemoteRoom:
         self._changes = self._sent = 0
         self._watch_changes()
         self._task: asyncio.Task | None = None
+        self._upkeep: asyncio.Task | None = None
         self._watch_awareness()
 
     @property
@@ -83,6 +102,7 @@ class RemoteRoom:
     async def start(self) -> None:
         """Join the room and wait for the first sync."""
         self._task = asyncio.create_task(self._stay_connected(), name=f"collab-mcp room {self.path}")
+        self._upkeep = asyncio.create_task(self._keep_awareness(), name=f"collab-mcp awareness {self.path}")
         await self.wait_synced()
 
     async def wait_synced(self, timeout: float = SYNC_TIMEOUT) -> None:
@@ -100,10 +120,11 @@ class RemoteRoom:
     async def stop(self) -> None:
         if self._awareness_timer is not None:
             self._awareness_timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        for task in (self._upkeep, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self._ws is not None:
             self._ws.close()
 
@@ -141,15 +162,17 @@ class RemoteRoom:
         ws.protocol.set_nodelay(True)
         try:
             missing = await self._resync(ws) if self.reconnections else None
-            provider = pycrdt.Provider(self.ydoc, RoomChannel(ws, room_id, self.awareness, self._on_raw, self._on_sent))
+            channel = RoomChannel(ws, room_id, self.awareness, self._on_raw, self._on_sent)
+            provider = pycrdt.Provider(self.ydoc, channel)
             async with provider:
                 if missing:  # our edits the server has not seen (made while we were cut off)
                     await ws.write_message(create_update_message(missing), binary=True)
                 self._sent = self._changes  # what happened before now went in the sync
                 await asyncio.wait_for(provider.synced.wait(), SYNC_TIMEOUT)
                 self.synced.set()
-                await self._send_awareness(self._local_ids)
-                await ws_closed(ws)
+                # A newer clock: peers that dropped our states while we were away take them again.
+                self.renew_local_states(self._local_ids)
+                await channel.closed.wait()
         finally:
             ws.close()
 
@@ -158,7 +181,7 @@ class RemoteRoom:
             self.target.url + f"api/collaboration/session/{quote(self.path)}",
             json={"format": self.kind[0], "type": self.kind[1]},
         )
-        if answer.status_code != 200:
+        if answer.status_code not in (200, 201):  # 201: the server indexed the file just now
             raise ToolError(f"the server refused a collaboration session for {self.path!r} (HTTP {answer.status_code})")
         return answer.json()
 
@@ -179,9 +202,7 @@ class RemoteRoom:
                 return self.ydoc.get_update(fresh.get_state())
             log.warning("room %s: the server's document lost its history (restarted without its update store?): "
                         "starting over from it rather than duplicating its content", self.path)
-            self.ydoc = fresh
-            self.awareness = pycrdt.Awareness(fresh)
-            self._watch_awareness()
+            self.ydoc = fresh  # the awareness stays: who is in the room did not change
             self._watch_changes()
             return None
 
@@ -259,6 +280,36 @@ class RemoteRoom:
         task = asyncio.get_running_loop().create_task(self._send_awareness(due))
         task.add_done_callback(_ignore_result)
 
+    async def _keep_awareness(self) -> None:
+        while True:
+            await asyncio.sleep(self.outdated_after / 10)  # as often as y-protocols looks
+            self.keep_awareness()
+
+    def keep_awareness(self, now: float | None = None) -> None:
+        """Renew our states older than half :attr:`outdated_after`; drop the others' older than all of it."""
+        now_ms = (time.time() if now is None else now) * 1000
+        limit = self.outdated_after * 1000
+        meta, states = self.awareness.meta, self.awareness.states
+        age = {c: now_ms - meta[c]["lastUpdated"] for c in states if c in meta}
+        self.renew_local_states({c for c in self._local_ids if age.get(c, 0) >= limit / 2})
+        mine = self._local_ids | {self.awareness.client_id}
+        gone = [c for c, a in age.items() if c not in mine and a >= limit]
+        if gone:
+            self.awareness.remove_awareness_states(gone, "timeout")
+
+    def renew_local_states(self, client_ids: set[int]) -> None:
+        """Publish our states again with a newer clock (peers keep a state only while it is renewed)."""
+        live = sorted(c for c in client_ids if self.awareness.states.get(c) is not None)
+        if not live:
+            return
+        encoder = pycrdt.Encoder()
+        encoder.write_var_uint(len(live))
+        for client_id in live:
+            encoder.write_var_uint(client_id)
+            encoder.write_var_uint(self.awareness.meta[client_id]["clock"] + 1)
+            encoder.write_var_string(json.dumps(self.awareness.states[client_id], separators=(",", ":")))
+        self.awareness.apply_awareness_update(encoder.to_bytes(), "local")  # sent by the observer
+
     async def _send_awareness(self, client_ids: set[int]) -> None:
         ws = self._ws
         if not client_ids or ws is None or ws.protocol is None:
@@ -276,6 +327,9 @@ class RoomChannel:
         on_raw: Callable[[bytes], None] | None = None, on_sent: Callable[[], None] | None = None,
     ) -> None:
         self._ws, self._path, self._awareness, self._on_raw, self._on_sent = ws, path, awareness, on_raw, on_sent
+        # Set when the socket closed, by either side: tornado keeps ``ws.protocol`` after the server closes
+        # it or the network drops, so only the reader hears of it.
+        self.closed = asyncio.Event()
 
     @property
     def path(self) -> str:
@@ -294,6 +348,7 @@ class RoomChannel:
         while True:
             message = await self._ws.read_message()
             if message is None:
+                self.closed.set()
                 return None
             if isinstance(message, str):
                 continue
@@ -309,12 +364,6 @@ class RoomChannel:
         await self._ws.write_message(message, binary=True)
         if self._on_sent is not None and message[:2] == bytes([YMessageType.SYNC, YSyncMessageType.SYNC_UPDATE]):
             self._on_sent()
-
-
-async def ws_closed(ws: WebSocketClientConnection) -> None:
-    """Return once the websocket is closed (the Provider reads it until then)."""
-    while ws.protocol is not None:
-        await asyncio.sleep(0.1)
 
 
 def _reason(err: BaseException) -> str:

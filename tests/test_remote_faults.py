@@ -17,12 +17,16 @@ class CuttableProxy:
     def __init__(self, port: int) -> None:
         self.port = port
         self.links: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
+        self.down_until = 0.0  # loop time before which new connections are refused (the network is out)
 
     async def start(self) -> str:
         self.server = await asyncio.start_server(self._link, "127.0.0.1", 0)
         return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/"
 
     async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if asyncio.get_running_loop().time() < self.down_until:
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
         except OSError:  # the server is down: so is the connection
@@ -42,7 +46,9 @@ class CuttableProxy:
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
-    def cut(self) -> int:
+    def cut(self, down_for: float = 0.0) -> int:
+        """Cut every connection; refuse new ones for ``down_for`` seconds."""
+        self.down_until = asyncio.get_running_loop().time() + down_for
         for client, upstream in self.links:
             client.transport.abort()
             upstream.transport.abort()
@@ -102,6 +108,38 @@ async def test_everything_cut_mid_session_then_calls_work_without_duplicates(pla
         await proxy.stop()
 
 
+
+def stream_text(collaborator, index: int) -> str:
+    outputs = collaborator.notebook.get()["cells"][index].get("outputs") or []
+    return "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
+
+
+async def test_output_printed_while_the_kernel_websocket_is_down_is_replayed(plain_server):
+    """The network is out for a while mid-run: what the kernel printed meanwhile reaches the cell once it is
+    back (jupyter_server buffers a kernel's messages for the session that comes back), each line once."""
+    write_notebook(plain_server, "gap.ipynb", ["x = 0"])
+    proxy = CuttableProxy(plain_server.port)
+    url = await proxy.start()
+    code = "import time\nfor i in range(12):\n    print(i, flush=True)\n    time.sleep(0.25)"
+    expected = "".join(f"{i}\n" for i in range(12))
+    try:
+        async with connect_stdio(plain_server, "--mode", "remote", url=url) as mcp, \
+                join_room(plain_server, "gap.ipynb") as ada:
+            await call(mcp, "execute_code", path="gap.ipynb", code="1")  # the kernel is up and linked
+            run = asyncio.create_task(call(mcp, "insert_notebook_cell", path="gap.ipynb", content=code,
+                                           execute=True, timeout=60))
+            await ada.wait_for(lambda: len(ada.notebook.ycells) == 2 and "1\n" in stream_text(ada, 1),
+                               timeout=30, what="the run's first lines")
+            assert proxy.cut(down_for=1.5) >= 2  # about six lines are printed while nothing gets through
+            done = await run
+            assert done["execution"]["status"] == "ok", done
+            printed = "".join(o.get("text", "") for o in done["execution"]["outputs"])
+            assert printed == expected
+            await ada.wait_for(lambda: stream_text(ada, 1) == expected, what="every line in the cell, once")
+    finally:
+        await proxy.stop()
+
+
 async def test_remote_mode_under_a_base_url(collab_server_factory):
     server = collab_server_factory("--ServerApp.base_url=/user/alice/", collab_mcp=False)
     write_notebook(server, "based.ipynb", ["1 + 1"])
@@ -157,4 +195,69 @@ async def test_server_restart_mid_session(tmp_path):
         await proxy.stop()
         server.stop()
     log = (base / "connect.log").read_text()
+    assert server.token not in log and "Traceback" not in log, log
+
+
+async def test_server_restarted_without_its_update_store_is_adopted_not_duplicated(tmp_path):
+    """The server comes back having lost the room's history (no update store): its document is rebuilt from
+    the file with new CRDT ids, so the agent's copy is stale. Syncing it back would duplicate every cell;
+    the agent must adopt the server's document and edit that."""
+    from collab_mcp_core.testing import start_server
+
+    base = tmp_path / "forgetful"
+    server = start_server(base, collab_mcp=False)
+    write_notebook(server, "lost.ipynb", ["x = 1"])
+    proxy = CuttableProxy(server.port)
+    url = await proxy.start()
+    try:
+        errlog = open(base / "connect.log", "w")  # noqa: SIM115 - read at the end
+        async with connect_stdio(server, "--mode", "remote", url=url, errlog=errlog) as mcp:
+            await call(mcp, "insert_notebook_cell", path="lost.ipynb", content="x += 1")
+            await call(mcp, "save_notebook", path="lost.ipynb")
+            # A text file whose every character the agent wrote: no client but the agent's in its history.
+            (server.root / "lost.md").write_text("")
+            await call(mcp, "insert_text", path="lost.md", position=0, text="by the agent\n")
+            for _ in range(100):  # the room saves a text file by itself once edits pause
+                if (server.root / "lost.md").read_text() == "by the agent\n":
+                    break
+                await asyncio.sleep(0.1)
+            assert (server.root / "lost.md").read_text() == "by the agent\n"
+            before = [c["cell_id"] for c in (await call(mcp, "get_notebook", path="lost.ipynb"))["cells"]]
+
+            server.stop()
+            proxy.cut()
+            stores = list((base / "home").rglob("*ystore*"))
+            assert stores, "the update store was expected in the server's working directory"
+            for store in stores:
+                store.unlink()
+            server = start_server(base, token=server.token, collab_mcp=False)
+            proxy.port = server.port
+
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:  # the agent's room reconnects by itself; calls fail clearly until it has
+                result = await mcp.call_tool("insert_notebook_cell", {"path": "lost.ipynb", "content": "x * 3"})
+                if not result.is_error:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, result.content[0].text
+                await asyncio.sleep(0.5)
+            async with join_room(server, "lost.ipynb") as grace:
+                await grace.wait_for(lambda: len(sources(grace)) >= 3, what="the insert after the restart")
+                await asyncio.sleep(0.5)  # a duplicate, were one coming, would arrive with the sync
+                assert sources(grace) == ["x = 1", "x += 1", "x * 3"]
+                ids = [c["id"] for c in grace.notebook.ycells]
+                assert len(set(ids)) == len(ids) and ids[:2] == before
+                agent_view = await call(mcp, "get_notebook", path="lost.ipynb")
+                assert [c["source"] for c in agent_view["cells"]] == sources(grace)
+                await call(mcp, "save_notebook", path="lost.ipynb")
+                on_disk = json.loads((server.root / "lost.ipynb").read_text())
+                assert ["".join(c["source"]) for c in on_disk["cells"]] == ["x = 1", "x += 1", "x * 3"]
+            await call(mcp, "insert_text", path="lost.md", position=0, text="# ")
+            async with join_room(server, "lost.md", kind="file") as grace:
+                await grace.wait_for(lambda: str(grace.text).startswith("# "), what="the text edit after the restart")
+                assert str(grace.text) == "# by the agent\n"
+    finally:
+        await proxy.stop()
+        server.stop()
+    log = (base / "connect.log").read_text()
+    assert "lost its history" in log, log
     assert server.token not in log and "Traceback" not in log, log

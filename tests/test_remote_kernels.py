@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+
 import pytest
 
 from collab_mcp_core.connect import Target
@@ -44,8 +47,8 @@ async def test_sessions_execution_drops_and_restarts(plain_server):
         kernel_id = session["kernel"]["id"]
         assert [s["path"] for s in await kernels.list_sessions()] == ["k.ipynb"]
         assert kernels.exists(kernel_id) and await kernels.is_alive(kernel_id)
-        deaths: list[str] = []
-        kernels.on_death(kernel_id, lambda: deaths.append(kernel_id))
+        deaths: list[tuple[str, bool]] = []
+        kernels.on_death(kernel_id, lambda restarting: deaths.append((kernel_id, restarting)))
         link = await kernels.connect(kernel_id, 30)
         try:
             assert results(await run(link, "a = 20; a + 1")) == ["21"]
@@ -64,7 +67,7 @@ async def test_sessions_execution_drops_and_restarts(plain_server):
                 if deaths:
                     break
                 await asyncio.sleep(0.1)
-            assert deaths == [kernel_id]
+            assert deaths == [(kernel_id, True)]  # the server restarts it
         finally:
             kernels.disconnect(link)
         error = None
@@ -73,3 +76,47 @@ async def test_sessions_execution_drops_and_restarts(plain_server):
         except ToolError as err:
             error = err.message
         assert error and "HTTP 404" in error
+
+
+class Heard:
+    """The notifications/message (MCP log messages) a session received."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+
+    async def __call__(self, params) -> None:
+        self.messages.append({"level": params.level, "logger": params.logger, **params.data})
+
+    def of(self, event: str) -> list[dict]:
+        return [m for m in self.messages if m.get("event") == event]
+
+
+async def test_a_kernel_killed_mid_run_in_remote_mode_fails_the_run_and_is_told(plain_server):
+    """As in extension mode: the waiting run ends at once as aborted, and a warning says the kernel died."""
+    from collab_mcp_core.testing import call, connect_stdio, join_room
+
+    (plain_server.root / "dies.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    heard = Heard()
+    async with connect_stdio(plain_server, "--mode", "remote", logging_callback=heard) as mcp, \
+            join_room(plain_server, "dies.ipynb") as ada:
+        await mcp.set_logging_level("warning")
+        ran = await call(mcp, "execute_code", path="dies.ipynb", code="import os; print(os.getpid())")
+        pid = int(ran["outputs"][0]["text"])
+        run = asyncio.create_task(call(mcp, "insert_notebook_cell", path="dies.ipynb", execute=True, timeout=120,
+                                       content="import time\nprint('started', flush=True)\ntime.sleep(120)"))
+        await ada.wait_for(lambda: "started" in json.dumps(ada.notebook.get()["cells"]), timeout=30,
+                           what="the run's first output")
+        os.kill(pid, signal.SIGKILL)
+        died = await asyncio.wait_for(run, 60)  # far less than the run's own 120 s
+        assert died["execution"]["status"] == "aborted" and "died" in died["execution"]["message"], died
+        for _ in range(300):
+            if heard.of("kernel_died"):
+                break
+            await asyncio.sleep(0.1)
+        [message] = heard.of("kernel_died")
+        assert message["level"] == "warning" and message["path"] == "dies.ipynb" and message["restarting"] is True
+        assert message["logger"] == "collab-mcp" and "died" in message["message"]
+        again = await call(mcp, "execute_code", path="dies.ipynb", code="'pid' in globals()")
+        assert again["status"] == "ok" and again["outputs"][0]["text"] == "False"  # a fresh process

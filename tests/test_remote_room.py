@@ -73,3 +73,50 @@ async def test_edits_go_both_ways_and_survive_a_dropped_websocket(plain_server):
             )
     finally:
         await room.stop()
+
+
+def agent_seen_by(collaborator, client_id: int) -> dict | None:
+    return collaborator.awareness.states.get(client_id)
+
+
+async def test_awareness_view_keeps_the_y_protocols_rules(plain_server):
+    """Others' states leave with a null state at once, or time out when not renewed; ours are renewed; a
+    reconnection keeps the view and re-announces ours with a newer clock."""
+    write_notebook(plain_server, "aware.ipynb", [])
+    target = Target(plain_server.url, plain_server.token)
+    room = RemoteRoom(target, "aware.ipynb", NOTEBOOK, outdated_after=5.0)
+    await room.start()
+    try:
+        async with join_room(plain_server, "aware.ipynb") as ada, join_room(plain_server, "aware.ipynb") as bob:
+            await ada.set_awareness({"user": {"username": "ada"}})
+            await bob.set_awareness({"user": {"username": "bob"}})
+            ids = {ada.awareness.client_id, bob.awareness.client_id}
+            await ada.wait_for(lambda: room.clients == ids, what="ada and bob in the agent's view")
+
+            room.awareness.set_local_state({"user": {"username": "agent"}})
+            me = room.awareness.client_id
+            await ada.wait_for(lambda: agent_seen_by(ada, me), what="the agent's state")
+            clock = ada.awareness.meta[me]["clock"]
+
+            await bob.set_awareness(None)  # bob leaves as JupyterLab does: a null state
+            await ada.wait_for(lambda: room.clients == {ada.awareness.client_id}, what="bob gone at once")
+
+            # Our state is renewed with a newer clock before others would drop it, though nothing changed.
+            await ada.wait_for(lambda: ada.awareness.meta[me]["clock"] > clock, what="the agent's renewal")
+
+            await ada.set_awareness({"user": {"username": "ada"}, "cursors": []})  # renewed just before the drop
+            renewed = ada.awareness.meta[ada.awareness.client_id]["clock"]
+            await ada.wait_for(lambda: room.awareness.meta[ada.awareness.client_id]["clock"] == renewed,
+                               what="ada's renewal reaching the agent")
+            room.drop_connection()  # the view survives a reconnection; ours is announced again
+            await ada.wait_for(lambda: not room.synced.is_set(), what="the drop")
+            clock = ada.awareness.meta[me]["clock"]
+            await room.wait_synced()
+            assert ada.awareness.client_id in room.clients
+            await ada.wait_for(lambda: ada.awareness.meta[me]["clock"] > clock, what="the re-announcement")
+
+            # Ada stops renewing (a closed laptop): she times out of the agent's view.
+            await ada.wait_for(lambda: not room.clients, timeout=15, what="ada timed out")
+            assert agent_seen_by(ada, me)  # while the agent itself never expires for her
+    finally:
+        await room.stop()

@@ -410,7 +410,8 @@ def _write_state(seat: Seat, state: dict[str, Any] | None) -> None:
     Origin ``"local"`` is what pycrdt-websocket's room broadcasts; a higher clock
     makes every peer accept it, a ``null`` state makes them drop the client at once.
     """
-    seat.clock += 1
+    # Newer than whatever the room holds for the seat: a remote room renews our states itself.
+    seat.clock = max(seat.clock, seat.room.awareness.meta.get(seat.client_id, {}).get("clock", 0)) + 1
     encoder = Encoder()
     encoder.write_var_uint(1)
     encoder.write_var_uint(seat.client_id)

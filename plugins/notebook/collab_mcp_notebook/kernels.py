@@ -68,7 +68,7 @@ class KernelClients:
             kernels.disconnect(client)
             return self.clients[kernel_id]
 
-        def on_death() -> None:
+        def on_death(restarting: bool) -> None:
             # The kernel process died; the server restarts it (maybe on new ports), so this client is stale.
             self.died.add(kernel_id)
 
