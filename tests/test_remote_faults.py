@@ -216,7 +216,7 @@ async def test_server_restarted_without_its_update_store_is_adopted_not_duplicat
             await call(mcp, "save_notebook", path="lost.ipynb")
             # A text file whose every character the agent wrote: no client but the agent's in its history.
             (server.root / "lost.md").write_text("")
-            await call(mcp, "insert_text", path="lost.md", position=0, text="by the agent\n")
+            await call(mcp, "insert_text", path="lost.md", position=0, content="by the agent\n")
             for _ in range(100):  # the room saves a text file by itself once edits pause
                 if (server.root / "lost.md").read_text() == "by the agent\n":
                     break
@@ -251,7 +251,7 @@ async def test_server_restarted_without_its_update_store_is_adopted_not_duplicat
                 await call(mcp, "save_notebook", path="lost.ipynb")
                 on_disk = json.loads((server.root / "lost.ipynb").read_text())
                 assert ["".join(c["source"]) for c in on_disk["cells"]] == ["x = 1", "x += 1", "x * 3"]
-            await call(mcp, "insert_text", path="lost.md", position=0, text="# ")
+            await call(mcp, "insert_text", path="lost.md", position=0, content="# ")
             async with join_room(server, "lost.md", kind="file") as grace:
                 await grace.wait_for(lambda: str(grace.text).startswith("# "), what="the text edit after the restart")
                 assert str(grace.text) == "# by the agent\n"
