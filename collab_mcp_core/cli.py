@@ -196,6 +196,7 @@ def connect_command(args: argparse.Namespace, passthrough: list[str]) -> int:
 
             def banner() -> None:
                 print(f"collab-mcp connect: remote mode on {target.url}, serving MCP at {url}\n  token: {token}\n"
+                      "  (the only credential accepted here: no JWT, so JWT scopes do not apply in remote mode)\n"
                       + json.dumps(client_config(url, token), indent=2), flush=True)
 
             anyio.run(run_http_remote, target, passthrough, args.ip, port, token, banner)
@@ -217,7 +218,7 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     from .app import read_settings
     from .packs import HOST_PLUGIN, PackManager
     from .registry import ToolRegistry, listing_size
-    from .remote_backend import UNAVAILABLE_TOOLS
+    from .remote_backend import UNAVAILABLE_TOOLS, UNUSED_HOOKS
 
     settings = read_settings(passthrough)
     manager = PackManager(enabled=settings.enabled_packs, disabled=settings.disabled_packs)
@@ -235,7 +236,8 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
         tools = sorted(t.name for t in registry.tools.values() if t.pack == info.name)
         size = sum(listed[name] for name in tools)
         rows.append({**info.__dict__, "tools": tools, "tools_list_chars": size, "tools_list_share": round(size / total, 3),
-                     "not_in_remote_mode": {t: UNAVAILABLE_TOOLS[t] for t in tools if t in UNAVAILABLE_TOOLS}})
+                     "not_in_remote_mode": {t: UNAVAILABLE_TOOLS[t] for t in tools if t in UNAVAILABLE_TOOLS},
+                     "hooks_unused_in_remote_mode": {h: UNUSED_HOOKS[h] for h in info.hooks if h in UNUSED_HOOKS}})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -249,6 +251,8 @@ def packs_command(args: argparse.Namespace, passthrough: list[str]) -> int:
                     print(f"  tools/list: {row['tools_list_chars']:,} characters ({row['tools_list_share']:.0%} of {total:,})")
                 if row["not_in_remote_mode"]:  # the reasons are in --json
                     print(f"  not in remote mode: {', '.join(row['not_in_remote_mode'])}")
+                for hook, reason in row["hooks_unused_in_remote_mode"].items():
+                    print(f"  not in remote mode: hook {hook} ({reason})")
     for problem in problems:  # the server would refuse to start with these settings
         print(f"collab-mcp: configuration error: {problem}", file=sys.stderr)
     return 1 if problems else 0

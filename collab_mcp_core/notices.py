@@ -19,7 +19,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import PermissionDenied
+from .errors import PermissionDenied, ToolError
 
 if TYPE_CHECKING:
     from .backend import LocalBackend
@@ -152,6 +152,8 @@ class Notices:
                     )
                 for kernel_id in self._watched_kernels.keys() - self._kernel_paths.keys():
                     self._watched_kernels.pop(kernel_id)()
+            except ToolError:
+                pass  # a remote server out of reach (it says so to the calls meanwhile): look again later
             except Exception:
                 log.exception("collab-mcp could not look for new kernels")
             await asyncio.sleep(KERNEL_SCAN_INTERVAL)

@@ -52,6 +52,13 @@ UNAVAILABLE_TOOLS = {
     "discard_document_fork": "forks are rooms registered inside the server",
 }
 
+#: Hooks remote mode never calls, and why (``collab-mcp packs`` names the packs that implement them).
+UNUSED_HOOKS = {
+    "identify_request": "remote mode has one caller: over stdio the owner of the server token, over HTTP whoever "
+                        "holds the token collab-mcp connect printed; no JWT or other identity is accepted there, "
+                        "so JWT scopes do not apply (they do where collab-mcp runs in the server)",
+}
+
 
 class NoForks:
     """Forks are registered inside the server: remote mode has none (their tools are not offered)."""

@@ -145,4 +145,8 @@ def test_packs_names_the_tools_remote_mode_does_not_offer():
     document = next(r for r in rows if r["name"] == "document")
     assert "update store" in document["not_in_remote_mode"]["get_document_history"]
     notebook = next(r for r in rows if r["name"] == "notebook")
-    assert notebook["not_in_remote_mode"] == {}
+    assert notebook["not_in_remote_mode"] == {} and notebook["hooks_unused_in_remote_mode"] == {}
+    # Remote mode calls no identify_request: JWT identities and their scopes do not apply there, and packs says so.
+    auth = next(r for r in rows if r["name"] == "auth")
+    assert "JWT scopes do not apply" in auth["hooks_unused_in_remote_mode"]["identify_request"]
+    assert "  not in remote mode: hook identify_request (remote mode has one caller" in text

@@ -37,10 +37,12 @@ async def test_remote_mode_over_http(plain_server, tmp_path):
             time.sleep(0.1)
         token = text.split("token:")[1].split()[0]
         assert plain_server.token not in text  # the server's token is never printed: only this one
+        assert "no JWT, so JWT scopes do not apply" in text
         local = types.SimpleNamespace(mcp_url=f"http://127.0.0.1:{port}/mcp", headers={"Authorization": f"Bearer {token}"})
         async with httpx2.AsyncClient() as http:
             refused = await http.post(local.mcp_url, json={}, headers={"Authorization": "Bearer wrong"})
-        assert refused.status_code == 401
+            jwt_shaped = await http.post(local.mcp_url, json={}, headers={"Authorization": "Bearer aaa.bbb.ccc"})
+        assert refused.status_code == 401 and jwt_shaped.status_code == 401  # only the printed token passes
         async with connect(local) as mcp, join_room(plain_server, "h.ipynb") as ada:
             await call(mcp, "insert_notebook_cell", path="h.ipynb", content="over http")
             await ada.wait_for(lambda: [str(c["source"]) for c in ada.notebook.ycells][-1:] == ["over http"],
