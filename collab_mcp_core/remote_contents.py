@@ -7,6 +7,7 @@ collaborated file is never written here (edits go through its room).
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -16,12 +17,17 @@ from .connect import Target
 from .errors import NotFound, ToolError
 from .local_contents import LocalContents
 
+# Seconds a file seen to exist is taken to still exist: each tool call checks its file first, and over a
+# real network each check is a round trip (tens of ms to a hub far away); a run of edits pays one.
+EXISTS_FOR = 1.0
+
 
 class RemoteContents(LocalContents):
     """The :class:`~collab_mcp_core.backend_protocol.Contents` of a remote server (``walk`` is shared)."""
 
     def __init__(self, target: Target, http: httpx2.AsyncClient) -> None:  # noqa: D107 - no ContentsManager here
         self.target, self.http = target, http
+        self._seen_files: dict[str, float] = {}  # api path -> when it was last seen to be a file (monotonic)
 
     async def _model(self, api_path: str, **query: str) -> dict[str, Any] | None:
         try:
@@ -36,8 +42,15 @@ class RemoteContents(LocalContents):
         return answer.json()
 
     async def file_exists(self, api_path: str) -> bool:
+        if time.monotonic() - self._seen_files.get(api_path, -EXISTS_FOR) < EXISTS_FOR:
+            return True
         model = await self._model(api_path, content="0")
-        return model is not None and model["type"] != "directory"
+        exists = model is not None and model["type"] != "directory"
+        if exists:
+            self._seen_files[api_path] = time.monotonic()
+        else:
+            self._seen_files.pop(api_path, None)
+        return exists
 
     async def dir_exists(self, api_path: str) -> bool:
         model = await self._model(api_path, content="0")
