@@ -351,7 +351,8 @@ class LocalBackend:
 
     def _hook_rooms(self) -> None:
         """Wrap the websocket server's ``start_room`` (every room, opened by a browser, an agent
-        or the fork API, starts there before it loads) and ``delete_room``."""
+        or the fork API, starts there before it loads), ``delete_room``, and ``serve`` (every
+        room websocket: see :func:`_without_nagle`)."""
         from jupyter_server_ydoc.rooms import DocumentRoom
 
         server = self.ydoc.ywebsocket_server
@@ -377,6 +378,7 @@ class LocalBackend:
 
         server.start_room = starting
         server.delete_room = deleting
+        server.serve = _without_nagle(server.serve)
 
     def overwritten_versions(self, room_id: str | None) -> list[float]:
         """Store timestamps of versions of the room's document whose edits never reached the disk:
@@ -432,6 +434,25 @@ class LocalBackend:
     async def jupyter_allows(self, identity: Identity, permission: str, path: str | None, handler: Any) -> bool:
         """Ask Jupyter's Authorizer (the default when no pack decides)."""
         return await jupyter_allows(self.settings.get("authorizer"), identity, permission, handler)
+
+
+def _without_nagle(serve: Any) -> Any:
+    """``serve`` with TCP_NODELAY set on each room websocket first.
+
+    jupyter-server-ydoc's tornado handler leaves Nagle's algorithm on, so a frame written
+    while the previous one is unacknowledged (a document update right behind an awareness
+    update) waits for the peer's delayed ACK: about 40 ms. Room frames are small, and
+    latency is what matters for them.
+    """
+
+    async def serving(websocket: Any) -> None:
+        set_nodelay = getattr(websocket, "set_nodelay", None)  # tornado's WebSocketHandler
+        if set_nodelay is not None:
+            with contextlib.suppress(Exception):  # closed already: serve() sees that itself
+                set_nodelay(True)
+        await serve(websocket)
+
+    return serving
 
 
 def _serving(room: Any) -> bool:
