@@ -131,6 +131,7 @@ async def get_user_cursors(ctx: Any, args: CursorsArgs) -> DocumentCursors:
     room = await room_for_path(ctx)
     hub = hub_for(ctx.host)
     hub.touch(ctx)
+    hub.flush(room.room_id)  # agents' cursors that follow their edits, not yet published
     texts = DocumentTexts(room)
     found = []
     for client_id, state in list(room.room.awareness.states.items()):

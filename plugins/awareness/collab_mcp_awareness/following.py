@@ -4,7 +4,8 @@ Before a call of another pack's tool that names a ``cell_id``, and after the
 cell events it causes (``notebook_cell_inserted``, ``notebook_cell_updated``,
 ``notebook_cell_executed``, which name the author's MCP session), the cursor of
 that session's agent moves to the end of the cell, when the agent is present in
-the notebook (switch: ``c.AwarenessPack.follow_edits``).
+the notebook (switch: ``c.AwarenessPack.follow_edits``). A run of edits moves it
+once per ``hub.CURSOR_INTERVAL``, after the edits' document updates.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pycrdt import Array, Map, Text
 from collab_mcp_core import ToolError
 
 from .cursors import DocumentTexts
-from .hub import Agent, AwarenessHub, Cursor
+from .hub import Agent, AwarenessHub, Cursor, Seat
 from .positions import line_column_of
 from .relative_positions import PositionError, end_position
 from .rooms import OpenRoom, room_at
@@ -38,18 +39,33 @@ def follow_edit(hub: AwarenessHub, event: Any) -> None:
         return
     room = room_at(hub.host.backend, path)
     if room is not None:
-        follow_cell(hub, agent, room, cell_id)
+        index = getattr(event, "index", None)
+        follow_cell(hub, agent, room, cell_id, index if isinstance(index, int) else None)
 
 
-def follow_cell(hub: AwarenessHub, agent: Agent, room: OpenRoom, cell_id: str) -> None:
-    """Put the agent's cursor at the end of a notebook cell, if it is present in that notebook."""
+def follow_cell(hub: AwarenessHub, agent: Agent, room: OpenRoom, cell_id: str, index: int | None = None) -> None:
+    """Put the agent's cursor at the end of a notebook cell, if it is present in that notebook.
+
+    The cursor is placed when its state is published (:meth:`AwarenessHub.publish_soon`), so
+    a run of edits costs one placement per interval, not one per edit; ``index`` is where
+    the cell probably is (checked before the notebook is searched).
+    """
     if not room.is_notebook or room.room_id not in agent.seats:
         return
-    source = _live_source(room, cell_id)
+    seat = agent.seats[room.room_id]
+    agent.current = room.path
+    hub.publish_soon(agent, seat, lambda: _place_cursor(seat, room, cell_id, index))
+
+
+def _place_cursor(seat: Seat, room: OpenRoom, cell_id: str, index: int | None) -> None:
+    """Set the seat's cursor to the end of the cell (left as it was if the cell is gone)."""
+    if seat.room is not room.room:
+        return  # the room was re-created since: its document holds other items
+    source = _live_source(room, cell_id, index)
     if source is None:
         return  # the cell is gone (again), or never was
     # Copying the whole notebook to compute positions costs tens of milliseconds at 1,000
-    # cells, on every call: ask pycrdt directly where it is right (an ASCII cell).
+    # cells: ask pycrdt directly where it is right (an ASCII cell).
     end, content = end_position(source), str(source)
     if end is None:
         texts = DocumentTexts(room)
@@ -60,17 +76,24 @@ def follow_cell(hub: AwarenessHub, agent: Agent, room: OpenRoom, cell_id: str) -
             log.debug("could not follow %s in %s", cell_id, room.path, exc_info=True)
             return  # the cell is gone (again), or never was
     line, column = line_column_of(content, len(content))
-    seat = agent.seats[room.room_id]
     seat.cursor = Cursor(line=line, column=column, cell_id=cell_id, anchor=None,
                          relative=[{"anchor": end, "head": end, "primary": True, "empty": True}])
-    agent.current = room.path
-    hub.publish(agent, seat)
 
 
-def _live_source(room: OpenRoom, cell_id: str) -> Text | None:
+def _live_source(room: OpenRoom, cell_id: str, index: int | None) -> Text | None:
     """The source ``Text`` of a cell in the room's live document (read only), or None."""
-    for cell in room.room.ydoc.get("cells", type=Array):
-        if isinstance(cell, Map) and cell.get("id") == cell_id:
-            source = cell.get("source")
-            return source if isinstance(source, Text) else None
+    cells = room.room.ydoc.get("cells", type=Array)
+    with room.room.ydoc.transaction():  # one transaction for the whole search, not one per cell
+        if index is not None and 0 <= index < len(cells):
+            cell = cells[index]
+            if isinstance(cell, Map) and cell.get("id") == cell_id:
+                return _source_of(cell)
+        for cell in cells:
+            if isinstance(cell, Map) and cell.get("id") == cell_id:
+                return _source_of(cell)
     return None
+
+
+def _source_of(cell: Map) -> Text | None:
+    source = cell.get("source")
+    return source if isinstance(source, Text) else None

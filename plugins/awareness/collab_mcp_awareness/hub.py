@@ -6,6 +6,12 @@ entries are written into the room's ``pycrdt.Awareness`` as updates with
 origin ``"local"``: pycrdt-websocket's room broadcasts exactly those to its
 websocket clients, so JupyterLab receives them as it receives any peer's.
 
+Cursor following (:mod:`.following`) moves the agent's cursor on every edit, but
+publishes it with :meth:`AwarenessHub.publish_soon`: after the edit's document
+update, at most once per ``CURSOR_INTERVAL`` per room (moves in between fold into
+one), and not at all when the state did not change. People still watch the cursor
+follow the work; their browsers are not sent a frame per edit.
+
 Three things keep them visible and honest:
 - a heartbeat re-publishes them (Yjs peers drop a state not renewed within 30 s);
 - when a new client appears in a room, they are re-published at once (pycrdt
@@ -27,6 +33,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pycrdt import Encoder
@@ -45,6 +52,7 @@ log = logging.getLogger(__name__)
 STATUSES = ("online", "away", "busy", "offline")
 HEARTBEAT_SECONDS = 10.0  # well under the 30 s after which Yjs peers drop a silent state
 SCAN_SECONDS = 0.5  # how often new, closed and re-created rooms are noticed
+CURSOR_INTERVAL = 0.25  # seconds: at most one cursor-following state per agent and room in this time
 
 
 def now_iso(at: float | None = None) -> str:
@@ -71,6 +79,10 @@ class Seat:
     client_id: int
     clock: int = 0
     cursor: Cursor | None = None
+    published: dict[str, Any] | None = None  # the state last written
+    written_at: float = float("-inf")  # when (monotonic seconds)
+    pending: asyncio.TimerHandle | None = None  # a publish_soon not written yet
+    prepare: Callable[[], None] | None = None  # what it runs first (placing a followed cursor)
 
 
 @dataclass
@@ -215,6 +227,8 @@ class AwarenessHub:
     def leave(self, agent: Agent, room_id: str) -> None:
         seat = agent.seats.pop(room_id)
         path = agent.paths.pop(room_id, None)
+        if seat.pending is not None:
+            seat.pending.cancel()
         _write_state(seat, None)
         if agent.current == path:
             agent.current = next(iter(agent.paths.values()), None)
@@ -223,6 +237,40 @@ class AwarenessHub:
     def publish(self, agent: Agent, seat: Seat) -> None:
         """Write (or re-write, renewing it) the agent's state in one room; hidden agents are removed."""
         _write_state(seat, agent.state(seat) if agent.visible else None)
+
+    def publish_soon(self, agent: Agent, seat: Seat, prepare: Callable[[], None] | None = None) -> None:
+        """Publish the agent's state in one room soon, running ``prepare`` first (the latest one wins).
+
+        Scheduled rather than written now, so the document update of the edit under way
+        (already queued to the room's websockets) goes first; at most one write per
+        ``CURSOR_INTERVAL``, and none when the state is what was last written.
+        """
+        seat.prepare = prepare
+        if seat.pending is None:
+            delay = max(0.0, seat.written_at + CURSOR_INTERVAL - time.monotonic())
+            seat.pending = asyncio.get_running_loop().call_later(delay, self._publish_pending, agent, seat)
+
+    def flush(self, room_id: str) -> None:
+        """Write now what ``publish_soon`` has pending in one room (before reading its states)."""
+        for agent in self.agents.values():
+            seat = agent.seats.get(room_id)
+            if seat is not None and seat.pending is not None:
+                seat.pending.cancel()
+                self._publish_pending(agent, seat)
+
+    def _publish_pending(self, agent: Agent, seat: Seat) -> None:
+        seat.pending = None
+        prepare, seat.prepare = seat.prepare, None
+        if agent.seats.get(seat.room_id) is not seat:
+            return  # it left the room meanwhile
+        if prepare is not None:
+            try:
+                prepare()
+            except Exception:
+                log.exception("could not place the agent's cursor in room %s", seat.room_id)
+        state = agent.state(seat) if agent.visible else None
+        if state != seat.published:
+            _write_state(seat, state)
 
     def publish_all(self, agent: Agent) -> None:
         for seat in agent.seats.values():
@@ -412,6 +460,7 @@ def _write_state(seat: Seat, state: dict[str, Any] | None) -> None:
     """
     # Newer than whatever the room holds for the seat: a remote room renews our states itself.
     seat.clock = max(seat.clock, seat.room.awareness.meta.get(seat.client_id, {}).get("clock", 0)) + 1
+    seat.published, seat.written_at = state, time.monotonic()
     encoder = Encoder()
     encoder.write_var_uint(1)
     encoder.write_var_uint(seat.client_id)
