@@ -88,8 +88,8 @@ async def open_sessions(names: list[str], base: Path, started: dict[str, servers
     """Start each server under ``base`` (into ``started``, which the caller stops) and open an MCP session on ``stack``."""
     sessions = {}
     for name in names:
-        started[name] = servers.start(name, base / name)
-        extra = " ".join(servers.COLLAB_ARGS) if name == "collab-mcp" else ""
+        started[name] = servers.start(name, base / name.replace("/", "_"))
+        extra = " ".join(servers.COLLAB_ARGS) if servers.row_kind(name) == "collab-mcp" else ""
         print(f"# {name} {servers.peer_version(name)} {extra} pid {started[name].pid} on {started[name].url}")
         sessions[name] = await stack.enter_async_context(servers.session(started[name]))
     return sessions
@@ -113,7 +113,7 @@ async def run(args: argparse.Namespace) -> None:
                 order = args.servers[round_no % len(args.servers):] + args.servers[:round_no % len(args.servers)]
                 for step in args.steps:
                     for name in order:
-                        adapter, session, server = ADAPTERS[name], sessions[name], started[name]
+                        adapter, session, server = ADAPTERS[servers.row_kind(name)], sessions[name], started[name]
                         label = f"{step}-r{round_no}"
                         if step == "read":
                             result = await step_read(adapter, session, server, label, sizes)

@@ -3,6 +3,10 @@
     .venv/bin/python bench/live_edits.py --quick       # 25 inserts + 25 replaces per server and round, 2 rounds
     .venv/bin/python bench/live_edits.py               # 200 + 200 per server and round, 4 rounds
     .venv/bin/python bench/live_edits.py --servers collab-mcp,jupyter-mcp-server,jupyter-mcp-live
+    .venv/bin/python bench/live_edits.py --servers collab-mcp,collab-mcp@../before,jupyter-mcp-server
+
+A ``collab-mcp@DIR`` row runs collab-mcp from another checkout (its own ``.venv``: ``uv sync
+--all-packages --all-extras`` there), so a change is measured before/after in one interleaved run.
 
 A websocket collaborator joins each notebook's room in this process and event loop, beside the
 MCP client (as an agent host that also renders the notebook would). Each edit (append a cell,
@@ -98,7 +102,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def live_round(args: argparse.Namespace, name: str, session: Any, server: servers.Server, label: str,
                      traffic: dict) -> StepResult:
     """Append ``args.edits`` cells then replace their sources, a collaborator watching; count its frames."""
-    adapter, out = ADAPTERS[name], StepResult()
+    adapter, out = ADAPTERS[servers.row_kind(name)], StepResult()
     path = f"{label}.ipynb"
     base = base_cells(args.base_cells, label)
     write_notebook(server.root / path, base)
@@ -129,7 +133,7 @@ async def live_round(args: argparse.Namespace, name: str, session: Any, server: 
             await _timed(out, "update", adapter.update(session, path, Cell(index, ids[k]), source), watcher, updated)
         await asyncio.sleep(args.grace)
         _add_traffic(traffic, name, "update", tap.take(), args.edits)
-    if name == "collab-mcp":
+    if servers.row_kind(name) == "collab-mcp":
         await call(session, "save_notebook", {"path": path})
     expected = [c["source"] for c in base] + [updated_source(label, k) for k in range(args.edits)]
     out.checks += await check_notebook(server, path, expected)

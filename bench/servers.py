@@ -71,6 +71,16 @@ class Server(CollabServer):
 REMOTE_ROWS = {"collab-mcp-remote": "collab-mcp", "jupyter-mcp-server-standalone": "jupyter-mcp-server"}
 
 
+def checkout_of(name: str) -> Path | None:
+    """The checkout of a ``collab-mcp@DIR`` row (another version of collab-mcp, for before/after runs)."""
+    return Path(name.split("@", 1)[1]).resolve() if name.startswith("collab-mcp@") else None
+
+
+def row_kind(name: str) -> str:
+    """The server a row runs: ``collab-mcp@DIR`` rows are collab-mcp."""
+    return "collab-mcp" if checkout_of(name) else name
+
+
 def session(server: Server) -> contextlib.AbstractAsyncContextManager:
     """An MCP client session of ``server``'s row: HTTP, or stdio to ``collab-mcp connect`` in remote mode."""
     if server.name == "collab-mcp-remote":
@@ -102,6 +112,11 @@ def ensure_peer_venv(peer: str) -> Path:
 
 
 def peer_version(name: str) -> str:
+    checkout = checkout_of(name)
+    if checkout is not None:
+        commit = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%h"],
+                                capture_output=True, text=True, check=False)
+        return f"at {commit.stdout.strip() or '?'} ({checkout})"
     name = REMOTE_ROWS.get(name, name)
     if name == "collab-mcp":
         from importlib.metadata import version
@@ -140,10 +155,12 @@ def start(name: str, base: Path, extra_args: tuple[str, ...] = ()) -> Server:
             'c.ServerApp.jpserver_extensions = {"jupyter_mcp_server": False}\n')
         cmd = [str(python.parent / "jupyter"), "server", *common, f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={root}", "--allow-root"]
-    elif name == "collab-mcp":
+    elif row_kind(name) == "collab-mcp":
         # The auth pack's rate limit would refuse some of a benchmark's calls; the peers have
         # none, so it is off here (and said so in the output).
-        cmd = [sys.executable, "-m", "collab_mcp_core.cli", "serve", f"--root-dir={root}", f"--token={token}",
+        checkout = checkout_of(name)
+        python = str(checkout / ".venv" / "bin" / "python") if checkout else sys.executable
+        cmd = [python, "-m", "collab_mcp_core.cli", "serve", f"--root-dir={root}", f"--token={token}",
                "--ip=127.0.0.1", f"--port={port}", *COLLAB_ARGS]
     else:
         python = ensure_peer_venv(name)
