@@ -17,6 +17,15 @@ with that, both solved here:
   (with the agent whose tool call commits it, see :func:`edits_by`), so that
   :meth:`BatchedWrites.flush` right after a tool's edit leaves it committed to
   the database. The room's own hand-over of the same update is then skipped.
+- The cost of that wait. A commit in WAL mode without an fsync takes tens of
+  microseconds, a round trip to a worker thread several hundred (and on two
+  cores the GIL hand-over to the thread and back delays whatever the loop
+  does next, the tool's reply included). So batches are committed on the
+  event loop without waiting for other connections; a batch that finds the
+  database locked by one goes to a worker thread, which may wait.
+  Automatic checkpoints would run inside such a commit, with their fsyncs,
+  so they are off: every ``CHECKPOINT_EVERY`` commits a checkpoint runs on a
+  connection of its own in a worker thread (``PASSIVE``: writers go on).
 
 What only the store's own write does (squashing old history, the size-based
 clean-up, the checkpoint every ``checkpoint_interval`` updates) still goes
@@ -33,6 +42,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -43,6 +53,8 @@ from anyio import to_thread
 log = logging.getLogger(__name__)
 
 INSERT = "INSERT INTO yupdates VALUES (?, ?, ?, ?)"
+CHECKPOINT_EVERY = 500  # commits of one store between two checkpoints of its database
+BUSY_TIMEOUT_MS = 5000  # how long a write off the loop waits for another connection's (sqlite3's default)
 
 # Stores whose start() has not returned yet: also those of rooms deleted since (see stop_stores).
 _running: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -58,6 +70,8 @@ class BatchedWrites:
     _followed: tuple[Any, Any] | None = None  # (ydoc, subscription)
     _taken: dict[bytes, int] | None = None  # updates taken from the document, not yet handed over by the room
     _tuned = False  # whether this store's connection commits in WAL mode yet (see _tune)
+    _commits = 0  # commits since the last checkpoint
+    _checkpoint: asyncio.Task | None = None
 
     async def start(self, **kwargs: Any) -> None:
         _running.add(self)
@@ -170,9 +184,25 @@ class BatchedWrites:
                     if not self._tuned:
                         await to_thread.run_sync(_tune, connection._real_connection, limiter=connection._limiter)
                         self._tuned = True
-                    await to_thread.run_sync(_insert, connection._real_connection, rows, limiter=connection._limiter)
+                    await self._commit(connection, rows)
             except Exception:
                 log.exception("could not write %d update(s) of %s to the update store", len(rows), store.path)
+
+    async def _commit(self, connection: Any, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` in one transaction: here on the loop, or in a worker thread if the
+        database is locked (call with the store's lock held: nothing else uses the connection)."""
+        try:
+            _insert_at_once(connection._real_connection, rows)
+        except sqlite3.OperationalError as err:
+            if not _locked(err):
+                raise
+            await to_thread.run_sync(_insert, connection._real_connection, rows, limiter=connection._limiter)
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY and (self._checkpoint is None or self._checkpoint.done()):
+            self._commits = 0
+            db_path: Any = getattr(self, "db_path", None)
+            if db_path:
+                self._checkpoint = asyncio.get_running_loop().create_task(to_thread.run_sync(_checkpoint, str(db_path)))
 
 
 async def stop_store(store: Any) -> None:
@@ -245,11 +275,37 @@ _editing: contextvars.ContextVar[tuple[str, asyncio.Task | None] | None] = conte
 def _tune(connection: Any) -> None:
     """Commits that survive a crash of the process without an fsync each (WAL, ``synchronous=NORMAL``):
     with the default rollback journal every commit waited for several fsyncs (30-40 ms a tool call here).
-    A power cut may lose the last commits; a killed server loses none."""
+    A power cut may lose the last commits; a killed server loses none. No commit checkpoints (that
+    fsyncs, on the event loop): see :meth:`BatchedWrites._commit`."""
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _insert(connection: Any, rows: list[tuple[Any, ...]]) -> None:
     with connection:  # one transaction: committed, or rolled back on error
         connection.executemany(INSERT, rows)
+
+
+def _insert_at_once(connection: Any, rows: list[tuple[Any, ...]]) -> None:
+    """``_insert`` that never waits for another connection: it raises "database is locked" instead."""
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        _insert(connection, rows)
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # sqlite3.connect's default, for the store's own calls
+
+
+def _locked(err: sqlite3.OperationalError) -> bool:
+    return "locked" in str(err) or "busy" in str(err)
+
+
+def _checkpoint(db_path: str) -> None:
+    """Copy the write-ahead log into the database (in a worker thread: it fsyncs)."""
+    connection = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error:
+        log.warning("could not checkpoint the update store %s", db_path, exc_info=True)
+    finally:
+        connection.close()

@@ -81,3 +81,66 @@ async def test_a_followed_document_is_stored_as_it_changes_once_with_its_agent(t
         await store.stop()
     assert [update for update, _ in rows] == handed_over
     assert [agent_of(metadata) for _, metadata in rows] == ["agent-7", None]
+
+
+async def test_a_batch_that_finds_the_database_locked_waits_off_the_loop(tmp_path, monkeypatch):
+    import sqlite3
+    import threading
+
+    from collab_mcp_core import update_store
+
+    loop_thread, inserts = threading.get_ident(), []
+    real = update_store._insert
+    monkeypatch.setattr(update_store, "_insert", lambda c, rows: (inserts.append(threading.get_ident()), real(c, rows)))
+    db_path = str(tmp_path / "ystore.db")
+    _doc, made = updates(3)
+    async with anyio.create_task_group() as tg:
+        store = Store(path="notes.txt", db_path=db_path)
+        await tg.start(store.start)
+        await store.write(made[0])
+        await store.flush()  # the table exists and the connection is tuned
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+        for update in made[1:]:
+            await store.write(update)
+        flushed = anyio.Event()
+
+        async def flush() -> None:
+            await store.flush()
+            flushed.set()
+
+        tg.start_soon(flush)
+        for _ in range(20):
+            await anyio.sleep(0.01)  # the loop runs on: the batch waits in a worker thread
+        assert not flushed.is_set()
+        other.execute("COMMIT")
+        other.close()
+        await flushed.wait()
+        assert await history(store) == made  # each update once, in order
+        await store.stop()
+    # The first batch committed on the loop; the second tried there without waiting, then waited in a thread.
+    assert inserts[:2] == [loop_thread, loop_thread] and len(inserts) == 3 and inserts[2] != loop_thread
+
+
+async def test_checkpoints_run_every_so_many_commits_in_a_worker_thread(tmp_path, monkeypatch):
+    import threading
+
+    from collab_mcp_core import update_store
+
+    loop_thread, seen = threading.get_ident(), []
+    real = update_store._checkpoint
+    monkeypatch.setattr(update_store, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(update_store, "_checkpoint", lambda path: (seen.append((path, threading.get_ident())), real(path)))
+    db_path = str(tmp_path / "ystore.db")
+    _doc, made = updates(5)
+    async with anyio.create_task_group() as tg:
+        store = Store(path="notes.txt", db_path=db_path)
+        await tg.start(store.start)
+        for update in made:
+            await store.write(update)
+            await store.flush()  # one commit each
+        assert store._checkpoint is not None
+        await store._checkpoint
+        assert await history(store) == made
+        await store.stop()
+    assert seen and all(path == db_path and thread != loop_thread for path, thread in seen)

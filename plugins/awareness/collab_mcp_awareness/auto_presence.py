@@ -1,8 +1,8 @@
 """Presence by default: an agent is present in every document it reads, edits or runs.
 
 The pack wraps every call of another pack's tool (``call_tool``): before the
-call, and again after it (the call may have opened the room, or found its
-document in the caller's session context), the calling MCP session's agent
+call, and again after it if the document had no open room before (the call may
+have opened it, or found its document in the caller's session context), the calling MCP session's agent
 takes a seat in the room of the document the call named (``ctx.path``), with
 no extra call. It leaves when its MCP session ends, or after
 ``c.AwarenessPack.presence_idle_timeout`` seconds without a call; a call that
@@ -31,7 +31,8 @@ async def present_during(call: Any, run: Awaitable[Any]) -> Any:
     hub = hub_for(ctx.host)
     key = hub.key_of(ctx)
     cell_id = getattr(call.args, "cell_id", None)
-    await _enter(hub, ctx, cell_id if isinstance(cell_id, str) else None)
+    path = ctx.path
+    seated = await _enter(hub, ctx, cell_id if isinstance(cell_id, str) else None)
     hub.calls[key] = hub.calls.get(key, 0) + 1
     try:
         return await run
@@ -39,15 +40,19 @@ async def present_during(call: Any, run: Awaitable[Any]) -> Any:
         hub.calls[key] -= 1
         if not hub.calls[key]:
             del hub.calls[key]
-        await _enter(hub, ctx, None)
+        if not seated or ctx.path != path:  # the call opened the room, or found its document itself
+            await _enter(hub, ctx, None)
 
 
-async def _enter(hub: AwarenessHub, ctx: Any, cell_id: str | None) -> None:
-    """Seat the caller's agent in the open room of ``ctx.path``, if there is one (never fails the call)."""
+async def _enter(hub: AwarenessHub, ctx: Any, cell_id: str | None) -> bool:
+    """Seat the caller's agent in the open room of ``ctx.path``, if there is one (never fails the call).
+
+    Returns whether it is seated there.
+    """
     try:
         room = room_at(ctx.backend, ctx.path) if ctx.path else None
         if room is None:
-            return
+            return False
         agent = hub.agent(ctx)
         if room.room_id not in agent.seats:
             await join_seat(ctx, hub, agent, room)
@@ -55,6 +60,8 @@ async def _enter(hub: AwarenessHub, ctx: Any, cell_id: str | None) -> None:
             agent.current = room.path
             hub.sync_global(agent)
         if cell_id and ctx.config(AwarenessPack).follow_edits:
-            follow_cell(hub, agent, room, cell_id)
+            follow_cell(hub, agent, room.room_id, cell_id)
+        return True
     except Exception:
         log.exception("could not make the agent present in %s", ctx.path)
+        return False

@@ -15,17 +15,18 @@ from typing import Any
 
 from pycrdt import Array, Map, Text
 
-from collab_mcp_core import ToolError
+from collab_mcp_core import NOTEBOOK, ToolError
 
 from .cursors import DocumentTexts
 from .hub import Agent, AwarenessHub, Cursor, Seat
 from .positions import line_column_of
 from .relative_positions import PositionError, end_position
-from .rooms import OpenRoom, room_at
+from .rooms import OpenRoom
 
 log = logging.getLogger(__name__)
 
 FOLLOWED = ("notebook_cell_inserted", "notebook_cell_updated", "notebook_cell_executed")
+NOTEBOOK_ROOM = ":".join(NOTEBOOK) + ":"  # how notebook room ids begin (json:notebook:<file id>)
 
 
 def follow_edit(hub: AwarenessHub, event: Any) -> None:
@@ -37,30 +38,29 @@ def follow_edit(hub: AwarenessHub, event: Any) -> None:
     agent = hub.author(event)
     if agent is None or not agent.visible:
         return
-    room = room_at(hub.host.backend, path)
-    if room is not None:
+    room_id = next((r for r, p in agent.paths.items() if p == path), None)  # the rooms it sits in
+    if room_id is not None:
         index = getattr(event, "index", None)
-        follow_cell(hub, agent, room, cell_id, index if isinstance(index, int) else None)
+        follow_cell(hub, agent, room_id, cell_id, index if isinstance(index, int) else None)
 
 
-def follow_cell(hub: AwarenessHub, agent: Agent, room: OpenRoom, cell_id: str, index: int | None = None) -> None:
-    """Put the agent's cursor at the end of a notebook cell, if it is present in that notebook.
+def follow_cell(hub: AwarenessHub, agent: Agent, room_id: str, cell_id: str, index: int | None = None) -> None:
+    """Put the agent's cursor at the end of a notebook cell, if it is present in that notebook (room).
 
     The cursor is placed when its state is published (:meth:`AwarenessHub.publish_soon`), so
     a run of edits costs one placement per interval, not one per edit; ``index`` is where
     the cell probably is (checked before the notebook is searched).
     """
-    if not room.is_notebook or room.room_id not in agent.seats:
+    seat = agent.seats.get(room_id)
+    if seat is None or not room_id.startswith(NOTEBOOK_ROOM):
         return
-    seat = agent.seats[room.room_id]
-    agent.current = room.path
-    hub.publish_soon(agent, seat, lambda: _place_cursor(seat, room, cell_id, index))
+    agent.current = agent.paths.get(room_id, agent.current)
+    hub.publish_soon(agent, seat, lambda: _place_cursor(seat, agent.paths.get(room_id, ""), cell_id, index))
 
 
-def _place_cursor(seat: Seat, room: OpenRoom, cell_id: str, index: int | None) -> None:
+def _place_cursor(seat: Seat, path: str, cell_id: str, index: int | None) -> None:
     """Set the seat's cursor to the end of the cell (left as it was if the cell is gone)."""
-    if seat.room is not room.room:
-        return  # the room was re-created since: its document holds other items
+    room = OpenRoom(seat.room_id, path, "notebook", seat.room)  # the room it sits in now (a re-created one too)
     source = _live_source(room, cell_id, index)
     if source is None:
         return  # the cell is gone (again), or never was
