@@ -131,6 +131,8 @@ class BatchedWrites:
             except Exception:  # the document may be gone already
                 log.debug("could not stop following a document", exc_info=True)
         await self.flush()
+        if self._checkpoint is not None:
+            await self._checkpoint  # its worker thread ends with it
         await super().stop()  # type: ignore[misc]
 
     def _take(self, update: bytes) -> None:
