@@ -20,6 +20,7 @@ from .handles import CellHandle, NotebookHandle, TextHandle, check_version, docu
 from .hookspecs import hookimpl
 from .identity import Identity
 from .registry import ResourceTemplate, Tool, ToolCall
+from .room_events import RoomEvent, RoomEvents
 from .state import CallerState, caller_key
 from .text import (
     Splice, apply_splices, apply_to_string, change_summary, character_splices, minimal_splices, rebase, replace_text,
@@ -54,6 +55,8 @@ __all__ = [
     "PermissionDenied",
     "RegistrationError",
     "ResourceTemplate",
+    "RoomEvent",
+    "RoomEvents",
     "RoomWatcher",
     "Splice",
     "TextHandle",

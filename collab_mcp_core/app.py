@@ -168,8 +168,7 @@ class CollabMCP(ExtensionApp):
         self.serving_status = "stopping"
         await self.host.backend.save_open_rooms()
         await self.host.packs.notify("host_stopping", host=self.host)
-        for watcher in list(self.host.backend.room_watchers):
-            await watcher.stop()
+        self.host.backend.room_events.close_all()  # listeners let go of every room
         await self.host.subscriptions.stop()
         await self.host.notices.stop()
         for task in (self._room_closer, self._manager_task):

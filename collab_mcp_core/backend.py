@@ -1,9 +1,11 @@
 """The local backend: the Jupyter server this extension runs in, behind the backend protocol.
 
 :class:`LocalBackend` implements :class:`~collab_mcp_core.backend_protocol.Backend`:
-paths, live shared documents, rooms, saving and the update store here; contents,
-kernels and forks in their own modules (``local_contents``, ``local_kernels``,
-``local_forks``). Packs never reach into Jupyter internals themselves. Everything that edits a
+paths, live shared documents and rooms here; contents, kernels and forks in their
+own modules (``local_contents``, ``local_kernels``, ``local_forks``), and what
+happens to rooms in theirs: their events (``room_events``, fed by ``room_hooks``),
+saving (``room_saving``), where their history goes (``store_location``) and closing
+idle ones (``idle_rooms``). Packs never reach into Jupyter internals themselves. Everything that edits a
 collaborated file goes through the live document of its room
 (``get_document(copy=False, create=True)``), never through the disk or the
 ContentsManager: a write behind the room makes it reload from disk and lose
@@ -17,22 +19,26 @@ import contextlib
 import functools
 import os
 import posixpath
-import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from . import metrics
+from .backend_protocol import NOTEBOOK, TEXT_FILE, DocumentKind
 from .durable_rooms import DurableRooms
 from .errors import NotFound, ToolError
 from .file_records import RECORDS_FILE, FileRecords
-from .fork_store import FORKS_FILE, ForkStore, fork_table
-from .backend_protocol import NOTEBOOK, TEXT_FILE, DocumentKind
+from .fork_store import FORKS_FILE, ForkStore
+from .gateway_kernels import GatewayKernels, gateway_enabled
+from .idle_rooms import IdleRooms
+from .jupyter_authorizer import jupyter_allows
 from .local_contents import LocalContents
 from .local_forks import LocalForks
-from .gateway_kernels import GatewayKernels, gateway_enabled
 from .local_kernels import LocalKernels
-from .jupyter_authorizer import jupyter_allows
 from .paths import ServerPaths
-from .update_store import BatchedWrites
+from .room_events import RoomEvents
+from .room_hooks import hook_rooms
+from .room_saving import save_room, save_rooms_now
+from .store_location import STATE_FOLDER, bind_update_store, update_store_path
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
@@ -43,10 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["NOTEBOOK", "TEXT_FILE", "DocumentKind", "LocalBackend"]  # the kinds stay importable from here
 
 ROOM_READY_TIMEOUT = 5.0  # seconds to wait for a new room to start observing its document
-SAVE_ON_STOP_TIMEOUT = 5.0
-SAVE_TIMEOUT = 10.0  # seconds save() keeps trying while newer changes cancel the room's saves
-STATE_FOLDER = "collab_mcp"  # under the server's data directory: the update store, file records, forks
-STORE_FILE = os.path.join(STATE_FOLDER, "jupyter_ystore.db")
+COLLABORATION_EVENTS = "https://schema.jupyter.org/jupyter_collaboration/session/v1"
 
 
 class LocalBackend:
@@ -54,13 +57,10 @@ class LocalBackend:
 
     def __init__(self, serverapp: ServerApp) -> None:
         self.serverapp = serverapp
-        # Rooms agents used, with when they last did (monotonic seconds): rooms
-        # opened with create=True are never cleaned up by jupyter-server-ydoc.
-        self._agent_rooms: dict[str, float] = {}
-        self.room_watchers: list[Any] = []  # collab_mcp_core.watch.RoomWatcher instances
+        self.room_events = RoomEvents(self.path_of_room)
         self.durable: DurableRooms | None = None  # set by keep_rooms_durable() when the server starts
         self.fork_store: ForkStore | None = None  # likewise
-        metrics.count_agent_rooms(lambda: len(self._agent_rooms))
+        self.idle_rooms = IdleRooms(lambda: self.ydoc, self._needs_save, serverapp.log)
         self.contents = LocalContents(serverapp.contents_manager, self.os_path)
         # With --gateway-url the kernels live on a Kernel/Enterprise Gateway: same protocol, other client.
         self.kernels = GatewayKernels(serverapp) if gateway_enabled(serverapp) else LocalKernels(serverapp)
@@ -183,9 +183,7 @@ class LocalBackend:
             doc = await self._open_room(api_path, kind)
             room = self.room_for(api_path, kind)
         if room is not None:
-            self._agent_rooms[room.room_id] = time.monotonic()
-            for watcher in self.room_watchers:
-                watcher.notice(room.room_id)  # a room just opened: changes before the next scan reach no one
+            self.idle_rooms.used(room.room_id)
         return doc
 
     async def _open_room(self, api_path: str, kind: tuple[str, str]) -> YBaseDoc:
@@ -209,6 +207,19 @@ class LocalBackend:
                     await asyncio.wait_for(observed.wait(), ROOM_READY_TIMEOUT)
         return doc
 
+    def on_room_log(self, listener: Callable[[dict[str, Any]], Awaitable[None]]) -> Callable[[], None]:
+        """Call ``listener(data)`` for what the rooms log on Jupyter's event bus (jupyter-server-ydoc's
+        session events: ``path``, ``action`` such as ``overwrite``, ``level``, ``msg``); returns the unsubscriber."""
+        event_logger = getattr(self.serverapp, "event_logger", None)
+        if event_logger is None:
+            return lambda: None
+
+        async def heard(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+            await listener(data)  # jupyter_events calls listeners by keyword (logger=, schema_id=, data=)
+
+        event_logger.add_listener(schema_id=COLLABORATION_EVENTS, listener=heard)
+        return lambda: event_logger.remove_listener(schema_id=COLLABORATION_EVENTS, listener=heard)
+
     def collaborators(self, room: Any) -> list[dict[str, Any]]:
         """The users in a room's awareness (humans in JupyterLab, and agents)."""
         people = []
@@ -221,107 +232,34 @@ class LocalBackend:
         return people
 
     async def save(self, api_path: str, kind: tuple[str, str]) -> None:
-        """Save the room's document to disk now, and wait until it is written.
-
-        jupyter-server-ydoc cancels a save in progress when the document changes
-        again (its autosave debounce), and its save task then ends quietly: a
-        save counts only once the file loader recorded a new write, and is tried
-        again until then.
-        """
+        """Save the room's document to disk now, and wait until it is written (:mod:`.room_saving`)."""
         room = self.room_for(api_path, kind)
-        if room is None:
-            return
-        loader = room._file  # noqa: SLF001 - the room's FileLoader
-        deadline = time.monotonic() + SAVE_TIMEOUT
-        while time.monotonic() < deadline:
-            written_before = loader.last_modified
-            task = room._save_to_disc()  # noqa: SLF001 - jupyter-server-ydoc's manual-save entry point
-            if task is not None:
-                await task
-                if loader.last_modified != written_before:
-                    return
-            await asyncio.sleep(0.02)  # the room was applying an update, or a newer change cancelled the save
-        raise ToolError(
-            f"Could not save {api_path!r} within {SAVE_TIMEOUT:g} s: each save was cancelled by newer changes "
-            "(the room saves by itself once edits pause), or the file is not writable."
-        )
+        if room is not None:
+            await save_room(room, api_path)
 
     async def save_open_rooms(self) -> None:
-        """Write every open room's document to disk now (the server is stopping).
-
-        A room saves a moment after the last change and cancels that pending save
-        when it stops, so an edit made just before shutdown would never reach the
-        disk. This uses the room's own file loader, which refuses to overwrite
-        out-of-band changes. Rooms whose document did not change since they were
-        loaded or saved are left alone.
-        """
+        """Write every open room's changed document to disk now (the server is stopping)."""
         ext = self.settings.get("jupyter_server_ydoc")
-        rooms = list(ext.ywebsocket_server.rooms.values()) if ext is not None else []
+        if ext is not None:
+            await save_rooms_now(ext.ywebsocket_server.rooms.values(), self._needs_save, self.serverapp.log)
 
-        async def save(room: Any) -> None:
-            loader, document = getattr(room, "_file", None), getattr(room, "_document", None)
-            if loader is None or document is None or not room.ready:
-                return  # not a document room, or never loaded
-            if self.durable is not None and not self.durable.changed(room):
-                return  # nothing to save: writing it anyway would touch a file nobody edited
-            try:
-                content = await document.aget()
-                await loader.maybe_save_content({"format": room.file_format, "type": room.file_type, "content": content})
-            except Exception:
-                self.serverapp.log.warning("collab-mcp could not save %s while stopping", room.room_id, exc_info=True)
-
-        if rooms:
-            try:
-                await asyncio.wait_for(asyncio.gather(*(save(r) for r in rooms)), SAVE_ON_STOP_TIMEOUT)
-            except TimeoutError:
-                self.serverapp.log.warning("collab-mcp: some documents were not saved within %ss", SAVE_ON_STOP_TIMEOUT)
+    def _needs_save(self, room: Any) -> bool:
+        """Whether a room's document may differ from its file (always, before durability is set up)."""
+        return self.durable is None or self.durable.changed(room)
 
     def bind_update_store(self) -> str | None:
-        """Keep every room's history in one store under the server's data directory.
-
-        jupyter-server-ydoc builds a room's update store in two ways: rooms opened
-        by a browser get the server's config (``c.SQLiteYStore.db_path`` applies),
-        rooms opened with ``get_document(create=True)`` (agents) get no config and
-        write ``.jupyter_ystore.db`` in the process's working directory. Unless
-        the operator set ``SQLiteYStore.db_path``, point it at the data directory
-        and make both paths use the config. Returns the store's database path.
-        """
+        """Keep every room's history in one store under the server's data directory
+        (:mod:`.store_location`). Returns the store's database path."""
         ext = self.settings.get("jupyter_server_ydoc")
         if ext is None:
             return None
-        base = ext.ystore_class
-        config = ext.config  # the Config object the websocket handlers' store factory holds too
-        if not getattr(base, "_collab_mcp_configured", False):
-            if hasattr(base, "db_path"):  # an SQLite store, the default
-                configured = any("db_path" in (config.get(cls.__name__) or {}) for cls in base.__mro__)
-                if not configured:
-                    db_path = os.path.join(self.serverapp.data_dir, STORE_FILE)
-                    os.makedirs(os.path.dirname(db_path), exist_ok=True)
-                    config.SQLiteYStore.db_path = db_path
-
-            # SQLite stores also write in batches (collab_mcp_core.update_store).
-            bases = (BatchedWrites, base) if hasattr(base, "db_path") else (base,)
-
-            class ConfiguredYStore(*bases):  # type: ignore[misc, valid-type]
-                """The server's store class, always built with the server's config."""
-
-                _collab_mcp_configured = True
-
-                def __init__(self, *args: Any, **kwargs: Any) -> None:
-                    kwargs.setdefault("config", config)
-                    super().__init__(*args, **kwargs)
-
-            ext.ystore_class = ConfiguredYStore
+        bind_update_store(ext, str(self.serverapp.data_dir))
         return self.update_store_path()
 
     def update_store_path(self) -> str | None:
         """The database file new rooms keep their history in (None if not SQLite)."""
         ext = self.settings.get("jupyter_server_ydoc")
-        try:
-            db_path = getattr(ext.ystore_class(path="collab-mcp-probe"), "db_path", None)
-        except Exception:
-            return None
-        return os.path.abspath(db_path) if db_path else None
+        return update_store_path(ext) if ext is not None else None
 
     # -- durability ------------------------------------------------------------------------
 
@@ -340,7 +278,7 @@ class LocalBackend:
         self.durable = DurableRooms(
             self.contents_manager, records, lambda: self.ydoc.ystore_class, on_loaded=self.fork_store.root_loaded
         )
-        self._hook_rooms()
+        hook_rooms(self.ydoc.ywebsocket_server, self.durable, self.fork_store, self.room_events)
         server = self.ydoc.ywebsocket_server
         if not server.started.is_set():  # as jupyter-server-ydoc's get_document starts it
             asyncio.create_task(server.start())
@@ -348,37 +286,6 @@ class LocalBackend:
         restored = await self.fork_store.restore(server)
         if restored:
             self.serverapp.log.info("collab-mcp restored %d fork(s) from %s", len(restored), self.fork_store.db_path)
-
-    def _hook_rooms(self) -> None:
-        """Wrap the websocket server's ``start_room`` (every room, opened by a browser, an agent
-        or the fork API, starts there before it loads), ``delete_room``, and ``serve`` (every
-        room websocket: see :func:`_without_nagle`)."""
-        from jupyter_server_ydoc.rooms import DocumentRoom
-
-        server = self.ydoc.ywebsocket_server
-        start_room, delete_room = server.start_room, server.delete_room
-        durable, forks = self.durable, self.fork_store
-        assert durable is not None and forks is not None
-
-        async def starting(room: Any) -> None:
-            if isinstance(room, DocumentRoom):
-                durable.adopt(room)
-            else:
-                fork_id = next((fid for fid in fork_table() if server.rooms.get(fid) is room), None)
-                if fork_id is not None:
-                    forks.started(fork_id, room)
-            await start_room(room)
-
-        async def deleting(*, name: str | None = None, room: Any = None) -> None:
-            if name is None and room is not None:
-                name = next((rid for rid, r in server.rooms.items() if r is room), None)
-            await (delete_room(name=name) if name is not None else delete_room(room=room))
-            if name is not None and forks.is_fork(name):
-                forks.deleted(name)  # merged or discarded: its stored data goes too
-
-        server.start_room = starting
-        server.delete_room = deleting
-        server.serve = _without_nagle(server.serve)
 
     def overwritten_versions(self, room_id: str | None) -> list[float]:
         """Store timestamps of versions of the room's document whose edits never reached the disk:
@@ -396,63 +303,14 @@ class LocalBackend:
             await self.durable.flush(ext.ywebsocket_server.rooms.values())
 
     async def close_idle_rooms(self, idle_seconds: float) -> list[str]:
-        """Save and close rooms agents opened, once no websocket client is in them
-        and no agent used them for ``idle_seconds``. Returns the closed room ids."""
-        closed = []
-        now = time.monotonic()
-        for room_id, last_used in list(self._agent_rooms.items()):
-            room = self.find_room(room_id)
-            if room is None:
-                self._agent_rooms.pop(room_id, None)  # someone else cleaned it up
-                continue
-            if room.clients or now - last_used < idle_seconds:
-                continue  # people are in it (their own cleaner applies), or an agent is at work
-            try:
-                await self._close_room(room_id, room)
-            except Exception:
-                self.serverapp.log.exception("collab-mcp could not close idle room %s", room_id)
-                continue
-            self._agent_rooms.pop(room_id, None)
-            closed.append(room_id)
-        return closed
-
-    async def _close_room(self, room_id: str, room: Any) -> None:
-        ydoc = self.ydoc
-        async with ydoc._room_locks[room_id]:  # noqa: SLF001 - the lock jupyter-server-ydoc's handlers use
-            if self.durable is None or self.durable.changed(room):
-                task = room._save_to_disc()  # noqa: SLF001
-                if task is not None:
-                    await task
-            await ydoc.ywebsocket_server.delete_room(room=room)
-            file_id = room_id.split(":", 2)[2]
-            if file_id in ydoc.file_loaders and ydoc.file_loaders[file_id].number_of_subscriptions == 0:
-                await ydoc.file_loaders.remove(file_id)
-        self.serverapp.log.info("collab-mcp closed idle room %s", room_id)
+        """Save and close the rooms agents opened and nobody used for ``idle_seconds`` (:mod:`.idle_rooms`)."""
+        return await self.idle_rooms.close_idle(idle_seconds)
 
     # -- authorization -------------------------------------------------------------------
 
     async def jupyter_allows(self, identity: Identity, permission: str, path: str | None, handler: Any) -> bool:
         """Ask Jupyter's Authorizer (the default when no pack decides)."""
         return await jupyter_allows(self.settings.get("authorizer"), identity, permission, handler)
-
-
-def _without_nagle(serve: Any) -> Any:
-    """``serve`` with TCP_NODELAY set on each room websocket first.
-
-    jupyter-server-ydoc's tornado handler leaves Nagle's algorithm on, so a frame written
-    while the previous one is unacknowledged (a document update right behind an awareness
-    update) waits for the peer's delayed ACK: about 40 ms. Room frames are small, and
-    latency is what matters for them.
-    """
-
-    async def serving(websocket: Any) -> None:
-        set_nodelay = getattr(websocket, "set_nodelay", None)  # tornado's WebSocketHandler
-        if set_nodelay is not None:
-            with contextlib.suppress(Exception):  # closed already: serve() sees that itself
-                set_nodelay(True)
-        await serve(websocket)
-
-    return serving
 
 
 def _serving(room: Any) -> bool:

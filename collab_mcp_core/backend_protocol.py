@@ -11,8 +11,10 @@ channels websocket) fits it without a pack changing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
+
+from .room_events import RoomEvents
 
 if TYPE_CHECKING:
     from jupyter_ydoc.ybasedoc import YBaseDoc
@@ -164,6 +166,8 @@ class Backend(Protocol):
     contents: Contents
     kernels: Kernels
     forks: Forks
+    #: Rooms opened and closed, collaborators joined and left: ``room_events.subscribe(listener)``.
+    room_events: RoomEvents
 
     # -- paths --------------------------------------------------------------------------
 
@@ -215,6 +219,11 @@ class Backend(Protocol):
 
     def collaborators(self, room: Any) -> list[dict[str, Any]]:
         """The users in a room's awareness (humans in JupyterLab, and agents)."""
+        ...
+
+    def on_room_log(self, listener: Callable[[dict[str, Any]], Awaitable[None]]) -> Callable[[], None]:
+        """Call ``listener(data)`` for each message the rooms log (a reload after a write behind the
+        room, a failed save or load: ``path``, ``action``, ``level``, ``msg``); returns the unsubscriber."""
         ...
 
     # -- history --------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 jupyter-server-ydoc, left alone, loses edits in three ways this module closes.
 It is given every document room as the room starts (:meth:`DurableRooms.adopt`,
-from :class:`~collab_mcp_core.backend.LocalBackend`'s room hooks), before the
+from the room hooks, :mod:`~collab_mcp_core.room_hooks`), before the
 room loads anything:
 
 - The room hands each update to its store a moment after the change, so a

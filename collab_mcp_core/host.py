@@ -13,7 +13,6 @@ import base64
 import difflib
 import json
 import logging
-import os
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +32,7 @@ from .decisions import Deny, is_denial
 from .errors import NotFound, PermissionDenied, ToolError
 from .events import HOST_EVENTS, Event, EventBus, ToolCalled, ToolFailed
 from .hookspecs import hookimpl
+from .mcp_connection import connection_of, session_id_of
 from .notices import Notices
 from .packs import HOST_PLUGIN, PackManager
 from .prompts import Prompt, PromptRegistry
@@ -172,7 +172,7 @@ class Host:
             raise MCPError(types.INVALID_REQUEST, "unauthenticated request")
         session_id = _session_key(ctx)
         if session_id:
-            self.connections[session_id] = _connection_of(ctx)
+            self.connections[session_id] = connection_of(ctx)
             self.session_identities[session_id] = identity
         return identity
 
@@ -182,7 +182,7 @@ class Host:
         return ToolContext(
             host=self,
             identity=identity,
-            session_id=_connection_of(ctx).session_id,
+            session_id=session_id_of(ctx),
             tool=tool.name if tool else "",
             pack=tool.pack if tool else "",
             handler=request.scope.get(SCOPE_HANDLER) if request is not None else None,
@@ -423,7 +423,7 @@ class Host:
             except ToolError as err:
                 raise MCPError(types.INVALID_PARAMS, err.message) from None
         if tool_ctx.session_id:
-            self.subscriptions.subscribe(uri, tool_ctx.session_id)
+            await self.subscriptions.subscribe(uri, tool_ctx.session_id)
         return types.EmptyResult()
 
     async def _unsubscribe(self, ctx: ServerRequestContext, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
@@ -432,13 +432,13 @@ class Host:
             self.subscriptions.unsubscribe(str(params.uri), tool_ctx.session_id)
         return types.EmptyResult()
 
-    def _document_exists(self, uri: str) -> bool | None:
+    async def _document_exists(self, uri: str) -> bool | None:
         """Whether the document a pack-served URI names exists (None: no pack serves it)."""
         scheme, _, rest = uri.partition("://")
         if scheme not in self.registry.resources:
             return None
         try:
-            return os.path.exists(self.backend.os_path(self.backend.normalize_path(rest)))
+            return await self.backend.contents.file_exists(self.backend.normalize_path(rest))
         except ToolError:
             return None
 
@@ -474,16 +474,10 @@ class _HostImplementation:
         return call.tool.func(call.ctx, call.args)
 
 
-def _connection_of(ctx: ServerRequestContext) -> Connection:
-    """The long-lived connection behind a request (the SDK has no public accessor)."""
-    return ctx.session._connection  # noqa: SLF001
-
-
 def _session_key(ctx: ServerRequestContext) -> str | None:
     """The connection's key for notifications outside a request: its MCP session id, or
     :data:`STDIO_SESSION` for a stdio process's one connection (which has no session id)."""
-    session_id = _connection_of(ctx).session_id
-    return session_id or (STDIO_SESSION if ctx.request is None else None)
+    return session_id_of(ctx) or (STDIO_SESSION if ctx.request is None else None)
 
 
 def _with_list_changed(get_capabilities: Any) -> Any:

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import PermissionDenied, ToolError
 
 if TYPE_CHECKING:
-    from .backend import LocalBackend
+    from .backend_protocol import Backend
     from .identity import Identity
 
 
 class Host(Protocol):
     """What notices need of the host (the host imports this module: types flow one way)."""
 
-    backend: LocalBackend
+    backend: Backend
     connections: dict[str, Any]
     session_identities: dict[str, Identity]
 
@@ -44,8 +44,6 @@ LEVELS: tuple[str, ...] = ("debug", "info", "notice", "warning", "error", "criti
 DEFAULT_LEVEL = "warning"
 LOGGER = "collab-mcp"
 
-# jupyter-server-ydoc's own events (a room's load, save, overwrite, errors) on Jupyter's event bus.
-COLLABORATION_EVENTS = "https://schema.jupyter.org/jupyter_collaboration/session/v1"
 KERNEL_SCAN_INTERVAL = 1.0  # seconds between looks for kernels started since (to hear when they die)
 
 
@@ -58,6 +56,7 @@ class Notices:
         self._watched_kernels: dict[str, Any] = {}  # kernel id -> its death unsubscriber
         self._kernel_paths: dict[str, set[str]] = {}  # kernel id -> notebooks using it, as of the last look
         self._kernel_scan: asyncio.Task | None = None
+        self._unsubscribers: list[Any] = []
         self._pending: set[asyncio.Task] = set()
 
     # -- logging/setLevel and delivery ---------------------------------------------------------
@@ -93,28 +92,23 @@ class Notices:
     # -- what Jupyter says ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Listen to the room events on Jupyter's event bus (in the server) and watch kernels for deaths."""
-        event_logger = getattr(getattr(self.host.backend, "serverapp", None), "event_logger", None)
-        if event_logger is not None:
-            event_logger.add_listener(schema_id=COLLABORATION_EVENTS, listener=self._collaboration_event)
+        """Listen to what the rooms log (a reload from disk, a failed save) and watch kernels for deaths."""
+        self._unsubscribers.append(self.host.backend.on_room_log(self._collaboration_event))
         self._kernel_scan = asyncio.create_task(self._watch_kernels(), name="collab-mcp kernel deaths")
 
     async def stop(self) -> None:
-        for unsubscribe in self._watched_kernels.values():
-            unsubscribe()
-        self._watched_kernels.clear()
-        event_logger = getattr(getattr(self.host.backend, "serverapp", None), "event_logger", None)
-        if event_logger is not None:
+        for unsubscribe in [*self._watched_kernels.values(), *self._unsubscribers]:
             with contextlib.suppress(Exception):
-                event_logger.remove_listener(schema_id=COLLABORATION_EVENTS, listener=self._collaboration_event)
+                unsubscribe()
+        self._watched_kernels.clear()
+        self._unsubscribers.clear()
         for task in (self._kernel_scan, *self._pending):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    async def _collaboration_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-        # jupyter_events calls listeners by keyword (logger=, schema_id=, data=).
+    async def _collaboration_event(self, data: dict[str, Any]) -> None:
         try:
             await self._tell_about_room(data)
         except Exception:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -34,6 +35,7 @@ from .paths import ServerPaths
 from .remote_contents import RemoteContents
 from .remote_kernels import RemoteKernels
 from .remote_room import RemoteRoom
+from .room_events import RoomEvents
 
 if TYPE_CHECKING:
     from jupyter_ydoc.ybasedoc import YBaseDoc
@@ -92,7 +94,7 @@ class RemoteBackend:
         self.contents = RemoteContents(target, self.http)
         self.kernels = RemoteKernels(target, self.http)
         self.forks = NoForks()
-        self.room_watchers: list[Any] = []
+        self.room_events = RoomEvents(self.path_of_room)
         self._data_dir = data_dir
         # Nothing of the remote root is on this disk, so no symlink can lead out of it here (the
         # server's contents manager refuses those itself): an empty local folder stands for the root.
@@ -105,6 +107,7 @@ class RemoteBackend:
         self._used: dict[str, float] = {}
 
     async def close(self) -> None:
+        self.room_events.close_all()
         for room in list(self._rooms.values()):
             await room.stop()
         await self.http.aclose()
@@ -172,8 +175,7 @@ class RemoteBackend:
         assert room.room_id is not None
         self._rooms[room.room_id] = room
         self._room_ids[(api_path, kind)] = room.room_id
-        for watcher in self.room_watchers:
-            watcher.notice(room.room_id)
+        self.room_events.opened(room.room_id, room)  # joined and left come from the room's awareness
         return room
 
     async def save(self, api_path: str, kind: DocumentKind) -> None:
@@ -195,6 +197,9 @@ class RemoteBackend:
 
     def update_store_path(self) -> str | None:
         return None
+
+    def on_room_log(self, listener: Callable[[dict[str, Any]], Awaitable[None]]) -> Callable[[], None]:
+        return lambda: None  # the rooms' log is the server's event bus, which a client does not hear
 
     def overwritten_versions(self, room_id: str | None) -> list[float]:
         return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -67,6 +68,8 @@ async def remote_host(target: Target, passthrough: list[str]) -> AsyncIterator[A
         identity = await token_owner(backend)
         packs = PackManager(enabled=settings.enabled_packs, disabled=settings.disabled_packs)
         packs.load_entry_points()
+        for module_name in settings.extra_packs:  # as the extension loads them
+            packs.register(importlib.import_module(module_name), name=module_name)
         host = Host(app=settings, packs=packs, backend=backend, local_identity=identity)
         host.notices.start()  # a kernel that dies is told to the agent, as in the server
         await host.packs.notify("host_started", host=host)
@@ -74,8 +77,6 @@ async def remote_host(target: Target, passthrough: list[str]) -> AsyncIterator[A
             yield host
         finally:
             await host.packs.notify("host_stopping", host=host)
-            for watcher in list(backend.room_watchers):
-                await watcher.stop()
             await host.notices.stop()
     finally:
         await backend.close()

@@ -30,16 +30,16 @@ class Subscriptions:
     this server serves); ``announce(uri)`` tells the URI's subscribers it changed.
     """
 
-    def __init__(self, exists: Callable[[str], bool | None], announce: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(self, exists: Callable[[str], Awaitable[bool | None]], announce: Callable[[str], Awaitable[None]]) -> None:
         self._exists = exists
         self._announce = announce
         self.by_uri: dict[str, set[str]] = {}  # uri -> session ids
         self._awaited: set[str] = set()  # subscribed URIs whose document is missing
         self._poller: asyncio.Task | None = None
 
-    def subscribe(self, uri: str, session_id: str) -> None:
+    async def subscribe(self, uri: str, session_id: str) -> None:
         self.by_uri.setdefault(uri, set()).add(session_id)
-        if self._exists(uri) is False:
+        if await self._exists(uri) is False:
             self._awaited.add(uri)
             if self._poller is None or self._poller.done():
                 self._poller = asyncio.create_task(self._watch_for_appearance(), name="collab-mcp awaited documents")
@@ -73,6 +73,6 @@ class Subscriptions:
         while self._awaited:
             await asyncio.sleep(APPEARANCE_POLL)
             for uri in list(self._awaited):
-                if self._exists(uri):
+                if await self._exists(uri):
                     self._awaited.discard(uri)
                     await self._announce(uri)

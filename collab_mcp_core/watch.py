@@ -1,10 +1,10 @@
 """Watching open rooms, so packs can tell subscribers when a document changed.
 
 Rooms come and go (a browser opens one, jupyter-server-ydoc deletes it a minute
-after the last client leaves, the host closes idle ones agents opened), so a
-watcher looks at the open rooms a few times a second, observes each new one's
-shared document (``observe_deep``: ``YNotebook.observe`` would replace the
-room's own observer and stop autosave) and, once changes have been quiet for
+after the last client leaves, the host closes idle ones agents opened): a watcher
+hears of them from the backend's room events (:mod:`.room_events`), observes each
+new room's shared document (``observe_deep``: ``YNotebook.observe`` would replace
+the room's own observer and stop autosave) and, once changes have been quiet for
 ``debounce`` seconds, calls ``host.resource_updated("<scheme>://<path>")``,
 whoever made them.
 """
@@ -19,17 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .host import Host
+    from .room_events import RoomEvent
 
 log = logging.getLogger(__name__)
-
-SCAN_INTERVAL = 0.25  # seconds between looks for rooms opened or closed
 
 
 class RoomWatcher:
     """Debounced change notifications for the open rooms whose id starts with ``prefix``.
 
-    ``target(room)`` gives the shared type to observe (None: not yet, look again
-    later). ``on_scan(rooms)``, if given, sees every open room at each look.
+    ``target(room)`` gives the shared type to observe (None: nothing to observe in
+    that room). ``on_room(event)``, if given, hears every room event too.
     """
 
     def __init__(
@@ -40,64 +39,46 @@ class RoomWatcher:
         scheme: str,
         target: Callable[[Any], Any],
         debounce: float,
-        on_scan: Callable[[dict[str, Any]], None] | None = None,
+        on_room: Callable[[RoomEvent], None] | None = None,
     ) -> None:
         self.host, self.prefix, self.scheme = host, prefix, scheme
-        self.target, self.debounce, self.on_scan = target, debounce, on_scan
-        self.watched: dict[str, tuple[Any, Any, Any]] = {}  # room id -> (ydoc, observed type, subscription)
+        self.target, self.debounce, self.on_room = target, debounce, on_room
+        self.watched: dict[str, tuple[Any, Any, Any]] = {}  # room id -> (room, observed type, subscription)
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.pending: set[asyncio.Task] = set()
-        self.task: asyncio.Task | None = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
-        """Start watching; the backend scans again whenever it opens a room, and the host
-        stops the watcher when the server stops."""
-        self.host.backend.room_watchers.append(self)
-        self.task = asyncio.create_task(self._run())
+        """Start watching (the backend closes every room for its listeners when the server stops)."""
+        self._unsubscribe = self.host.backend.room_events.subscribe(self._on_room)
 
-    async def stop(self) -> None:
-        with contextlib.suppress(ValueError):
-            self.host.backend.room_watchers.remove(self)
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         for timer in self.timers.values():
             timer.cancel()
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        self.timers.clear()
         for room_id in list(self.watched):
             self._forget(room_id)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                self.scan()
-            except Exception:
-                log.exception("the %s room watcher could not scan rooms", self.scheme)
-            await asyncio.sleep(SCAN_INTERVAL)
-
-    def scan(self) -> None:
-        """Forget closed or replaced rooms and observe new ones (call it after opening a room)."""
-        rooms = self.host.backend.rooms()
-        for room_id in list(self.watched):
-            room = rooms.get(room_id)
-            if room is None or room.ydoc is not self.watched[room_id][0]:
-                self._forget(room_id)
-        if self.on_scan is not None:
-            self.on_scan(rooms)
-        for room_id, room in list(rooms.items()):
-            if room_id.startswith(self.prefix) and room_id not in self.watched:
-                observed = self.target(room)
-                if observed is not None:
-                    subscription = observed.observe_deep(lambda *_event, rid=room_id: self._changed(rid))
-                    self.watched[room_id] = (room.ydoc, observed, subscription)
-
-    def notice(self, room_id: str) -> None:
-        """Scan now if ``room_id`` is a room of this watcher's kind that it does not observe yet."""
-        if room_id.startswith(self.prefix) and room_id not in self.watched:
-            self.scan()
+    def _on_room(self, event: RoomEvent) -> None:
+        if self.on_room is not None:
+            self.on_room(event)
+        if not event.room_id.startswith(self.prefix):
+            return
+        if event.change == "opened":
+            if event.room_id in self.watched:
+                self._forget(event.room_id)
+            observed = self.target(event.room)
+            if observed is not None:
+                subscription = observed.observe_deep(lambda *_event, rid=event.room_id: self._changed(rid))
+                self.watched[event.room_id] = (event.room, observed, subscription)
+        elif event.change == "closed" and event.room_id in self.watched and self.watched[event.room_id][0] is event.room:
+            self._forget(event.room_id)
 
     def _forget(self, room_id: str) -> None:
-        _ydoc, observed, subscription = self.watched.pop(room_id)
+        _room, observed, subscription = self.watched.pop(room_id)
         with contextlib.suppress(Exception):
             observed.unobserve(subscription)
 

@@ -18,8 +18,10 @@ Three things keep them visible and honest:
   rooms do not send existing states to a new joiner);
 - leaving publishes a ``null`` state, so peers drop the agent immediately.
 
-The room watcher also observes every room's awareness to know when people
-join, leave or move (last activity), and emits ``presence_changed`` events.
+The hub hears of rooms and of people joining and leaving them from the backend's
+room events (``backend.room_events``), observes each room's awareness to know when
+people move (last activity), and emits ``presence_changed`` events. Its one timer
+is the heartbeat, which also lets idle agents leave.
 """
 
 from __future__ import annotations
@@ -42,16 +44,16 @@ from .activity_log import ActivityLog
 from .config import AwarenessPack
 from .events import PresenceChanged
 from .names import agent_name, client_label, initials_of, pick_colour
-from .rooms import GLOBAL_AWARENESS, all_rooms, open_rooms
+from .rooms import GLOBAL_AWARENESS, all_rooms
 
 if TYPE_CHECKING:
-    from collab_mcp_core import Event, Identity
+    from collab_mcp_core import Event, Identity, RoomEvent
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("online", "away", "busy", "offline")
 HEARTBEAT_SECONDS = 10.0  # well under the 30 s after which Yjs peers drop a silent state
-SCAN_SECONDS = 0.5  # how often new, closed and re-created rooms are noticed
+IDLE_CHECK_SECONDS = 0.5  # how often agents past presence_idle_timeout are let go
 CURSOR_INTERVAL = 0.25  # seconds: at most one cursor-following state per agent and room in this time
 
 
@@ -165,9 +167,10 @@ class AwarenessHub:
         self.activity = ActivityLog()
         self.last_change: dict[tuple[str, int], float] = {}  # (room id, client id) -> when its state changed
         self._watched: dict[str, tuple[Any, str]] = {}  # room id -> (room, awareness subscription)
-        self._seen: dict[tuple[str, int], dict[str, Any]] = {}  # remote clients' users, to report leaves
+        self._seen: dict[tuple[str, int], dict[str, Any]] = {}  # people reported joined, to report leaves
         self._tasks: set[asyncio.Task] = set()
         self._loop_task: asyncio.Task | None = None
+        self._unsubscribe: Any = None  # from the backend's room events
         self.calls: dict[str, int] = {}  # agent key -> its tool calls running now
 
     # -- agents ----------------------------------------------------------------------------
@@ -337,6 +340,7 @@ class AwarenessHub:
 
     def start(self) -> None:
         if self._loop_task is None:
+            self._unsubscribe = self.host.backend.room_events.subscribe(self._on_room)
             self._loop_task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -345,61 +349,78 @@ class AwarenessHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         for key in list(self.agents):
             self.close(key)
 
     async def _run(self) -> None:
+        """The heartbeat: renew the agents' states, and let idle agents go."""
         last_beat = time.monotonic()
         while True:
-            await asyncio.sleep(SCAN_SECONDS)
+            await asyncio.sleep(IDLE_CHECK_SECONDS)
             try:
-                beat = time.monotonic() - last_beat >= HEARTBEAT_SECONDS
-                if beat:
+                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
                     last_beat = time.monotonic()
-                self.scan(heartbeat=beat)
+                    self._renew()
                 self.leave_idle(self.host.config(AwarenessPack).presence_idle_timeout)
             except Exception:
-                log.exception("awareness scan failed")
+                log.exception("awareness heartbeat failed")
 
-    def scan(self, *, heartbeat: bool = False) -> None:
-        """Watch new rooms, forget closed ones, re-seat agents in re-created rooms, renew states."""
+    def _renew(self) -> None:
+        """Re-publish every agent's states in the rooms still open (closed ones get them when they reopen)."""
         rooms = all_rooms(self.host.backend)
-        for room_id, room in rooms.items():
-            self._watch(room_id, room)
-        for room_id in [r for r in self._watched if r not in rooms]:
-            self._watched.pop(room_id)
-            for key in [k for k in self._seen if k[0] == room_id]:
-                self._report(room_id, self._seen.pop(key), "left")
-        for agent in self.agents.values():
+        for agent in list(self.agents.values()):
             for room_id, seat in agent.seats.items():
-                room = rooms.get(room_id)
-                if room is None:
-                    continue  # closed for now; the agent stays a member and reappears if it reopens
-                if room is not seat.room:  # re-created: a new awareness that has never seen us
+                if rooms.get(room_id) is seat.room:
+                    self.publish(agent, seat)
+            self.sync_global(agent)
+
+    def _on_room(self, event: RoomEvent) -> None:
+        room_id, room = event.room_id, event.room
+        if event.change == "opened":
+            self._watch(room_id, room)
+            for agent in self.agents.values():
+                seat = agent.seats.get(room_id)
+                if seat is not None and seat.room is not room:  # re-created: a new awareness that has never seen us
                     seat.room, seat.client_id, seat.clock = room, _free_client_id(room), 0
                     self.publish(agent, seat)
-                elif heartbeat:
-                    self.publish(agent, seat)
-            self.sync_global(agent, renew=heartbeat)
+                if room_id == GLOBAL_AWARENESS:
+                    self.sync_global(agent, renew=False)
+        elif event.change == "closed":
+            watched = self._watched.get(room_id)
+            if watched is not None and watched[0] is room:
+                self._watched.pop(room_id)
+                with contextlib.suppress(Exception):
+                    room.awareness.unobserve(watched[1])
+            if room_id == GLOBAL_AWARENESS:
+                for agent in self.agents.values():
+                    self.sync_global(agent, renew=False)
+            # agents stay members of a closed document room and reappear in it if it reopens
+        elif event.change == "joined" and event.client_id is not None and event.user is not None:
+            if self.agent_of_client(room_id, event.client_id):
+                return  # an agent's own seat
+            updated = room.awareness.meta.get(event.client_id, {}).get("lastUpdated")
+            self.last_change[(room_id, event.client_id)] = updated / 1000 if updated else time.time()
+            self._seen[(room_id, event.client_id)] = event.user
+            self._report(room_id, event.path, event.user, "joined")
+            # A new joiner only learns about states published after it arrived: re-publish ours.
+            asyncio.get_running_loop().call_soon(self._republish_room, room_id)
+        elif event.change == "left" and event.client_id is not None:
+            self.last_change.pop((room_id, event.client_id), None)
+            user = self._seen.pop((room_id, event.client_id), None)
+            if user is not None:
+                self._report(room_id, event.path, user, "left")
 
     def _watch(self, room_id: str, room: Any) -> None:
+        """Observe a room's awareness for people's activity (joins and leaves come as room events)."""
         watched = self._watched.get(room_id)
         if watched is not None and watched[0] is room:
             return
         ref = weakref.ref(room)
         subscription = room.awareness.observe(lambda topic, changes: self._on_awareness(room_id, ref, topic, changes))
         self._watched[room_id] = (room, subscription)
-        # People already there arrived before we watched: their last update is our best guess of activity.
-        for client_id, state in list(room.awareness.states.items()):
-            user = (state or {}).get("user")
-            if client_id == room.awareness.client_id or self.agent_of_client(room_id, client_id) or not isinstance(user, dict):
-                continue
-            updated = room.awareness.meta.get(client_id, {}).get("lastUpdated")
-            if updated:
-                self.last_change[(room_id, client_id)] = updated / 1000
-            if (room_id, client_id) not in self._seen:
-                self._seen[(room_id, client_id)] = user
-                self._report(room_id, user, "joined")
 
     def _on_awareness(self, room_id: str, ref: weakref.ref, topic: str, payload: tuple[dict[str, Any], Any]) -> None:
         changes, origin = payload
@@ -407,21 +428,9 @@ class AwarenessHub:
         if topic != "change" or origin == "local" or room is None or self._watched.get(room_id, (None,))[0] is not room:
             return  # our own writes, the server's, or a room we no longer watch
         now = time.time()
-        for client_id in changes["added"] + changes["updated"]:
-            self.last_change[(room_id, client_id)] = now
-            user = (room.awareness.states.get(client_id) or {}).get("user")
-            if isinstance(user, dict):
-                if (room_id, client_id) not in self._seen:
-                    self._report(room_id, user, "joined")
-                self._seen[(room_id, client_id)] = user
-        for client_id in changes["removed"]:
-            self.last_change.pop((room_id, client_id), None)
-            user = self._seen.pop((room_id, client_id), None)
-            if user is not None:
-                self._report(room_id, user, "left")
-        if changes["added"]:
-            # A new joiner only learns about states published after it arrived: re-publish ours.
-            asyncio.get_running_loop().call_soon(self._republish_room, room_id)
+        for client_id in changes["updated"]:
+            if (room_id, client_id) in self._seen:
+                self.last_change[(room_id, client_id)] = now
 
     def _republish_room(self, room_id: str) -> None:
         for agent in self.agents.values():
@@ -429,10 +438,9 @@ class AwarenessHub:
             if seat is not None and agent.visible:
                 _write_state(seat, agent.state(seat))
 
-    def _report(self, room_id: str, user: dict[str, Any], change: str) -> None:
+    def _report(self, room_id: str, path: str | None, user: dict[str, Any], change: str) -> None:
         if room_id == GLOBAL_AWARENESS:
             return  # being in JupyterLab is not joining a document
-        path = next((r.path for r in open_rooms(self.host.backend) if r.room_id == room_id), None)
         username = str(user.get("username") or user.get("name") or "unknown")
         self.emit_soon(
             PresenceChanged(

@@ -37,7 +37,6 @@ class OnlineUser(BaseModel):
 def roster(hub: AwarenessHub, backend: Any, rooms: list[OpenRoom], *, server_wide: bool) -> list[OnlineUser]:
     """Everyone in these rooms' awareness; ``server_wide`` adds people in JupyterLab outside any
     document and this server's agents wherever they are."""
-    hub.scan()  # watch rooms opened since the last scan before reading them
     users: dict[str, OnlineUser] = {}
     activity: dict[str, float] = {}
     for room in rooms:

@@ -95,9 +95,10 @@ class AuthorLog:
         subscription = room.ydoc.observe(lambda event: self._on_update(room, event.update))
         self._watched[room_id] = (room.ydoc, subscription)
 
-    def prune(self, open_rooms: Any) -> None:
-        """Stop watching rooms that were closed (their documents are gone)."""
-        for room_id in [r for r in self._watched if r not in open_rooms]:
+    def forget(self, room_id: str, room: Any) -> None:
+        """Stop watching a room that closed (its document is gone)."""
+        watched = self._watched.get(room_id)
+        if watched is not None and watched[0] is room.ydoc:
             ydoc, subscription = self._watched.pop(room_id)
             with contextlib.suppress(Exception):
                 ydoc.unobserve(subscription)

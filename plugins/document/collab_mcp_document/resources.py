@@ -3,7 +3,7 @@
 The host's :class:`~collab_mcp_core.watch.RoomWatcher` observes each open text
 room's ``Text`` and tells subscribed clients, once changes have been quiet for
 ``resource_debounce`` seconds, that the document changed, whoever changed it.
-At each look it also hands every document room, notebooks included, to the
+It also hands every document room that opens, notebooks included, to the
 author log, so people's edits get authors even in rooms no agent opened.
 Notebooks are resources of the notebook pack (``notebook://``); here they can
 be read but are not listed.
@@ -15,7 +15,7 @@ from typing import Any
 
 import mcp_types as types
 
-from collab_mcp_core import ResourceTemplate, RoomWatcher, ToolContext, ToolError, text_of
+from collab_mcp_core import ResourceTemplate, RoomEvent, RoomWatcher, ToolContext, ToolError, text_of
 
 from .authors import author_log
 from .config import DocumentPack
@@ -70,14 +70,14 @@ def _text_of(room: Any) -> Any:
     return text_of(document) if document is not None else None
 
 
-def _give_rooms_to_the_author_log(rooms: dict[str, Any]) -> None:
+def _give_rooms_to_the_author_log(event: RoomEvent) -> None:
     authors = author_log()
-    if authors is None:
-        return
-    authors.prune(rooms)
-    for room_id, room in list(rooms.items()):
-        if room_id.count(":") >= 2:  # document rooms, not fork or awareness rooms
-            authors.watch(room_id, room)
+    if authors is None or event.room_id.count(":") < 2:
+        return  # document rooms only, not fork or awareness rooms
+    if event.change == "opened":
+        authors.watch(event.room_id, event.room)
+    elif event.change == "closed":
+        authors.forget(event.room_id, event.room)
 
 
 def start_watching(host: Any) -> None:
@@ -87,5 +87,5 @@ def start_watching(host: Any) -> None:
         scheme=SCHEME,
         target=_text_of,
         debounce=host.config(DocumentPack).resource_debounce,
-        on_scan=_give_rooms_to_the_author_log,
+        on_room=_give_rooms_to_the_author_log,
     ).start()  # the host stops it when the server stops

@@ -1,0 +1,65 @@
+"""Closing the rooms agents opened, once nobody has used them for a while.
+
+A room opened with ``get_document(create=True)`` is never cleaned up by
+jupyter-server-ydoc (it schedules cleanup only when a websocket client leaves),
+so an agent that touches many files would keep every one of them in memory.
+:class:`IdleRooms` remembers when agents last used each room and closes those
+no websocket client is in and no agent used for a while, after saving them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import metrics
+
+
+class IdleRooms:
+    """When agents last used each room, and closing the idle ones."""
+
+    def __init__(self, ydoc: Callable[[], Any], changed: Callable[[Any], bool], log: Any) -> None:
+        self._ydoc = ydoc  # the jupyter-server-ydoc extension, looked up when needed
+        self._changed = changed  # whether a room's document differs from its file (needs a save)
+        self._log = log
+        self._used: dict[str, float] = {}  # room id -> when an agent last used it (monotonic seconds)
+        metrics.count_agent_rooms(lambda: len(self._used))
+
+    def used(self, room_id: str) -> None:
+        self._used[room_id] = time.monotonic()
+
+    async def close_idle(self, idle_seconds: float) -> list[str]:
+        """Save and close rooms agents used, once no websocket client is in them
+        and no agent used them for ``idle_seconds``. Returns the closed room ids."""
+        closed = []
+        now = time.monotonic()
+        server = self._ydoc().ywebsocket_server
+        for room_id, last_used in list(self._used.items()):
+            room = server.rooms.get(room_id)
+            if room is None:
+                self._used.pop(room_id, None)  # someone else cleaned it up
+                continue
+            if room.clients or now - last_used < idle_seconds:
+                continue  # people are in it (their own cleaner applies), or an agent is at work
+            try:
+                await self._close(room_id, room)
+            except Exception:
+                self._log.exception("collab-mcp could not close idle room %s", room_id)
+                continue
+            self._used.pop(room_id, None)
+            closed.append(room_id)
+        return closed
+
+    async def _close(self, room_id: str, room: Any) -> None:
+        ydoc = self._ydoc()
+        async with ydoc._room_locks[room_id]:  # noqa: SLF001 - the lock jupyter-server-ydoc's handlers use
+            if self._changed(room):
+                task = room._save_to_disc()  # noqa: SLF001
+                if task is not None:
+                    await task
+            await ydoc.ywebsocket_server.delete_room(room=room)
+            file_id = room_id.split(":", 2)[2]
+            if file_id in ydoc.file_loaders and ydoc.file_loaders[file_id].number_of_subscriptions == 0:
+                await ydoc.file_loaders.remove(file_id)
+        self._log.info("collab-mcp closed idle room %s", room_id)
