@@ -16,7 +16,7 @@ from .context import HostServices, ToolContext
 from .decisions import Deny, Verdict
 from .errors import Conflict, InvalidArgument, NotFound, PermissionDenied, RegistrationError, ToolError
 from .events import Event
-from .handles import CellHandle, NotebookHandle, TextHandle, check_version, document_version, state_vector, text_of
+from .handles import CellHandle, NotebookHandle, TextHandle, state_vector, text_of
 from .hookspecs import hookimpl
 from .identity import Identity
 from .registry import ResourceTemplate, Tool, ToolCall
@@ -28,6 +28,7 @@ from .text import (
 from .tools import Permission, ToolOutput, tool
 from .update_store import agent_of
 from .version import __version__
+from .versions import check_version, document_version
 from .watch import RoomWatcher
 
 __all__ = [

@@ -7,19 +7,19 @@ Positions are characters (Unicode code points), never pycrdt's UTF-8 bytes.
 Get one with ``await ctx.open_notebook(path)`` or ``await ctx.open_text(path)``;
 ``handle.ydoc`` is the raw pycrdt document for what a handle does not cover.
 
-A document's version (:func:`document_version`) is a hash of its CRDT state:
-it changes whenever anyone changes the document, and is the ``expected_version``
-edit tools accept back.
+A document's version (:func:`~collab_mcp_core.versions.document_version`) changes
+whenever anyone changes the document's content (a save does not change it), and
+is the ``expected_version`` edit tools accept back.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .errors import Conflict, NotFound, ToolError
+from .errors import NotFound, ToolError
+from .versions import document_version
 from .text import replace_text, splice_text
 
 if TYPE_CHECKING:
@@ -28,11 +28,6 @@ if TYPE_CHECKING:
     from pycrdt import Doc, Map, Text
 
 CELL_TYPES = ("code", "markdown", "raw")
-
-
-def document_version(ydoc: Doc) -> str:
-    """The version of a shared document: a short hash of its state vector (changes with every edit)."""
-    return hashlib.sha256(ydoc.get_state()).hexdigest()[:16]
 
 
 def state_vector(ydoc: Doc) -> dict[int, int]:
@@ -56,16 +51,6 @@ def state_vector(ydoc: Doc) -> dict[int, int]:
 
     count = varuint()
     return {varuint(): varuint() for _ in range(count)}
-
-
-def check_version(ydoc: Doc, expected: str | None, what: str) -> None:
-    """Raise Conflict when ``expected`` (a version the caller read) is not the document's version now."""
-    if expected is not None and expected != document_version(ydoc):
-        raise Conflict(
-            f"{what} changed since version {expected!r} (now {document_version(ydoc)!r}): read it again, "
-            "then repeat the edit against what it holds now.",
-            current_version=document_version(ydoc),
-        )
 
 
 def text_of(doc: YBaseDoc) -> Text:

@@ -41,8 +41,8 @@ def document_log(ctx: ToolContext, ref: DocumentRef, doc: YBaseDoc) -> ChangeLog
 
 
 def issue_version(ctx: ToolContext, ref: DocumentRef, doc: YBaseDoc, content: str) -> str:
-    """The version of ``content`` (the document's text now), registered so changes since it can be told."""
-    version = version_of(content)
+    """The document's version now (``content`` is its text now), registered so changes since it can be told."""
+    version = version_of(doc)
     log = document_log(ctx, ref, doc)
     if log is not None:
         log.issue(version, ref.path, lambda: content)

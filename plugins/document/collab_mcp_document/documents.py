@@ -8,14 +8,13 @@ too). Edits always go to the live document of the room, never to the disk.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import json
 import mimetypes
 import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from collab_mcp_core import NOTEBOOK, TEXT_FILE, Conflict, ToolError, text_of
+from collab_mcp_core import NOTEBOOK, TEXT_FILE, Conflict, ToolError, document_version, text_of
 
 from .authors import author_log
 
@@ -139,9 +138,10 @@ def content_of(doc: YBaseDoc, ref: DocumentRef) -> str:
     return str(text_of(doc))
 
 
-def version_of(content: str) -> str:
-    """A short content hash: the version edit tools accept back as ``expected_version``."""
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
+def version_of(doc: YBaseDoc) -> str:
+    """The document's version (``document_version``: the same meaning as for notebooks, unchanged by a
+    save), what edit tools accept back as ``expected_version``."""
+    return document_version(doc.ydoc)
 
 
 def require_text(ref: DocumentRef, tool: str) -> None:
@@ -152,11 +152,11 @@ def require_text(ref: DocumentRef, tool: str) -> None:
         )
 
 
-def check_version(expected: str | None, content: str, ref: DocumentRef) -> None:
+def check_version(expected: str | None, doc: YBaseDoc, ref: DocumentRef) -> None:
     """Refuse an edit when the caller read a different version than the one live now."""
     if expected is None:
         return
-    current = version_of(content)
+    current = version_of(doc)
     if expected != current:
         raise Conflict(
             f"{ref.path!r} changed since you read it (you expected version {expected}, it is now {current}). "

@@ -137,7 +137,7 @@ async def fork_document(ctx: ToolContext, args: ForkDocumentArgs) -> Fork:
     content = content_of(doc, ref)
     return Fork(
         fork_id=fork_id, path=ref.path, root_room_id=root_id, title=args.title, description=args.description,
-        synchronize=args.synchronize, length=len(content), version=version_of(content),
+        synchronize=args.synchronize, length=len(content), version=version_of(doc),
     )
 
 

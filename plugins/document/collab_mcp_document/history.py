@@ -119,7 +119,7 @@ class Version(BaseModel):
     cells_removed: int | None = None
     cells_changed: int | None = None
     length: int = Field(description="Length of the document at this version, in characters.")
-    version: str = Field(description="The content version (as get_document reports it) at this version.")
+    version: str = Field(description="The document's version (as get_document reports it) at this version.")
     note: str | None = Field(
         None, description="Set on a version whose edits never reached the disk: the file had changed on disk, "
         "so it was loaded over them. restore_document_version brings them back.",
@@ -155,7 +155,7 @@ async def get_document_history(ctx: ToolContext, args: HistoryArgs) -> History:
         if content == previous_content and versions and not lost:
             continue  # a change of saved state (dirty flag, file hash), not of the content
         cells = _cells(replica) if ref.is_notebook else {}
-        version = _version(group, previous_content, content, previous_cells, cells, ref)
+        version = _version(group, previous_content, content, previous_cells, cells, ref, version_of(replica))
         if lost:
             version.note = OVERWRITTEN_NOTE
         versions.append(version)
@@ -169,7 +169,7 @@ def _cells(doc: Any) -> dict[str, str]:
 
 
 def _version(group: list[StoredUpdate], before: str, after: str, cells_before: dict[str, str],
-             cells_after: dict[str, str], ref: DocumentRef) -> Version:
+             cells_after: dict[str, str], ref: DocumentRef, document_version: str) -> Version:
     last = group[-1]
     authors: list[str] = []
     for row in group:
@@ -179,7 +179,7 @@ def _version(group: list[StoredUpdate], before: str, after: str, cells_before: d
     version = Version(
         version_id=repr(last.timestamp), timestamp=datetime.fromtimestamp(last.timestamp, UTC).isoformat(),
         authors=authors, agent_edit=any(r.agent for r in group), summary=summary,
-        characters_added=added, characters_removed=removed, length=len(after), version=version_of(after),
+        characters_added=added, characters_removed=removed, length=len(after), version=document_version,
     )
     if ref.is_notebook:
         version.cells_added = len(cells_after.keys() - cells_before.keys())
@@ -222,7 +222,7 @@ async def restore_document_version(ctx: ToolContext, args: RestoreArgs) -> Resto
     old = replay(ref, [r for r in rows if r.timestamp <= wanted])
     doc = await open_live(ctx, ref)
     current = content_of(doc, ref)
-    check_version(args.expected_version, current, ref)
+    check_version(args.expected_version, doc, ref)
     with agent_transaction(doc.ydoc, ctx):
         if ref.is_notebook:
             doc.set(old.get())  # cell by cell: unchanged cells are kept as they are

@@ -76,7 +76,7 @@ async def get_document(ctx: ToolContext, args: GetDocumentArgs) -> Document:
     result = Document(
         path=ref.path, file_type=ref.file_type, content=content[start:stop], start=start, end=stop,
         total_length=total, truncated=truncated, fork_id=args.fork_id,
-        version=version_of(content) if args.fork_id else issue_version(ctx, ref, doc, content),
+        version=version_of(doc) if args.fork_id else issue_version(ctx, ref, doc, content),
     )
     if args.include_collaboration_state:
         result.room_id = args.fork_id or room_id(ctx, ref)
@@ -176,7 +176,7 @@ async def _edit(ctx: ToolContext, fork_id: str | None, expected: str | None, too
     doc = await open_target(ctx, ref, fork_id)
     ytext = text_of(doc)
     live = str(ytext)
-    check_version(expected, live, ref)
+    check_version(expected, doc, ref)
     seen = last_seen(ctx, ref, fork_id)
     base = live if expected is not None or seen is None else seen
     ours = plan(base)  # validates positions against the text the agent saw: raises before any change
@@ -188,7 +188,7 @@ async def _edit(ctx: ToolContext, fork_id: str | None, expected: str | None, too
     new = str(ytext)
     added = sum(len(s.inserted) for s in ours)
     removed = sum(s.removed for s in ours)
-    version = version_of(new) if fork_id else issue_version(ctx, ref, doc, new)
+    version = version_of(doc) if fork_id else issue_version(ctx, ref, doc, new)
     if splices:
         await ctx.emit(
             DocumentChanged(path=ref.path, fork_id=fork_id, operation=operation, characters_added=added,

@@ -8,7 +8,7 @@ import json
 from collab_mcp_core.testing import call, call_error, connect, join_room
 
 
-async def test_history_lists_edits_and_restores_are_forward_changes(collab_server, history_with) -> None:
+async def test_history_lists_edits_and_restores_are_forward_changes(collab_server, history_with, text_version) -> None:
     path = "history.md"
     (collab_server.root / path).write_text("# Notes ✓\n", encoding="utf-8")
     contents = ["# Notes ✓\n"]
@@ -25,9 +25,7 @@ async def test_history_lists_edits_and_restores_are_forward_changes(collab_serve
         versions = history["versions"]
         assert history["total_versions"] == len(contents)
         # Newest first, each with its content version, the agent as author and a change summary.
-        from collab_mcp_document.documents import version_of
-
-        assert [v["version"] for v in versions] == [version_of(c) for c in reversed(contents)]
+        assert [v["version"] for v in versions] == [text_version(c) for c in reversed(contents)]
         assert all(v["agent_edit"] and v["authors"] for v in versions[:-1])
         assert versions[0]["characters_removed"] == len("- première idée 🎉\n") and versions[0]["characters_added"] == 0
         assert versions[-2]["characters_added"] == len("- première idée 🎉\n")
@@ -37,16 +35,16 @@ async def test_history_lists_edits_and_restores_are_forward_changes(collab_serve
         # Restore version k (after the second insert): exactly its content, live for the collaborator.
         k = versions[len(contents) - 1 - 2]
         restored = await call(mcp, "restore_document_version", path=path, version_id=k["version_id"])
-        assert restored["version"] == version_of(contents[2])
+        assert restored["version"] == text_version(contents[2])
         await human.wait_for(lambda: str(human.text) == contents[2], what="the restore")
         assert (await call(mcp, "get_document", path=path))["content"] == contents[2]
 
         # The restore is a new version; restoring the version before it undoes it.
         after = await history_with(mcp, path, len(contents) + 1)
         assert after["total_versions"] == len(contents) + 1
-        assert after["versions"][0]["version"] == version_of(contents[2])
+        assert after["versions"][0]["version"] == text_version(contents[2])
         before_restore = after["versions"][1]
-        assert before_restore["version"] == version_of(contents[-1])
+        assert before_restore["version"] == text_version(contents[-1])
         await call(mcp, "restore_document_version", path=path, version_id=before_restore["version_id"])
         await human.wait_for(lambda: str(human.text) == contents[-1], what="the undo of the restore")
 
