@@ -63,7 +63,10 @@ UNUSED_HOOKS = {
 
 
 class NoForks:
-    """Forks are registered inside the server: remote mode has none (their tools are not offered)."""
+    """Forks are registered inside the server: a backend outside it has none (their tools are not offered)."""
+
+    def __init__(self, where: str = "remote mode (collab-mcp connect without collab-mcp on the server)") -> None:
+        self.where = where
 
     def table(self) -> dict[str, dict[str, Any]]:
         return {}
@@ -72,10 +75,10 @@ class NoForks:
         return None
 
     async def open(self, fork_id: str, ydoc: Any, info: dict[str, Any], username: str) -> None:
-        raise ToolError("Forks are not available in remote mode (collab-mcp connect without collab-mcp on the server).")
+        raise ToolError(f"Forks are not available in {self.where}.")
 
     async def close(self, fork_id: str, username: str) -> None:
-        raise ToolError("Forks are not available in remote mode (collab-mcp connect without collab-mcp on the server).")
+        raise ToolError(f"Forks are not available in {self.where}.")
 
 
 class RemoteBackend:
