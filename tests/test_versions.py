@@ -39,7 +39,7 @@ async def test_a_text_version_survives_a_save_and_follows_a_collaborators_edit(c
     path.write_text("one\n")
     async with join_room(collab_server, "v.md", kind="file") as ada, connect(collab_server) as agent:
         await ada.wait_for(lambda: str(ada.text) == "one\n", what="the file")
-        await call(agent, "insert_text", path="v.md", text="two\n", position=-1)
+        await call(agent, "insert_text", path="v.md", content="two\n", position=-1)
         version = (await call(agent, "get_document", path="v.md"))["version"]
         before = state_vector(ada.doc)
         await settle(lambda: path.read_text() == "one\ntwo\n", "the room's autosave")
@@ -49,11 +49,11 @@ async def test_a_text_version_survives_a_save_and_follows_a_collaborators_edit(c
         ada.text.insert(0, "zero\n")  # a person types
         now = await until(agent, "get_document", lambda r: r["content"].startswith("zero"), path="v.md")
         assert now["version"] != version
-        error = await call_error(agent, "insert_text", path="v.md", text="three\n", position=-1, expected_version=version)
+        error = await call_error(agent, "insert_text", path="v.md", content="three\n", position=-1, expected_version=version)
         assert version in error and now["version"] in error, error
         assert str(ada.text) == "zero\none\ntwo\n"  # refused: nothing changed
         assert (await call(agent, "get_document", path="v.md"))["version"] == now["version"]
-        await call(agent, "insert_text", path="v.md", text="three\n", position=-1, expected_version=now["version"])
+        await call(agent, "insert_text", path="v.md", content="three\n", position=-1, expected_version=now["version"])
         await ada.wait_for(lambda: str(ada.text) == "zero\none\ntwo\nthree\n", what="the edit at the current version")
 
 
