@@ -60,7 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds to wait after each server's step, so its deferred work (a room's save a "
                              "second after the last change, say) does not run during the next server's step")
     parser.add_argument("--keep", action="store_true", help="keep the servers' folders (paths are printed)")
+    parser.add_argument("--collab-arg", action="append", default=[], metavar="--Class.trait=value",
+                        help="an option for every collab-mcp row's server (repeat it), e.g. "
+                             "--collab-arg=--CollabMCP.disabled_packs=awareness for a before/after run")
     args = parser.parse_args(argv)
+    servers.COLLAB_ARGS = (*servers.COLLAB_ARGS, *args.collab_arg)
     sizes = Sizes(read_cells=100, reads=10, base_cells=10, inserts=20, updates=20, deletes=10, executes=5) \
         if args.quick else Sizes()
     for name in vars(sizes):
