@@ -25,26 +25,34 @@ class ActivityEntry(BaseModel):
 
 
 class ActivityLog:
-    """The last ``size`` entries, newest last."""
+    """The last ``size`` events, newest last; entries are made from them when read.
+
+    Every tool call emits events, and few are ever read: keeping the event costs
+    nothing on the call's path, describing it costs a model dump.
+    """
 
     def __init__(self, size: int = 500) -> None:
-        self._entries: deque[ActivityEntry] = deque(maxlen=size)
+        self._events: deque[tuple[Event, str | None, str | None]] = deque(maxlen=size)
 
-    def add(self, event: Event, who: str | None = None, user_id: str | None = None) -> ActivityEntry:
+    def add(self, event: Event, who: str | None = None, user_id: str | None = None) -> None:
         """Log ``event``; ``who`` and ``user_id`` are the name and id its author shows (an agent's), if known."""
-        entry = entry_of(event, who, user_id)
-        self._entries.append(entry)
-        return entry
+        self._events.append((event, who, user_id))
 
     def recent(self, *, path: str | None = None, limit: int = 20) -> list[ActivityEntry]:
         """Newest first, optionally only about one document."""
         found = []
-        for entry in reversed(self._entries):
-            if path is None or entry.path == path:
-                found.append(entry)
+        for event, who, user_id in reversed(self._events):
+            if path is None or _path_of(event) == path:
+                found.append(entry_of(event, who, user_id))
                 if len(found) >= limit:
                     break
         return found
+
+
+def _path_of(event: Event) -> str | None:
+    """The document an event concerns (its ``path``, or ``document_path``), if any."""
+    path = getattr(event, "path", None) or getattr(event, "document_path", None)
+    return path if isinstance(path, str) else None
 
 
 def entry_of(event: Event, who: str | None = None, user_id: str | None = None) -> ActivityEntry:

@@ -50,18 +50,34 @@ async def _enter(hub: AwarenessHub, ctx: Any, cell_id: str | None) -> bool:
     Returns whether it is seated there.
     """
     try:
-        room = room_at(ctx.backend, ctx.path) if ctx.path else None
-        if room is None:
+        if not ctx.path:
             return False
+        room_id = _seated_in(hub, ctx)
+        if room_id is None:  # not seated there yet: is the document's room open?
+            room = room_at(ctx.backend, ctx.path)
+            if room is None:
+                return False
+            room_id = room.room_id
+            await join_seat(ctx, hub, hub.agent(ctx), room)
         agent = hub.agent(ctx)
-        if room.room_id not in agent.seats:
-            await join_seat(ctx, hub, agent, room)
-        elif agent.current != room.path:
-            agent.current = room.path
+        if agent.current != ctx.path:
+            agent.current = ctx.path
             hub.sync_global(agent)
         if cell_id and ctx.config(AwarenessPack).follow_edits:
-            follow_cell(hub, agent, room.room_id, cell_id)
+            follow_cell(hub, agent, room_id, cell_id)
         return True
     except Exception:
         log.exception("could not make the agent present in %s", ctx.path)
         return False
+
+
+def _seated_in(hub: AwarenessHub, ctx: Any) -> str | None:
+    """The room of ``ctx.path`` the caller's agent sits in, if that room is still open (no file id lookup)."""
+    agent = hub.agents.get(hub.key_of(ctx))
+    if agent is None:
+        return None
+    for room_id, path in agent.paths.items():
+        if path == ctx.path:
+            seat = agent.seats.get(room_id)
+            return room_id if seat is not None and ctx.backend.find_room(room_id) is seat.room else None
+    return None
