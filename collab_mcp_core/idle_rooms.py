@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import metrics
+from .update_store import stop_store
 
 
 class IdleRooms:
@@ -59,6 +60,7 @@ class IdleRooms:
                 if task is not None:
                     await task
             await ydoc.ywebsocket_server.delete_room(room=room)
+            await stop_store(getattr(room, "ystore", None))  # deleting a room leaves its store running
             file_id = room_id.split(":", 2)[2]
             if file_id in ydoc.file_loaders and ydoc.file_loaders[file_id].number_of_subscriptions == 0:
                 await ydoc.file_loaders.remove(file_id)

@@ -9,7 +9,9 @@ it forever after "Deleting all rooms". Each test stops a real ``collab-mcp serve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -92,5 +94,34 @@ async def test_the_server_exits_after_a_stop_signal_with_closed_rooms_and_a_coll
         assert disk_sources(server.root / "idle.ipynb") == ["idle = 1", "idle = 2"]
         assert disk_sources(server.root / "shared.ipynb") == ["shared = 1", "shared = 2"]
         assert not server.tracebacks()  # the agent leaving rooms already stopped is nobody to tell, no error
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+def store_connections(pid: int) -> int:
+    """How many files the server process has open on the update store's database."""
+    found = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):  # closed meanwhile
+            found += os.readlink(f"/proc/{pid}/fd/{fd}").endswith("jupyter_ystore.db")
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through Linux's /proc")
+async def test_a_room_closed_as_idle_lets_go_of_its_update_store(tmp_path):
+    # jupyter-server-ydoc's delete_room leaves the room's store (a task and a database connection) running.
+    server = await asyncio.to_thread(start_server, tmp_path, "--CollabMCP.room_idle_timeout=1")
+    try:
+        async with connect(server) as mcp:
+            for i in range(3):
+                write_notebook(server.root, f"n{i}.ipynb", [{"source": "a = 1"}])
+                await call(mcp, "insert_notebook_cell", path=f"n{i}.ipynb", content="b = 2", index=-1)
+            assert store_connections(server.process.pid) >= 3  # one per room
+            for _ in range(300):
+                if server.log_text().count("collab-mcp closed idle room") == 3 and not store_connections(server.process.pid):
+                    break
+                await asyncio.sleep(0.1)
+            assert server.log_text().count("collab-mcp closed idle room") == 3
+            assert store_connections(server.process.pid) == 0
     finally:
         await asyncio.to_thread(server.stop)
