@@ -225,9 +225,8 @@ async def update_cursor_position(ctx: Any, args: UpdateCursorArgs) -> PublishedC
     )
     if seat is None:  # a cursor in a document makes the agent a participant
         seat = await join_seat(ctx, hub, agent, room)
-    seat.cursor = cursor
     agent.current = room.path
-    hub.publish(agent, seat)
+    hub.publish_cursor(agent, seat, cursor)
     selection = None
     if args.selection and anchor != head:
         selection = {

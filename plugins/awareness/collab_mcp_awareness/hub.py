@@ -253,6 +253,13 @@ class AwarenessHub:
             delay = max(0.0, seat.written_at + CURSOR_INTERVAL - time.monotonic())
             seat.pending = asyncio.get_running_loop().call_later(delay, self._publish_pending, agent, seat)
 
+    def publish_cursor(self, agent: Agent, seat: Seat, cursor: Cursor) -> None:
+        """Publish a cursor the agent placed itself, now: a cursor following its edits, not yet
+        placed, gives way to it (it would otherwise move the cursor back to the edited cell)."""
+        seat.prepare = None
+        seat.cursor = cursor
+        self.publish(agent, seat)
+
     def flush(self, room_id: str) -> None:
         """Write now what ``publish_soon`` has pending in one room (before reading its states)."""
         for agent in self.agents.values():
