@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from types import SimpleNamespace
 
@@ -21,7 +22,8 @@ def tree(tmp_path):
     os.symlink(outside, root / "away")  # a folder link leading out
     os.symlink(root / "sub", root / "alias")  # a folder link staying in
     os.symlink(outside / "gone.txt", root / "dangling.txt")  # a link out to nothing
-    backend = LocalBackend(SimpleNamespace(contents_manager=SimpleNamespace(root_dir=str(root), allow_hidden=False)))
+    contents = SimpleNamespace(root_dir=str(root), allow_hidden=False)
+    backend = LocalBackend(SimpleNamespace(contents_manager=contents, log=logging.getLogger("test_paths")))
     return backend
 
 
