@@ -3,7 +3,11 @@
 :class:`RemoteRoom` is what a browser is to jupyter-server-ydoc: it asks for a
 collaboration session (``PUT api/collaboration/session/{path}``), opens the
 room's websocket and keeps its own pycrdt document synced both ways, so an edit
-to :attr:`RemoteRoom.ydoc` reaches everyone in the room and theirs reach it.
+to :attr:`RemoteRoom.ydoc` reaches everyone in the room and theirs reach it. It
+speaks the y-protocols sync itself rather than through pycrdt's Provider: each of
+our commits is written to the socket by the document's observer as it happens
+(a Provider sends from a task of its own, which runs only once the tool yields),
+and the room's updates we apply are not echoed back to it.
 Awareness states written here with origin ``"local"`` (the agent's presence and
 cursor) are sent to the room; the others' states arrive in :attr:`awareness`,
 which keeps the y-protocols rules as JupyterLab does: a ``null`` state removes a
@@ -39,9 +43,16 @@ from urllib.parse import quote
 import httpx2
 import pycrdt
 from jupyter_ydoc import YNotebook, YUnicode
-from pycrdt import YMessageType, YSyncMessageType, create_awareness_message, create_update_message, read_message
+from pycrdt import (
+    YMessageType,
+    YSyncMessageType,
+    create_awareness_message,
+    create_update_message,
+    handle_sync_message,
+    read_message,
+)
 from tornado.httpclient import HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 from .connect import Target
 from .errors import ToolError
@@ -81,8 +92,8 @@ class RemoteRoom:
         self._awareness_timer: asyncio.TimerHandle | None = None
         self._ws: WebSocketClientConnection | None = None
         self._saves: dict[int, asyncio.Future[str]] = {}  # save request id -> the room's answer
-        # Transactions of our document, and update frames written to the websocket since it opened.
-        self._changes = self._sent = 0
+        self._live: WebSocketClientConnection | None = None  # where our commits go as they happen, once synced
+        self._applying = False  # while we apply the room's updates: those are not ours to send back
         self._watch_changes()
         self._task: asyncio.Task | None = None
         self._upkeep: asyncio.Task | None = None
@@ -160,21 +171,40 @@ class RemoteRoom:
         # A tool's edit is a few small frames in a row: without this, Nagle holds the second one
         # until the server's delayed ACK (40 ms) and people see the edit that much later.
         ws.protocol.set_nodelay(True)
+        channel = RoomChannel(ws, room_id, self.awareness, self._on_raw)
         try:
-            missing = await self._resync(ws) if self.reconnections else None
-            channel = RoomChannel(ws, room_id, self.awareness, self._on_raw, self._on_sent)
-            provider = pycrdt.Provider(self.ydoc, channel)
-            async with provider:
-                if missing:  # our edits the server has not seen (made while we were cut off)
-                    await ws.write_message(create_update_message(missing), binary=True)
-                self._sent = self._changes  # what happened before now went in the sync
-                await asyncio.wait_for(provider.synced.wait(), SYNC_TIMEOUT)
-                self.synced.set()
-                # A newer clock: peers that dropped our states while we were away take them again.
-                self.renew_local_states(self._local_ids)
-                await channel.closed.wait()
+            missing = await self._resync(channel) if self.reconnections else None
+            # Our side of the y-protocols sync, without pycrdt's Provider: our commits are written to the
+            # socket from the document's observer as they happen (no task to wait for), and what we apply
+            # from the room is not echoed back to it.
+            _write(ws, pycrdt.create_sync_message(self.ydoc))
+            if missing:  # our edits the server has not seen (made while we were cut off)
+                _write(ws, create_update_message(missing))
+            self._live = ws
+            await asyncio.wait_for(self._read(channel, self.ydoc, until_synced=True), SYNC_TIMEOUT)
+            self.synced.set()
+            # A newer clock: peers that dropped our states while we were away take them again.
+            self.renew_local_states(self._local_ids)
+            await self._read(channel, self.ydoc)
         finally:
+            self._live = None
             ws.close()
+
+    async def _read(self, channel: RoomChannel, doc: pycrdt.Doc, *, until_synced: bool = False) -> None:
+        """Apply the room's sync frames to ``doc`` and answer its sync requests, until the socket closes
+        (or, ``until_synced``, until the room's answer to our sync request arrived)."""
+        while (message := await channel.recv()) is not None:
+            self._applying = doc is self.ydoc
+            try:
+                reply = handle_sync_message(message[1:], doc)
+            finally:
+                self._applying = False
+            if reply is not None:
+                _write(channel.ws, reply)
+            if until_synced and message[1] == YSyncMessageType.SYNC_STEP2:
+                return
+        if until_synced:
+            raise ConnectionError("the room's websocket closed before the document synced")
 
     async def _ask_session(self) -> dict[str, Any]:
         answer = await self.http.put(
@@ -185,49 +215,42 @@ class RemoteRoom:
             raise ToolError(f"the server refused a collaboration session for {self.path!r} (HTTP {answer.status_code})")
         return answer.json()
 
-    async def _resync(self, ws: WebSocketClientConnection) -> bytes | None:
+    async def _resync(self, channel: RoomChannel) -> bytes | None:
         """After a reconnection: what of ours the server lacks, once its document is known to hold our history.
 
-        The server's first sync request went to the probe here, so the Provider
-        that follows would never send our missing edits by itself.
+        The server's document is first read into a fresh one, to compare state vectors: the server
+        answered the sync request of an empty document, so it has not been told what we hold.
         """
         fresh = pycrdt.Doc()
-        probe = pycrdt.Provider(fresh, RoomChannel(ws, "probe", pycrdt.Awareness(fresh)), log=log)
-        async with probe:
-            await asyncio.wait_for(probe.synced.wait(), SYNC_TIMEOUT)
-            theirs = state_vector(fresh)
-            ours = state_vector(self.ydoc)
-            ours.pop(self.ydoc.client_id, None)  # our own unsent edits may be missing there: they are sent next
-            if all(theirs.get(client, 0) >= clock for client, clock in ours.items()):
-                return self.ydoc.get_update(fresh.get_state())
-            log.warning("room %s: the server's document lost its history (restarted without its update store?): "
-                        "starting over from it rather than duplicating its content", self.path)
-            self.ydoc = fresh  # the awareness stays: who is in the room did not change
-            self._watch_changes()
-            return None
+        _write(channel.ws, pycrdt.create_sync_message(fresh))
+        await asyncio.wait_for(self._read(channel, fresh, until_synced=True), SYNC_TIMEOUT)
+        theirs = state_vector(fresh)
+        ours = state_vector(self.ydoc)
+        ours.pop(self.ydoc.client_id, None)  # our own unsent edits may be missing there: they are sent next
+        if all(theirs.get(client, 0) >= clock for client, clock in ours.items()):
+            return self.ydoc.get_update(fresh.get_state())
+        log.warning("room %s: the server's document lost its history (restarted without its update store?): "
+                    "starting over from it rather than duplicating its content", self.path)
+        self.ydoc = fresh  # the awareness stays: who is in the room did not change
+        self._watch_changes()
+        return None
 
     # -- sending ------------------------------------------------------------------------
 
     def _watch_changes(self) -> None:
-        def count(event: Any) -> None:
-            self._changes += 1
+        doc = self.ydoc
 
-        self.ydoc.observe(count)
+        def send(event: Any) -> None:
+            # Inside the commit of one of our transactions: the frame is on the socket before the
+            # tool goes on. Cut off, nothing is sent: the resync sends it on reconnection.
+            if self._live is not None and not self._applying and doc is self.ydoc:
+                with contextlib.suppress(WebSocketClosedError):
+                    _write(self._live, create_update_message(event.update))
 
-    def _on_sent(self) -> None:
-        self._sent += 1
+        doc.observe(send)
 
-    async def flushed(self, timeout: float = 1.0) -> None:
-        """Wait (a little) until every change of our document so far is written to the room's websocket.
-
-        The Provider sends each transaction from a task of its own; the host waits for this before a
-        tool answers, so the edit is on its way to everyone when the agent hears it is done.
-        """
-        target = self._changes
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._sent < target and self.synced.is_set() and loop.time() < deadline:
-            await asyncio.sleep(0)
+    async def flushed(self) -> None:
+        """Every change of our document so far is written to the room's websocket (each is, as it commits)."""
 
     # -- saving --------------------------------------------------------------------------
 
@@ -320,16 +343,13 @@ class RemoteRoom:
 
 
 class RoomChannel:
-    """pycrdt Provider channel over the room's websocket; awareness frames go to ``awareness``."""
+    """The sync frames of a room's websocket (a pycrdt Provider channel); awareness frames go to ``awareness``."""
 
     def __init__(
         self, ws: WebSocketClientConnection, path: str, awareness: pycrdt.Awareness,
-        on_raw: Callable[[bytes], None] | None = None, on_sent: Callable[[], None] | None = None,
+        on_raw: Callable[[bytes], None] | None = None,
     ) -> None:
-        self._ws, self._path, self._awareness, self._on_raw, self._on_sent = ws, path, awareness, on_raw, on_sent
-        # Set when the socket closed, by either side: tornado keeps ``ws.protocol`` after the server closes
-        # it or the network drops, so only the reader hears of it.
-        self.closed = asyncio.Event()
+        self.ws, self._path, self._awareness, self._on_raw = ws, path, awareness, on_raw
 
     @property
     def path(self) -> str:
@@ -346,9 +366,8 @@ class RoomChannel:
 
     async def recv(self) -> bytes | None:
         while True:
-            message = await self._ws.read_message()
-            if message is None:
-                self.closed.set()
+            message = await self.ws.read_message()
+            if message is None:  # closed by either side (tornado keeps ws.protocol when the server closes it)
                 return None
             if isinstance(message, str):
                 continue
@@ -361,15 +380,18 @@ class RoomChannel:
                 self._on_raw(message)
 
     async def send(self, message: bytes) -> None:
-        await self._ws.write_message(message, binary=True)
-        if self._on_sent is not None and message[:2] == bytes([YMessageType.SYNC, YSyncMessageType.SYNC_UPDATE]):
-            self._on_sent()
+        await self.ws.write_message(message, binary=True)
 
 
 def _reason(err: BaseException) -> str:
-    while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:  # the Provider's task group
+    while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:  # a task group's single failure
         err = err.exceptions[0]
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+def _write(ws: WebSocketClientConnection, frame: bytes) -> None:
+    """Write a binary frame now (tornado queues it on the socket at once); a failure is the reader's to hear."""
+    ws.write_message(frame, binary=True).add_done_callback(_ignore_result)
 
 
 def _ignore_result(task: asyncio.Task) -> None:
