@@ -249,9 +249,6 @@ class RemoteRoom:
 
         doc.observe(send)
 
-    async def flushed(self) -> None:
-        """Every change of our document so far is written to the room's websocket (each is, as it commits)."""
-
     # -- saving --------------------------------------------------------------------------
 
     async def save(self, timeout: float) -> str:
