@@ -120,7 +120,7 @@ class NoKernels:
     def disconnect(self, connection: Any) -> None:
         return None
 
-    def on_death(self, kernel_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+    def on_death(self, kernel_id: str, callback: Callable[[bool], None]) -> Callable[[], None]:
         return lambda: None
 
 
