@@ -80,7 +80,9 @@ class CollabMCP(Adapter):
         return result
 
     async def insert(self, session: Any, path: str, source: str) -> str | None:
-        result = await call(session, "insert_notebook_cell", {"path": path, "content": source, "index": -1})
+        # No index: appending is the default, and a collab-mcp@DIR row from before the argument was
+        # renamed (position -> index) refuses the new name.
+        result = await call(session, "insert_notebook_cell", {"path": path, "content": source})
         return result.structured_content["cell_id"]
 
     async def update(self, session: Any, path: str, cell: Cell, source: str) -> Any:
