@@ -20,10 +20,10 @@ from .update_store import stop_store
 class IdleRooms:
     """When agents last used each room, and closing the idle ones."""
 
-    def __init__(self, ydoc: Callable[[], Any], changed: Callable[[Any], bool], log: Any) -> None:
+    def __init__(self, ydoc: Callable[[], Any], changed: Callable[[Any], bool], log: Callable[[], Any]) -> None:
         self._ydoc = ydoc  # the jupyter-server-ydoc extension, looked up when needed
         self._changed = changed  # whether a room's document differs from its file (needs a save)
-        self._log = log
+        self._log = log  # the server's logger, looked up when needed
         self._used: dict[str, float] = {}  # room id -> when an agent last used it (monotonic seconds)
         metrics.count_agent_rooms(lambda: len(self._used))
 
@@ -46,7 +46,7 @@ class IdleRooms:
             try:
                 await self._close(room_id, room)
             except Exception:
-                self._log.exception("collab-mcp could not close idle room %s", room_id)
+                self._log().exception("collab-mcp could not close idle room %s", room_id)
                 continue
             self._used.pop(room_id, None)
             closed.append(room_id)
@@ -64,4 +64,4 @@ class IdleRooms:
             file_id = room_id.split(":", 2)[2]
             if file_id in ydoc.file_loaders and ydoc.file_loaders[file_id].number_of_subscriptions == 0:
                 await ydoc.file_loaders.remove(file_id)
-        self._log.info("collab-mcp closed idle room %s", room_id)
+        self._log().info("collab-mcp closed idle room %s", room_id)
