@@ -64,10 +64,10 @@ async def test_a_cursor_the_agent_places_right_after_an_edit_stays_where_it_put_
         await ada.set_awareness({"user": ADA})
         first = (await call(mcp, "read_notebook_cell", path="place.ipynb", index=0))["cell_id"]
         await call(mcp, "insert_notebook_cell", path="place.ipynb", content="z = 3")  # the cursor will follow it
-        await call(mcp, "update_cursor_position", document_path="place.ipynb", cell_id=first,
-                   position={"line": 1, "column": 0})
+        await call(mcp, "update_cursor_position", path="place.ipynb", cell_id=first,
+                   cursor={"line": 1, "column": 0})
         await asyncio.sleep(2 * CURSOR_INTERVAL)  # past the moment a following cursor would be published
-        cursors = await call(mcp, "get_user_cursors", document_path="place.ipynb")
+        cursors = await call(mcp, "get_user_cursors", path="place.ipynb")
     mine = [c for c in cursors["cursors"] if c["is_agent"]]
     assert [(c["cell_id"], c["line"], c["column"]) for c in mine] == [(first, 1, 0)]
 
@@ -82,7 +82,7 @@ async def test_a_run_of_edits_sends_the_collaborator_fewer_cursor_updates_than_e
         ada.awareness.observe(lambda topic, _: topic == "change" and moves.append(agent_cursor(ada)))
         for k in range(20):
             last = await call(mcp, "insert_notebook_cell", path="run.ipynb", content=f"y = {k}")
-        cursors = await call(mcp, "get_user_cursors", document_path="run.ipynb")
+        cursors = await call(mcp, "get_user_cursors", path="run.ipynb")
     mine = [c for c in cursors["cursors"] if c["is_agent"]]
     assert [c["cell_id"] for c in mine] == [last["cell_id"]]  # it follows to the last edit
     distinct = [m for i, m in enumerate(moves) if m is not None and (i == 0 or m != moves[i - 1])]
