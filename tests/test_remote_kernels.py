@@ -104,8 +104,10 @@ async def test_a_kernel_killed_mid_run_in_remote_mode_fails_the_run_and_is_told(
         await mcp.set_logging_level("warning")
         ran = await call(mcp, "execute_code", path="dies.ipynb", code="import os; print(os.getpid())")
         pid = int(ran["outputs"][0]["text"])
+        # wait=120: the call waits for the run's end (without it, it answers "running" after the default 30 s
+        # execution_wait, which a loaded machine can spend before the death is heard).
         run = asyncio.create_task(call(mcp, "insert_notebook_cell", path="dies.ipynb", execute=True, timeout=120,
-                                       content="import time\nprint('started', flush=True)\ntime.sleep(120)"))
+                                       wait=120, content="import time\nprint('started', flush=True)\ntime.sleep(120)"))
         await ada.wait_for(lambda: "started" in json.dumps(ada.notebook.get()["cells"]), timeout=30,
                            what="the run's first output")
         os.kill(pid, signal.SIGKILL)
