@@ -15,6 +15,7 @@ import logging
 import os
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,12 @@ class PemFileKey:
 class JwksKeys:
     """Keys from a JWKS URL (``https://...`` or ``file://...``), cached."""
 
-    def __init__(self, url: str, *, cache_seconds: float, min_refresh_seconds: float, timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, cache_seconds: float, min_refresh_seconds: float, timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.url = url
+        self.clock = clock  # seconds, for the cache and the refresh interval (a test moves its own)
         self.cache_seconds = cache_seconds
         self.min_refresh_seconds = min_refresh_seconds
         self.timeout = timeout
@@ -82,7 +87,7 @@ class JwksKeys:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise NoKey("the token names no key id ('kid'), which a JWKS-verified token must")
-        now = time.monotonic()
+        now = self.clock()
         stale = self._fetched_at is None or now - self._fetched_at > self.cache_seconds
         if stale or kid not in self._keys:
             await self._refresh(force=stale)
@@ -93,7 +98,7 @@ class JwksKeys:
 
     async def _refresh(self, *, force: bool) -> None:
         async with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             if not force and self._fetched_at is not None and now - self._fetched_at < self.min_refresh_seconds:
                 return  # an unknown kid does not buy a fetch before min_refresh_seconds
             try:
