@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = 120.0  # seconds for a starting server to answer (a deadline: a healthy start takes a few)
 
 
 @pytest.hookimpl(tryfirst=True)
