@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -103,6 +104,21 @@ def client_config(url: str, token: str) -> dict[str, Any]:
     }
 
 
+def quiet_unheard_levels(logger: logging.Logger) -> None:
+    """Raise ``logger``'s level to the lowest its handlers emit, when that is above its own.
+
+    traitlets leaves the application logger at DEBUG and filters in the handler, so every
+    ``log.debug`` (a few per edit: pycrdt's room, Jupyter's access log and token check) builds a
+    record nobody prints. Only the process's launcher does this: it owns the process's logging.
+    """
+    levels, current = [], logger
+    while current is not None:
+        levels += [h.level for h in current.handlers]
+        current = current.parent if current.propagate else None
+    if levels and min(levels) > logger.getEffectiveLevel():
+        logger.setLevel(min(levels))
+
+
 def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     from jupyter_server.serverapp import ServerApp
     from traitlets.config import Config
@@ -149,6 +165,7 @@ def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
         # keeps full GC passes (pauses of ~70 ms on this heap) off the hot path.
         gc.collect()
         gc.freeze()
+        quiet_unheard_levels(app.log)
 
     app.io_loop.add_callback(banner)
     app.io_loop.call_later(2, settle)
