@@ -165,13 +165,13 @@ def test_unheard_debug_levels_are_raised_to_what_the_handlers_print():
     handler.setLevel(logging.INFO)
     logger.addHandler(handler)
     try:
-        quiet_unheard_levels(logger)
+        quiet_unheard_levels([logger])
         assert logger.level == logging.INFO  # INFO and above still print
         # A handler that prints everything (on the logger or an ancestor): nothing changes.
         logger.setLevel(logging.DEBUG)
         everything = logging.StreamHandler()
         parent.addHandler(everything)
-        quiet_unheard_levels(logger)
+        quiet_unheard_levels([logger])
         assert logger.level == logging.DEBUG
     finally:
         logger.removeHandler(handler)
