@@ -11,6 +11,7 @@ output budget.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,7 @@ from .config import NotebookPack
 from .current_notebook import PATH
 from .events import CellExecuted
 from .executions import Execution, ExecutionResult, Progress, answer, check_wait, executions, result_text
-from .kernels import READY_TIMEOUT, ensure_session, kernel_clients
+from .kernels import READY_TIMEOUT, answers, ensure_session, heal_silent, kernel_alive_state, kernel_clients
 from .live import find_cell, notebook_path, open_notebook, origin
 
 log = logging.getLogger(__name__)
@@ -275,40 +276,61 @@ async def run(
 
     An ExecutionResult instead when the kernel did not even answer within the timeout (nothing ran).
     """
-    notebook_kernel = await ensure_session(ctx, api_path, kernel_name)
-    kernel_id, started = notebook_kernel.kernel_id, notebook_kernel.started
+    # The liveness probe (kernel_info) goes out with the request, not a round trip before it (ensure_session).
+    notebook_kernel = await ensure_session(ctx, api_path, kernel_name, probe_with_request=True)
+    kernel_id = notebook_kernel.kernel_id
     clients = kernel_clients(ctx.host)
-    note = ""
-    if notebook_kernel.healed:
-        # Never silently: the agent must know its variables are gone.
-        note = f" Note: the kernel was restarted first because it {notebook_kernel.healed}; earlier variables are gone."
     began = time.monotonic()
-    try:
-        # A kernel busy with someone else's run answers nothing, not even kernel_info: bound the wait
-        # by the caller's timeout, except while a kernel this call started is booting.
-        kernel = await asyncio.wait_for(clients.get(ctx, kernel_id), READY_TIMEOUT if started else timeout)
-    except TimeoutError:
-        return ExecutionResult(
-            path=api_path,
-            cell_id=cell_id,
-            kernel_id=kernel_id,
-            kernel_started=started,
-            kernel_restarted=notebook_kernel.healed is not None,
-            status="timeout",
-            outputs=[],
-            duration_s=round(time.monotonic() - began, 3),
-            message=f"The kernel did not answer within {timeout:g}s (it is busy with another execution, or "
-            "starting). Nothing was run and nothing was interrupted; try again later or call interrupt_kernel." + note,
-        )
-    await kernel.lock.acquire()
-    try:
-        await _drain(kernel.client)
-        await outputs.start()
-        kernel_run = KernelRun(ctx, kernel.client, kernel_id, outputs)
-        kernel_run.send(code, store_history)
-    except BaseException:
-        kernel.lock.release()
-        raise
+    while True:
+        started = notebook_kernel.started
+        note = ""
+        if notebook_kernel.healed:
+            # Never silently: the agent must know its variables are gone.
+            note = f" Note: the kernel was restarted first because it {notebook_kernel.healed}; earlier variables are gone."
+        connected = kernel_id in clients.clients  # a new client's wait_for_ready has just heard the kernel
+        try:
+            # A kernel busy with someone else's run answers nothing, not even kernel_info: bound the wait
+            # by the caller's timeout, except while a kernel this call started is booting.
+            kernel = await asyncio.wait_for(clients.get(ctx, kernel_id), READY_TIMEOUT if started else timeout)
+        except TimeoutError:
+            return ExecutionResult(
+                path=api_path,
+                cell_id=cell_id,
+                kernel_id=kernel_id,
+                kernel_started=started,
+                kernel_restarted=notebook_kernel.healed is not None,
+                status="timeout",
+                outputs=[],
+                duration_s=round(time.monotonic() - began, 3),
+                message=f"The kernel did not answer within {timeout:g}s (it is busy with another execution, or "
+                "starting). Nothing was run and nothing was interrupted; try again later or call interrupt_kernel." + note,
+            )
+        await kernel.lock.acquire()
+        held = True
+        try:
+            await _drain(kernel.client)
+            # Only an idle kernel is asked (one busy with someone's run answers nothing until it is done).
+            probe = (
+                kernel.client.kernel_info()
+                if notebook_kernel.probe and connected and kernel_alive_state(ctx, kernel_id) == "idle" else None
+            )
+            kernel_run = KernelRun(ctx, kernel.client, kernel_id, outputs)
+            kernel_run.send(code, store_history)
+            if probe is not None and not await answers(
+                kernel.client, probe, ctx.config(NotebookPack).kernel_info_timeout, kernel_run.early_reply
+            ):
+                # Silent: the restart kills the process with the request it never ran; send it again.
+                kernel.lock.release()
+                held = False
+                death = await heal_silent(ctx, kernel_id)
+                notebook_kernel = dataclasses.replace(notebook_kernel, started=True, healed=death, probe=False)
+                continue
+            await outputs.start()
+        except BaseException:
+            if held:
+                kernel.lock.release()
+            raise
+        break
     execution = Execution(
         ctx, path=api_path, cell_id=cell_id, kernel_id=kernel_id, kernel_started=started,
         kernel_restarted=notebook_kernel.healed is not None,
@@ -356,6 +378,12 @@ class KernelRun:
         self.began = time.monotonic()
         self.last_progress = self.began
         self.flushed = self.began  # when queued outputs were last written into the cell
+        self.reply: dict[str, Any] | None = None  # the execute_reply, when read before it was waited for
+
+    def early_reply(self, msg: dict[str, Any]) -> None:
+        """A shell message read while waiting for another reply: kept if it is this run's reply."""
+        if msg.get("parent_header", {}).get("msg_id") == self.msg_id:
+            self.reply = msg["content"]
 
     def send(self, code: str, store_history: bool) -> None:
         self.msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=True)
@@ -466,7 +494,7 @@ class KernelRun:
             await self._progress(f"still running after {time.monotonic() - self.began:.0f}s ({self.sent} outputs)")
 
     async def _reply(self) -> dict[str, Any]:
-        reply = await shell_reply(self.client, self.msg_id, REPLY_TIMEOUT)
+        reply = self.reply if self.reply is not None else await shell_reply(self.client, self.msg_id, REPLY_TIMEOUT)
         count = reply.get("execution_count")
         if count is not None and count != self.outputs.execution_count:
             await self.outputs.count(count)

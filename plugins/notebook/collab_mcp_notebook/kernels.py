@@ -141,19 +141,32 @@ class NotebookKernel:
     session: dict[str, Any]
     started: bool  # this call started a kernel (there was none, or the old one was gone)
     healed: str | None = None  # why the kernel was replaced (its variables are gone), if it was
+    # The kernel_info probe was left to the caller, to be sent with its request (see ensure_session).
+    probe: bool = False
 
     @property
     def kernel_id(self) -> str:
         return self.session["kernel"]["id"]
 
 
-async def ensure_session(ctx: ToolContext, api_path: str, kernel_name: str | None = None) -> NotebookKernel:
+async def ensure_session(
+    ctx: ToolContext, api_path: str, kernel_name: str | None = None, *, probe_with_request: bool = False
+) -> NotebookKernel:
     """The notebook's session with a live kernel, starting one if there is none.
 
     A dead kernel (process gone, culled, restarted by the server after it died,
     or not answering ``kernel_info`` while idle) is replaced when
     ``c.NotebookPack.heal_dead_kernels`` allows it, and the result says so;
     otherwise the call is refused with an error naming ``restart_kernel``.
+
+    With ``probe_with_request`` (and healing on) the ``kernel_info`` probe is
+    not sent here: the result has ``probe`` set, and the caller sends the probe
+    right before its own request on the same client and heals the kernel with
+    :func:`heal_silent` when the probe gets no answer (``execution.run``). The
+    kernel answers shell requests in order, so a kernel that answers the probe
+    is the one that runs the request, and a silent one is restarted (its process
+    killed, the request with it) before the request is sent again: the same
+    guarantee as probing first, without waiting a round trip before every run.
     """
     clients = kernel_clients(ctx.host)
     session = await find_session(ctx, api_path)
@@ -172,25 +185,41 @@ async def ensure_session(ctx: ToolContext, api_path: str, kernel_name: str | Non
             f"{api_path!r} already runs a {session['kernel'].get('name')!r} kernel; restart_kernel or use it "
             f"instead of asking for {kernel_name!r}."
         )
-    death = await _death_of(ctx, kernel_id)
+    defer = probe_with_request and ctx.config(NotebookPack).heal_dead_kernels
+    death = await _death_of(ctx, kernel_id, probe=not defer)
     if death is None:
-        return NotebookKernel(session, started=False)
+        return NotebookKernel(session, started=False, probe=defer)
     if not ctx.config(NotebookPack).heal_dead_kernels:
         raise ToolError(
             f"The kernel of {api_path!r} ({kernel_id}) {death}: every variable is gone. Call restart_kernel to "
             "continue with a fresh kernel, then re-run what you need (or set c.NotebookPack.heal_dead_kernels = True)."
         )
+    await _heal(ctx, kernel_id)
+    return NotebookKernel(session, started=True, healed=death)
+
+
+async def _heal(ctx: ToolContext, kernel_id: str) -> None:
+    """Replace a dead or silent kernel: wait for the server's restarter, or restart it."""
+    clients = kernel_clients(ctx.host)
     if kernel_id in clients.died:  # the server's restarter replaced the process already
         clients.died.discard(kernel_id)
         clients.drop(kernel_id)
         await _until_alive(ctx, kernel_id)
     else:
         await restart(ctx, kernel_id)
-    return NotebookKernel(session, started=True, healed=death)
 
 
-async def _death_of(ctx: ToolContext, kernel_id: str) -> str | None:
-    """Why the kernel cannot run code any more, or None when it is healthy."""
+async def heal_silent(ctx: ToolContext, kernel_id: str) -> str:
+    """Replace a kernel that did not answer the probe sent with a request (see ensure_session):
+    why it was replaced. Its process is killed by the restart, with the request it never ran."""
+    death = await _why_silent(ctx, kernel_id)
+    await _heal(ctx, kernel_id)
+    return death
+
+
+async def _death_of(ctx: ToolContext, kernel_id: str, *, probe: bool = True) -> str | None:
+    """Why the kernel cannot run code any more, or None when it is healthy (as far as can be told
+    without asking it, when not ``probe``)."""
     clients = kernel_clients(ctx.host)
     if kernel_id in clients.died:
         return "died since it last ran (the server started a fresh process)"
@@ -198,27 +227,36 @@ async def _death_of(ctx: ToolContext, kernel_id: str) -> str | None:
         return "died (its process is gone)"
     known = clients.clients.get(kernel_id)
     # A kernel busy with someone's run answers nothing: only an idle one is asked whether it still answers.
-    if known is not None and not known.lock.locked() and kernel_alive_state(ctx, kernel_id) == "idle":
-        if not await _answers(known, ctx.config(NotebookPack).kernel_info_timeout):
-            if kernel_id in clients.died or not await _is_alive(ctx, kernel_id):
-                return "died (its process is gone)"  # killed just before the probe, noticed only now
-            return f"stopped answering (no kernel_info reply within {ctx.config(NotebookPack).kernel_info_timeout:g}s)"
+    if probe and known is not None and not known.lock.locked() and kernel_alive_state(ctx, kernel_id) == "idle":
+        async with known.lock:
+            answered = await answers(known.client, known.client.kernel_info(), ctx.config(NotebookPack).kernel_info_timeout)
+        if not answered:
+            return await _why_silent(ctx, kernel_id)
     return None
 
 
-async def _answers(kernel: KernelClient, timeout: float) -> bool:
-    """Whether the kernel replies to a kernel_info request within ``timeout`` seconds."""
-    async with kernel.lock:
-        msg_id = kernel.client.kernel_info()
-        deadline = asyncio.get_running_loop().time() + timeout
-        while (left := deadline - asyncio.get_running_loop().time()) > 0:
-            try:
-                reply = await kernel.client.get_shell_msg(timeout=left)
-            except Empty:
-                return False
-            if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                return True
-        return False
+async def _why_silent(ctx: ToolContext, kernel_id: str) -> str:
+    if kernel_id in kernel_clients(ctx.host).died or not await _is_alive(ctx, kernel_id):
+        return "died (its process is gone)"  # killed just before the probe, noticed only now
+    return f"stopped answering (no kernel_info reply within {ctx.config(NotebookPack).kernel_info_timeout:g}s)"
+
+
+async def answers(
+    client: KernelConnection, msg_id: str, timeout: float, on_other: Callable[[dict[str, Any]], None] | None = None
+) -> bool:
+    """Whether the kernel replies to the request ``msg_id`` (a kernel_info) within ``timeout`` seconds.
+    Other shell replies read meanwhile go to ``on_other`` (dropped without it)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            reply = await client.get_shell_msg(timeout=left)
+        except Empty:
+            return False
+        if reply.get("parent_header", {}).get("msg_id") == msg_id:
+            return True
+        if on_other is not None:
+            on_other(reply)
+    return False
 
 
 async def _until_alive(ctx: ToolContext, kernel_id: str) -> None:
