@@ -108,8 +108,10 @@ async def test_a_kernel_killed_mid_run_in_remote_mode_fails_the_run_and_is_told(
         # execution_wait, which a loaded machine can spend before the death is heard).
         run = asyncio.create_task(call(mcp, "insert_notebook_cell", path="dies.ipynb", execute=True, timeout=120,
                                        wait=120, content="import time\nprint('started', flush=True)\ntime.sleep(120)"))
-        await ada.wait_for(lambda: "started" in json.dumps(ada.notebook.get()["cells"]), timeout=30,
-                           what="the run's first output")
+        # In the outputs: the cell's source says 'started' too, and a kill before the run began (the insert
+        # already seen) could be heard before the execution is sent; the call then ran on the restarted kernel.
+        await ada.wait_for(lambda: any("started" in json.dumps(c.get("outputs", [])) for c in ada.notebook.get()["cells"]),
+                           timeout=30, what="the run's first output")
         os.kill(pid, signal.SIGKILL)
         died = await asyncio.wait_for(run, 60)  # far less than the run's own 120 s
         assert died["execution"]["status"] == "aborted" and "died" in died["execution"]["message"], died
