@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import logging
 import os
 import secrets
 import shutil
@@ -104,29 +103,6 @@ def client_config(url: str, token: str) -> dict[str, Any]:
     }
 
 
-def quiet_unheard_levels(loggers: list[logging.Logger] | None = None) -> None:
-    """Raise each logger's (by default every one's) level to the lowest its handlers print, when that is above its own.
-
-    traitlets leaves every application's logger (ServerApp, YDocExtension, ...) at DEBUG and
-    filters in the handler, so every ``log.debug`` (a few per edit: pycrdt's room, Jupyter's
-    access log and token check) builds a record nobody prints. Only the process's launcher does
-    this, once started: it owns the process's logging (``--debug`` keeps a DEBUG handler).
-    """
-    if loggers is None:
-        loggers = [logging.getLogger(name) for name in list(logging.Logger.manager.loggerDict)]
-    for logger in loggers:
-        if logger.level == logging.NOTSET:
-            continue  # it follows its parent
-        levels, current = [], logger
-        while current is not None:
-            levels += [h.level for h in current.handlers]
-            current = current.parent if current.propagate else None
-        if not levels and logging.lastResort is not None:
-            levels = [logging.lastResort.level]  # what Python prints when no handler is set
-        if levels and min(levels) > logger.level:
-            logger.setLevel(min(levels))
-
-
 def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     from jupyter_server.serverapp import ServerApp
     from traitlets.config import Config
@@ -173,7 +149,6 @@ def serve_command(args: argparse.Namespace, passthrough: list[str]) -> int:
         # keeps full GC passes (pauses of ~70 ms on this heap) off the hot path.
         gc.collect()
         gc.freeze()
-        quiet_unheard_levels()
 
     app.io_loop.add_callback(banner)
     app.io_loop.call_later(2, settle)

@@ -150,29 +150,3 @@ def test_packs_names_the_tools_remote_mode_does_not_offer():
     auth = next(r for r in rows if r["name"] == "auth")
     assert "JWT scopes do not apply" in auth["hooks_unused_in_remote_mode"]["identify_request"]
     assert "  not in remote mode: hook identify_request (remote mode has one caller" in text
-
-
-def test_unheard_debug_levels_are_raised_to_what_the_handlers_print():
-    import logging
-
-    from collab_mcp_core.cli import quiet_unheard_levels
-
-    parent = logging.getLogger("collab-mcp-test-parent")
-    parent.propagate = False
-    logger = logging.getLogger("collab-mcp-test-parent.app")
-    logger.setLevel(logging.DEBUG)
-    handler = logging.StreamHandler()
-    handler.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    try:
-        quiet_unheard_levels([logger])
-        assert logger.level == logging.INFO  # INFO and above still print
-        # A handler that prints everything (on the logger or an ancestor): nothing changes.
-        logger.setLevel(logging.DEBUG)
-        everything = logging.StreamHandler()
-        parent.addHandler(everything)
-        quiet_unheard_levels([logger])
-        assert logger.level == logging.DEBUG
-    finally:
-        logger.removeHandler(handler)
-        parent.handlers.clear()
