@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import importlib
 import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,7 +94,7 @@ async def run_stdio_remote(target: Target, passthrough: list[str]) -> None:
 async def run_http_remote(
     target: Target, passthrough: list[str], ip: str, port: int, token: str, banner: Callable[[], None]
 ) -> None:
-    """Serve the packs as Streamable HTTP at ``http://ip:port/mcp`` for ``token``; ``banner()`` once ready."""
+    """Serve the packs as Streamable HTTP at ``http://ip:port/mcp`` for ``token``; ``banner()`` once it answers."""
     import secrets
 
     import uvicorn
@@ -129,10 +130,21 @@ async def run_http_remote(
                 return
             await manager.handle_request({**scope, SCOPE_IDENTITY: host.local_identity}, receive, send)
 
-        banner()
-        server = uvicorn.Server(uvicorn.Config(app, host=ip, port=port, log_level="warning", lifespan="off"))
-        async with manager.run():
-            await server.serve()
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: Any = None) -> None:
+                await super().startup(sockets)
+                if self.started:  # the banner is the promise a client acts on at once: print it when serving
+                    banner()
+
+        # Bound here, so that a port in use is one line and exit code 2 rather than uvicorn's exit.
+        try:
+            sock = socket.create_server((ip, port), family=socket.AF_INET6 if ":" in ip else socket.AF_INET)
+        except OSError as err:
+            raise ConnectError(f"cannot serve MCP at {ip}:{port}: {err.strerror or err}") from None
+        with sock:
+            server = Server(uvicorn.Config(app, host=ip, port=port, log_level="warning", lifespan="off"))
+            async with manager.run():
+                await server.serve(sockets=[sock])
 
 
 async def _answer(send: Any, status: int, body: bytes) -> None:

@@ -39,7 +39,7 @@ async def test_remote_mode_over_http(plain_server, tmp_path):
         assert plain_server.token not in text  # the server's token is never printed: only this one
         assert "no JWT, so JWT scopes do not apply" in text
         local = types.SimpleNamespace(mcp_url=f"http://127.0.0.1:{port}/mcp", headers={"Authorization": f"Bearer {token}"})
-        async with httpx2.AsyncClient() as http:
+        async with httpx2.AsyncClient(timeout=httpx2.Timeout(60)) as http:  # not httpx's 5 s: a loaded machine is slow
             refused = await http.post(local.mcp_url, json={}, headers={"Authorization": "Bearer wrong"})
             jwt_shaped = await http.post(local.mcp_url, json={}, headers={"Authorization": "Bearer aaa.bbb.ccc"})
         assert refused.status_code == 401 and jwt_shaped.status_code == 401  # only the printed token passes
