@@ -60,6 +60,27 @@ class CuttableProxy:
         self.server.close()
 
 
+def restart_behind(proxy: CuttableProxy, server, base):
+    """Start the server again on the same root with the same token, and point the proxy at it (the same URL)."""
+    from collab_mcp_core.testing import start_server
+
+    server = start_server(base, token=server.token, collab_mcp=False)
+    proxy.port = server.port
+    return server
+
+
+async def call_until_it_works(mcp, tool: str, arguments: dict, within: float = 30.0):
+    """Call a tool every 0.5 s until it succeeds: the agent's room reconnects by itself, and calls
+    fail clearly until it has (a failure after ``within`` seconds fails the test with its text)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = await mcp.call_tool(tool, arguments)
+        if not result.is_error:
+            return result
+        assert asyncio.get_running_loop().time() < deadline, result.content[0].text
+        await asyncio.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def plain_server(collab_server_factory):
     return collab_server_factory(collab_mcp=False)
@@ -173,16 +194,9 @@ async def test_server_restart_mid_session(tmp_path):
             down = await mcp.call_tool("get_notebook", {"path": "restart.ipynb"})
             assert down.is_error and "Traceback" not in down.content[0].text
 
-            server = start_server(base, token=server.token, collab_mcp=False)  # same root, same token
-            proxy.port = server.port
+            server = restart_behind(proxy, server, base)
             async with join_room(server, "restart.ipynb") as grace:
-                deadline = asyncio.get_running_loop().time() + 30
-                while True:  # the agent's room reconnects by itself; calls fail clearly until it has
-                    result = await mcp.call_tool("insert_notebook_cell", {"path": "restart.ipynb", "content": "r * 3"})
-                    if not result.is_error:
-                        break
-                    assert asyncio.get_running_loop().time() < deadline, result.content[0].text
-                    await asyncio.sleep(0.5)
+                await call_until_it_works(mcp, "insert_notebook_cell", {"path": "restart.ipynb", "content": "r * 3"})
                 await grace.wait_for(lambda: len(sources(grace)) == 3, what="the insert after the restart")
                 assert sources(grace) == ["r = 1", "r += 1", "r * 3"]
                 ids = [c["id"] for c in grace.notebook.ycells]
@@ -230,16 +244,9 @@ async def test_server_restarted_without_its_update_store_is_adopted_not_duplicat
             assert stores, "the update store was expected in the server's working directory"
             for store in stores:
                 store.unlink()
-            server = start_server(base, token=server.token, collab_mcp=False)
-            proxy.port = server.port
+            server = restart_behind(proxy, server, base)
 
-            deadline = asyncio.get_running_loop().time() + 30
-            while True:  # the agent's room reconnects by itself; calls fail clearly until it has
-                result = await mcp.call_tool("insert_notebook_cell", {"path": "lost.ipynb", "content": "x * 3"})
-                if not result.is_error:
-                    break
-                assert asyncio.get_running_loop().time() < deadline, result.content[0].text
-                await asyncio.sleep(0.5)
+            await call_until_it_works(mcp, "insert_notebook_cell", {"path": "lost.ipynb", "content": "x * 3"})
             async with join_room(server, "lost.ipynb") as grace:
                 await grace.wait_for(lambda: len(sources(grace)) >= 3, what="the insert after the restart")
                 await asyncio.sleep(0.5)  # a duplicate, were one coming, would arrive with the sync
