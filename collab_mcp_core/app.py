@@ -15,6 +15,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode
 from .backend import LocalBackend
 from .errors import RegistrationError
 from .host import Host
+from .log_levels import skip_unhandled_app_records
 from .packs import PackManager
 from .transport import METADATA_PATH, RESPONSE_MODES, HealthHandler, MCPHandler, ResourceMetadataHandler, SessionManager, security_settings
 from .stopping import release_rooms
@@ -140,6 +141,7 @@ class CollabMCP(ExtensionApp):
             store = self.host.backend.bind_update_store()
             self.log.info("collab-mcp: document history is stored in %s", store)
         await self.host.backend.keep_rooms_durable()
+        self.log.debug("collab-mcp: debug records no handler takes are skipped for %s", skip_unhandled_app_records())
         self._stop_on_sigint()
         await started.wait()
         self.host.notices.start()
