@@ -253,7 +253,7 @@ class MCPHandler(JupyterHandler):
         return None
 
     async def prepare(self) -> None:  # type: ignore[override]
-        if not JupyterHandler.check_host(self):
+        if not self._host_allowed():
             raise web.HTTPError(421, "Host header not allowed")
         if not self._origin_allowed():
             raise web.HTTPError(403, "Origin not allowed")
@@ -272,6 +272,22 @@ class MCPHandler(JupyterHandler):
         if self._identity.provider == "jupyter" and self.request.method not in ("GET", "HEAD", "OPTIONS"):
             # Only a login cookie can be ridden cross-site; header credentials cannot.
             JupyterHandler.check_xsrf_cookie(self)
+
+    def _host_allowed(self) -> bool:
+        """Jupyter's Host check, remembered for names and addresses it allowed.
+
+        The check parses the header as an IP address on every request (a twentieth of a
+        ping's server time); its answer for a name or an address depends only on the
+        server's settings, which do not change while it runs. A UNIX socket path is
+        checked each time (the file may go), and refusals are never remembered.
+        """
+        host, known = self.request.host, self.settings.setdefault("collab_mcp_allowed_hosts", set())
+        if host in known:
+            return True
+        allowed = JupyterHandler.check_host(self)
+        if allowed and not host.startswith("/") and "%2F" not in host.upper() and len(known) < 64:
+            known.add(host)
+        return allowed
 
     def _request_summary(self) -> str:
         # Tornado's warning for every refused request names the URL; its query

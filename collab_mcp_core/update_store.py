@@ -26,9 +26,6 @@ with that, both solved here:
   Automatic checkpoints would run inside such a commit, with their fsyncs,
   so they are off: every ``CHECKPOINT_EVERY`` commits a checkpoint runs on a
   connection of its own in a worker thread (``PASSIVE``: writers go on).
-  And the flush after a tool's edit commits the queue itself, without a trip
-  through the loop, when nothing is in flight: waiting for the writer task let
-  the room's broadcast and other ready tasks run before the tool's reply.
 
 What only the store's own write does (squashing old history, the size-based
 clean-up, the checkpoint every ``checkpoint_interval`` updates) still goes
@@ -74,7 +71,6 @@ class BatchedWrites:
     _taken: dict[bytes, int] | None = None  # updates taken from the document, not yet handed over by the room
     _tuned = False  # whether this store's connection commits in WAL mode yet (see _tune)
     _commits = 0  # commits since the last checkpoint
-    _in_flight = False  # whether the writer task holds a batch it has not committed yet
     _checkpoint: asyncio.Task | None = None
 
     async def start(self, **kwargs: Any) -> None:
@@ -117,14 +113,7 @@ class BatchedWrites:
         return True
 
     async def flush(self) -> None:
-        """Wait until every queued update is committed to the database.
-
-        Right after a tool's edit the queue is usually committed here and now, without
-        yielding to the loop: waiting for the writer task let every other ready task (the
-        room's broadcast, its websocket sends) run first, about 0.35 ms of each edit's reply.
-        """
-        if self._commit_now():
-            return
+        """Wait until every queued update is committed to the database."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
@@ -185,9 +174,13 @@ class BatchedWrites:
         await store.db_initialized.wait()
         while self._pending:
             batch, self._pending = self._pending, []
-            self._in_flight = True  # taken from the queue, not committed yet: flush() must wait for it
+            default = await store.get_metadata()
+            compress = store._compress
+            rows = [
+                (store.path, compress(data) if compress else data, default if metadata is None else metadata, stamp)
+                for data, stamp, metadata in batch
+            ]
             try:
-                rows = self._rows(batch, await store.get_metadata())
                 async with store.lock:
                     connection = store._db
                     if not self._tuned:
@@ -195,40 +188,7 @@ class BatchedWrites:
                         self._tuned = True
                     await self._commit(connection, rows)
             except Exception:
-                log.exception("could not write %d update(s) of %s to the update store", len(batch), store.path)
-            finally:
-                self._in_flight = False
-
-    def _rows(self, batch: list[tuple[bytes, float, bytes | None]], default: bytes) -> list[tuple[Any, ...]]:
-        store: Any = self
-        compress = store._compress
-        return [
-            (store.path, compress(data) if compress else data, default if metadata is None else metadata, stamp)
-            for data, stamp, metadata in batch
-        ]
-
-    def _commit_now(self) -> bool:
-        """Commit the queue on the spot, without yielding; False if it must wait for the writer
-        task (a batch in flight, the store not ready, its lock held, the database locked)."""
-        store: Any = self
-        if not self._pending:
-            return not self._in_flight
-        ready = store.db_initialized is not None and store.db_initialized.is_set()
-        if self._in_flight or not ready or not self._tuned or store.metadata_callback is not None or store.lock.locked():
-            return False
-        # No await from here on: nothing else can use the connection meanwhile.
-        rows = self._rows(self._pending, b"")  # b"": get_metadata() without a metadata_callback
-        try:
-            _insert_at_once(store._db._real_connection, rows)
-        except sqlite3.OperationalError as err:
-            if not _locked(err):
                 log.exception("could not write %d update(s) of %s to the update store", len(rows), store.path)
-                self._pending = []  # as the writer task does with a batch that fails
-                return True
-            return False  # the writer task commits it from a worker thread, which may wait
-        self._pending = []
-        self._committed()
-        return True
 
     async def _commit(self, connection: Any, rows: list[tuple[Any, ...]]) -> None:
         """Insert ``rows`` in one transaction: here on the loop, or in a worker thread if the
@@ -239,10 +199,6 @@ class BatchedWrites:
             if not _locked(err):
                 raise
             await to_thread.run_sync(_insert, connection._real_connection, rows, limiter=connection._limiter)
-        self._committed()
-
-    def _committed(self) -> None:
-        """Count a commit; every ``CHECKPOINT_EVERY`` start a checkpoint in a worker thread."""
         self._commits += 1
         if self._commits >= CHECKPOINT_EVERY and (self._checkpoint is None or self._checkpoint.done()):
             self._commits = 0
