@@ -242,6 +242,7 @@ class MCPHandler(JupyterHandler):
         self.manager = manager
         self._disconnected = asyncio.Event()
         self._identity: Identity | None = None
+        self._cookies_held: list[tuple[tuple[Any, ...], dict[str, Any]]] | None = None  # see set_secure_cookie
 
     # Jupyter answers a bad Host with 403 before the SDK could say 421; we answer it ourselves.
     def check_host(self) -> bool:
@@ -261,7 +262,14 @@ class MCPHandler(JupyterHandler):
             return  # preflights carry no credentials
         if any(name in self.request.query_arguments for name in URL_CREDENTIALS):
             await self._unauthorized("Tokens in the URL are refused on the MCP endpoint; send 'Authorization: Bearer <token>'.")
-        await super().prepare(_redirect_to_login=False)
+        self._cookies_held = []
+        try:
+            await super().prepare(_redirect_to_login=False)
+        finally:
+            held, self._cookies_held = self._cookies_held, None
+        if not self.token_authenticated:
+            for args, kwargs in held:
+                self.set_secure_cookie(*args, **kwargs)
         self._identity = await self.host.packs.identify_request(self, self.host)
         if self._identity is None:
             if "redirect" in vars(self):
@@ -272,6 +280,19 @@ class MCPHandler(JupyterHandler):
         if self._identity.provider == "jupyter" and self.request.method not in ("GET", "HEAD", "OPTIONS"):
             # Only a login cookie can be ridden cross-site; header credentials cannot.
             JupyterHandler.check_xsrf_cookie(self)
+
+    def set_secure_cookie(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Held while Jupyter identifies the caller, and dropped if a token did.
+
+        Jupyter answers a token-authenticated request with a login cookie. An MCP client
+        sends its token with every request, so the cookie only turns a header credential
+        into one a browser could ride cross-site, and costs both sides a signed cookie on
+        every later request. Without a token (a JupyterHub login, no auth) cookies are set.
+        """
+        if self._cookies_held is not None:
+            self._cookies_held.append((args, kwargs))
+            return
+        super().set_secure_cookie(*args, **kwargs)
 
     def _host_allowed(self) -> bool:
         """Jupyter's Host check, remembered for names and addresses it allowed.

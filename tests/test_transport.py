@@ -105,6 +105,18 @@ async def test_session_ids_are_unguessable_and_bound(collab_server):
     assert answer.status_code == 404
 
 
+async def test_a_token_authenticated_call_gets_no_login_cookie(collab_server):
+    # The rest of Jupyter still answers a token with a login cookie; the MCP endpoint does not:
+    # its client sends the token every time, and a cookie could be ridden cross-site.
+    async with httpx2.AsyncClient() as http:
+        api = await http.get(collab_server.url + "api/contents", headers=collab_server.headers)
+    assert api.status_code == 200 and "set-cookie" in api.headers
+    answer = await post(collab_server, collab_server.headers)
+    assert answer.status_code == 200 and "set-cookie" not in answer.headers
+    async with connect(collab_server) as session:  # a whole session without it
+        assert "word_count" in {t.name for t in (await session.list_tools()).tools}
+
+
 async def test_anonymous_server_refuses_by_default(collab_server_factory):
     server = collab_server_factory(token="")
     answer = await post(server)
