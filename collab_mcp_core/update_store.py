@@ -26,6 +26,11 @@ with that, both solved here:
   Automatic checkpoints would run inside such a commit, with their fsyncs,
   so they are off: every ``CHECKPOINT_EVERY`` commits a checkpoint runs on a
   connection of its own in a worker thread (``PASSIVE``: writers go on).
+  An agent's own edits are not handed to the writer task at all: the host's
+  flush as the tool call ends lets the room's broadcast go out first, then
+  commits them itself (the writer task's trips through the loop let unrelated
+  ready tasks run before the tool's reply). A call that runs on after its
+  edit gets the writer task ``WRITE_BEHIND`` seconds later.
 
 What only the store's own write does (squashing old history, the size-based
 clean-up, the checkpoint every ``checkpoint_interval`` updates) still goes
@@ -53,6 +58,7 @@ from anyio import to_thread
 log = logging.getLogger(__name__)
 
 INSERT = "INSERT INTO yupdates VALUES (?, ?, ?, ?)"
+WRITE_BEHIND = 0.05  # seconds after an agent's edit its tool call's flush would commit it, or the writer does
 CHECKPOINT_EVERY = 500  # commits of one store between two checkpoints of its database
 BUSY_TIMEOUT_MS = 5000  # how long a write off the loop waits for another connection's (sqlite3's default)
 
@@ -67,6 +73,7 @@ class BatchedWrites:
 
     _pending: list[tuple[bytes, float, bytes | None]] | None = None  # update, timestamp, metadata
     _writer: asyncio.Task | None = None
+    _writer_later: asyncio.TimerHandle | None = None  # the writer task's start, for an agent's edits
     _followed: tuple[Any, Any] | None = None  # (ydoc, subscription)
     _taken: dict[bytes, int] | None = None  # updates taken from the document, not yet handed over by the room
     _tuned = False  # whether this store's connection commits in WAL mode yet (see _tune)
@@ -113,9 +120,21 @@ class BatchedWrites:
         return True
 
     async def flush(self) -> None:
-        """Wait until every queued update is committed to the database."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        """Wait until every queued update is committed to the database.
+
+        A tool's own edits wait here for the host's flush as the call ends (see
+        :meth:`_enqueue`): the room's broadcast goes out first, then they are committed on
+        the spot, without the writer task's trips through the loop.
+        """
+        if self._pending and not self._writing():
+            # The broadcast takes two turns of the loop: its task, then the send tasks it starts.
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            if not self._writing() and self._commit_now():  # (another update may have started one)
+                return
+            self._start_writer()
+        while self._writing():
+            await asyncio.shield(self._writer)  # type: ignore[arg-type]
 
     async def read(self) -> AsyncIterator[tuple[bytes, bytes, float]]:
         await self.flush()
@@ -131,6 +150,7 @@ class BatchedWrites:
             except Exception:  # the document may be gone already
                 log.debug("could not stop following a document", exc_info=True)
         await self.flush()
+        self._start_writer()  # cancels a pending start; the queue is empty by now
         if self._checkpoint is not None:
             await self._checkpoint  # its worker thread ends with it
         await super().stop()  # type: ignore[misc]
@@ -145,7 +165,23 @@ class BatchedWrites:
         if self._pending is None:
             self._pending = []
         self._pending.append((data, time.time(), metadata))
-        if self._writer is None or self._writer.done():
+        if self._writing():
+            return
+        if metadata is None:
+            self._start_writer()
+        elif self._writer_later is None:
+            # An agent's edit in its own tool call: the host flushes before the call answers,
+            # and commits it then (see flush). The writer task is the fallback, for long calls.
+            self._writer_later = asyncio.get_running_loop().call_later(WRITE_BEHIND, self._start_writer)
+
+    def _writing(self) -> bool:
+        return self._writer is not None and not self._writer.done()
+
+    def _start_writer(self) -> None:
+        if self._writer_later is not None:
+            self._writer_later.cancel()
+            self._writer_later = None
+        if self._pending and not self._writing():
             self._writer = asyncio.get_running_loop().create_task(self._write_pending())
 
     def _plain(self) -> bool:
@@ -174,12 +210,7 @@ class BatchedWrites:
         await store.db_initialized.wait()
         while self._pending:
             batch, self._pending = self._pending, []
-            default = await store.get_metadata()
-            compress = store._compress
-            rows = [
-                (store.path, compress(data) if compress else data, default if metadata is None else metadata, stamp)
-                for data, stamp, metadata in batch
-            ]
+            rows = self._rows(batch, await store.get_metadata())
             try:
                 async with store.lock:
                     connection = store._db
@@ -190,6 +221,36 @@ class BatchedWrites:
             except Exception:
                 log.exception("could not write %d update(s) of %s to the update store", len(rows), store.path)
 
+    def _rows(self, batch: list[tuple[bytes, float, bytes | None]], default: bytes) -> list[tuple[Any, ...]]:
+        store: Any = self
+        compress = store._compress
+        return [
+            (store.path, compress(data) if compress else data, default if metadata is None else metadata, stamp)
+            for data, stamp, metadata in batch
+        ]
+
+    def _commit_now(self) -> bool:
+        """Commit the queue here, without yielding (the caller checked no writer task runs);
+        False if it must go through the writer task (the store not ready, its lock held, the
+        database locked by another connection: the writer waits for it in a worker thread)."""
+        store: Any = self
+        ready = store.db_initialized is not None and store.db_initialized.is_set()
+        if not ready or not self._tuned or store.metadata_callback is not None or store.lock.locked():
+            return False
+        # No await from here on: nothing else can use the connection meanwhile.
+        rows = self._rows(self._pending, b"")  # b"": what get_metadata() gives without a callback
+        try:
+            _insert_at_once(store._db._real_connection, rows)
+        except sqlite3.OperationalError as err:
+            if _locked(err):
+                return False
+            log.exception("could not write %d update(s) of %s to the update store", len(rows), store.path)
+            self._pending = []  # dropped, as the writer task drops a batch that fails
+            return True
+        self._pending = []
+        self._committed()
+        return True
+
     async def _commit(self, connection: Any, rows: list[tuple[Any, ...]]) -> None:
         """Insert ``rows`` in one transaction: here on the loop, or in a worker thread if the
         database is locked (call with the store's lock held: nothing else uses the connection)."""
@@ -199,6 +260,10 @@ class BatchedWrites:
             if not _locked(err):
                 raise
             await to_thread.run_sync(_insert, connection._real_connection, rows, limiter=connection._limiter)
+        self._committed()
+
+    def _committed(self) -> None:
+        """Count a commit; every ``CHECKPOINT_EVERY`` start a checkpoint in a worker thread."""
         self._commits += 1
         if self._commits >= CHECKPOINT_EVERY and (self._checkpoint is None or self._checkpoint.done()):
             self._commits = 0

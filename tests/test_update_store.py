@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 import anyio
 import pytest
 from jupyter_server_ydoc.stores import SQLiteYStore
@@ -144,3 +147,57 @@ async def test_checkpoints_run_every_so_many_commits_in_a_worker_thread(tmp_path
         assert await history(store) == made
         await store.stop()
     assert seen and all(path == db_path and thread != loop_thread for path, thread in seen)
+
+
+def _rows_seen_by_another_connection(db_path: str) -> int:
+    other = sqlite3.connect(db_path)
+    try:
+        return other.execute("SELECT COUNT(*) FROM yupdates").fetchone()[0]
+    finally:
+        other.close()
+
+
+async def test_an_agents_edit_is_committed_by_its_calls_flush_after_the_broadcast(tmp_path):
+    """The host flushes before a tool answers: the room's broadcast (tasks already ready) goes first,
+    then the flush commits the edit itself; no writer task is started for it."""
+    from collab_mcp_core.update_store import edits_by
+
+    doc = Doc()
+    text = doc.get("source", type=Text)
+    db_path = str(tmp_path / "ystore.db")
+    async with anyio.create_task_group() as tg:
+        store = Store(path="notes.txt", db_path=db_path)
+        await tg.start(store.start)
+        assert store.follow(doc)
+        text += "someone's "  # not an agent's: the writer task commits it (and tunes the connection)
+        await store.flush()
+        before = _rows_seen_by_another_connection(db_path)
+        broadcast = []
+        with edits_by("agent-7"):
+            text += "the agent's"
+            asyncio.get_running_loop().call_soon(broadcast.append, "sent")  # ready, as the room's task is
+            assert store._writer.done() and store._pending  # queued, no writer task started for it
+            await store.flush()
+        assert broadcast == ["sent"]
+        assert _rows_seen_by_another_connection(db_path) == before + 1
+        assert store._writer.done()  # the same, finished task: the flush committed it
+        await store.stop()
+
+
+async def test_an_agents_edit_without_a_flush_is_committed_soon_by_the_writer(tmp_path):
+    """A tool call that runs on after its edit (waiting for a kernel) does not hold the edit back."""
+    from collab_mcp_core import update_store
+    from collab_mcp_core.update_store import edits_by
+
+    doc = Doc()
+    text = doc.get("source", type=Text)
+    db_path = str(tmp_path / "ystore.db")
+    async with anyio.create_task_group() as tg:
+        store = Store(path="notes.txt", db_path=db_path)
+        await tg.start(store.start)
+        assert store.follow(doc)
+        with edits_by("agent-7"):
+            text += "the agent's"
+        await anyio.sleep(update_store.WRITE_BEHIND * 4)
+        assert not store._pending and _rows_seen_by_another_connection(db_path) == 1
+        await store.stop()
