@@ -422,14 +422,16 @@ class Host:
                 )
             except ToolError as err:
                 raise MCPError(types.INVALID_PARAMS, err.message) from None
-        if tool_ctx.session_id:
-            await self.subscriptions.subscribe(uri, tool_ctx.session_id)
+        session = _session_key(ctx)  # a stdio process's one connection has no session id
+        if session:
+            await self.subscriptions.subscribe(uri, session)
         return types.EmptyResult()
 
     async def _unsubscribe(self, ctx: ServerRequestContext, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
-        tool_ctx = self._context(ctx)
-        if tool_ctx.session_id:
-            self.subscriptions.unsubscribe(str(params.uri), tool_ctx.session_id)
+        self._context(ctx)  # the caller's identity, as for every request
+        session = _session_key(ctx)
+        if session:
+            self.subscriptions.unsubscribe(str(params.uri), session)
         return types.EmptyResult()
 
     async def _document_exists(self, uri: str) -> bool | None:

@@ -8,6 +8,7 @@ import contextlib
 import json
 import tempfile
 
+import mcp_types as types
 import pytest
 
 from collab_mcp_core.testing import call, call_error, connect, connect_stdio, join_room
@@ -24,15 +25,15 @@ def mode_server(request, collab_server_factory):
 
 
 @contextlib.asynccontextmanager
-async def agent(server):
+async def agent(server, **session_kwargs):
     """An MCP session of the mode: HTTP to the extension, or stdio to collab-mcp connect in remote mode."""
     if server.mode == "extension":
-        async with connect(server) as session:
+        async with connect(server, **session_kwargs) as session:
             yield session
         return
     with tempfile.TemporaryFile("w+") as errlog:
         try:
-            async with connect_stdio(server, "--mode", "remote", errlog=errlog) as session:
+            async with connect_stdio(server, "--mode", "remote", errlog=errlog, **session_kwargs) as session:
                 yield session
         finally:
             errlog.seek(0)
@@ -117,6 +118,31 @@ async def test_text_edits(mode_server):
         await ada.wait_for(lambda: str(ada.text) == "all new\n", what="the whole update")
         error = await call_error(mcp, "delete_text", path="notes.md", position=100, length=1)
         assert "100" in error and str(ada.text) == "all new\n"
+
+
+async def test_subscribers_hear_of_a_persons_edits(mode_server):
+    """resources/updated for a text document and a notebook a person edits (remote mode: rooms the agent joined)."""
+    server = mode_server
+    (server.root / "watched.txt").write_text("start\n")
+    write_notebook(server, "watched.ipynb", ["x = 1"])
+    updates: list[str] = []
+
+    async def on_message(message) -> None:
+        if isinstance(message, types.ResourceUpdatedNotification):
+            updates.append(str(message.params.uri))
+
+    async with agent(server, message_handler=on_message) as mcp:
+        await call(mcp, "get_document", path="watched.txt")  # the agent is in both rooms
+        await call(mcp, "get_notebook", path="watched.ipynb")
+        for uri in ("document://watched.txt", "notebook://watched.ipynb"):
+            await mcp.subscribe_resource(uri)
+        async with join_room(server, "watched.ipynb") as ada:
+            ada.notebook.ycells[0]["source"].insert(0, "# Ada\n")
+            await ada.wait_for(lambda: "notebook://watched.ipynb" in updates, timeout=15, what="the notebook's notice")
+        async with join_room(server, "watched.txt", kind="file") as ada:
+            ada.text.insert(len(ada.text), "by Ada\n")
+            await ada.wait_for(lambda: "document://watched.txt" in updates, timeout=15, what="the text's notice")
+    assert set(updates) == {"document://watched.txt", "notebook://watched.ipynb"}
 
 
 async def test_presence_and_cursors(mode_server):

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 import mcp_types as types
+from pycrdt import Text
 
-from collab_mcp_core import ResourceTemplate, RoomEvent, RoomWatcher, ToolContext, ToolError, text_of
+from collab_mcp_core import ResourceTemplate, RoomEvent, RoomWatcher, ToolContext, ToolError
 
 from .authors import author_log
 from .config import DocumentPack
@@ -66,8 +67,9 @@ DOCUMENT_RESOURCES = ResourceTemplate(
 
 
 def _text_of(room: Any) -> Any:
-    document = getattr(room, "_document", None)  # None until the room has loaded
-    return text_of(document) if document is not None else None
+    # The room's shared document (a remote room has no jupyter_ydoc document): the same
+    # "source" root jupyter_ydoc's text documents keep their text in.
+    return room.ydoc.get("source", type=Text)
 
 
 def _give_rooms_to_the_author_log(event: RoomEvent) -> None:
