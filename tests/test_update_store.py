@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 
 import anyio
@@ -157,18 +158,25 @@ def _rows_seen_by_another_connection(db_path: str) -> int:
         other.close()
 
 
-async def test_an_agents_edit_is_committed_by_its_calls_flush_after_the_broadcast(tmp_path):
-    """The host flushes before a tool answers: the room's broadcast (tasks already ready) goes first,
-    then the flush commits the edit itself; no writer task is started for it."""
-    from collab_mcp_core.update_store import edits_by
-
+@contextlib.asynccontextmanager
+async def followed_store(tmp_path):
+    """A started store following a fresh document: (store, the document's text, the database path)."""
     doc = Doc()
-    text = doc.get("source", type=Text)
     db_path = str(tmp_path / "ystore.db")
     async with anyio.create_task_group() as tg:
         store = Store(path="notes.txt", db_path=db_path)
         await tg.start(store.start)
         assert store.follow(doc)
+        yield store, doc.get("source", type=Text), db_path
+        await store.stop()
+
+
+async def test_an_agents_edit_is_committed_by_its_calls_flush_after_the_broadcast(tmp_path):
+    """The host flushes before a tool answers: the room's broadcast (tasks already ready) goes first,
+    then the flush commits the edit itself; no writer task is started for it."""
+    from collab_mcp_core.update_store import edits_by
+
+    async with followed_store(tmp_path) as (store, text, db_path):
         text += "someone's "  # not an agent's: the writer task commits it (and tunes the connection)
         await store.flush()
         before = _rows_seen_by_another_connection(db_path)
@@ -181,7 +189,6 @@ async def test_an_agents_edit_is_committed_by_its_calls_flush_after_the_broadcas
         assert broadcast == ["sent"]
         assert _rows_seen_by_another_connection(db_path) == before + 1
         assert store._writer.done()  # the same, finished task: the flush committed it
-        await store.stop()
 
 
 async def test_an_agents_edit_without_a_flush_is_committed_soon_by_the_writer(tmp_path):
@@ -189,15 +196,8 @@ async def test_an_agents_edit_without_a_flush_is_committed_soon_by_the_writer(tm
     from collab_mcp_core import update_store
     from collab_mcp_core.update_store import edits_by
 
-    doc = Doc()
-    text = doc.get("source", type=Text)
-    db_path = str(tmp_path / "ystore.db")
-    async with anyio.create_task_group() as tg:
-        store = Store(path="notes.txt", db_path=db_path)
-        await tg.start(store.start)
-        assert store.follow(doc)
+    async with followed_store(tmp_path) as (store, text, db_path):
         with edits_by("agent-7"):
             text += "the agent's"
         await anyio.sleep(update_store.WRITE_BEHIND * 4)
         assert not store._pending and _rows_seen_by_another_connection(db_path) == 1
-        await store.stop()
