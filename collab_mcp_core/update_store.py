@@ -130,7 +130,7 @@ class BatchedWrites:
             # The broadcast takes two turns of the loop: its task, then the send tasks it starts.
             await asyncio.sleep(0)
             await asyncio.sleep(0)
-            if not self._writing() and self._commit_now():  # (another update may have started one)
+            if not self._writing() and (not self._pending or self._commit_now()):  # (another update may have started one)
                 return
             self._start_writer()
         while self._writing():
