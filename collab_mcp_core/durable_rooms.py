@@ -139,7 +139,8 @@ class DurableRooms:
         self._loaded(room)
         if rows:
             self._note_overwritten(room, rows, known)
-        await store.flush()  # the store holds the file's content now: record that
+        if isinstance(store, BatchedWrites):  # (a plain store wrote it as the room loaded)
+            await store.flush()  # the store holds the file's content now: record that
         if on_disk is not None:
             self.records.record(room.room_id, on_disk)
 

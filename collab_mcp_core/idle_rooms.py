@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from . import metrics
-from .update_store import stop_store
 
 
 class IdleRooms:
@@ -41,8 +40,8 @@ class IdleRooms:
             if room is None:
                 self._used.pop(room_id, None)  # someone else cleaned it up
                 continue
-            if room.clients or now - last_used < idle_seconds:
-                continue  # people are in it (their own cleaner applies), or an agent is at work
+            if room.clients or _cleaning(room) or now - last_used < idle_seconds:
+                continue  # people are in it or just left (their own cleaner applies), or an agent is at work
             try:
                 await self._close(room_id, room)
             except Exception:
@@ -59,9 +58,15 @@ class IdleRooms:
                 task = room._save_to_disc()  # noqa: SLF001
                 if task is not None:
                     await task
-            await ydoc.ywebsocket_server.delete_room(room=room)
-            await stop_store(getattr(room, "ystore", None))  # deleting a room leaves its store running
+            await ydoc.ywebsocket_server.delete_room(room=room)  # which also stops its store (room hooks)
             file_id = room_id.split(":", 2)[2]
             if file_id in ydoc.file_loaders and ydoc.file_loaders[file_id].number_of_subscriptions == 0:
                 await ydoc.file_loaders.remove(file_id)
         self._log().info("collab-mcp closed idle room %s", room_id)
+
+
+def _cleaning(room: Any) -> bool:
+    """Whether jupyter-server-ydoc's cleanup of the room (after its last client left) is pending:
+    it deletes the room itself, and fails if the room is gone by then."""
+    cleaner = getattr(room, "cleaner", None)
+    return cleaner is not None and not cleaner.done()

@@ -2,12 +2,14 @@
 
 The websocket server's ``start_room`` sees every room (opened by a browser, an
 agent or the fork API) before it loads, ``add_room`` registers it under its id,
-``delete_room`` removes it and ``serve`` serves each room websocket. :func:`hook_rooms`
-wraps those four so that a room websocket has TCP_NODELAY (:func:`_without_nagle`), a
-document room is made durable before it loads (:mod:`.durable_rooms`), forks are
-stored and forgotten (:mod:`.fork_store`), and the backend's room events
-(:mod:`.room_events`) hear ``opened`` once a room is started, registered and
-loaded, and ``closed`` once it is deleted.
+``delete_room`` removes it (whoever deletes it: jupyter-server-ydoc's cleanup after the
+last collaborator left, collab-mcp's idle closing, a merged or discarded fork) and
+``serve`` serves each room websocket. :func:`hook_rooms` wraps those four so that a room
+websocket has TCP_NODELAY (:func:`_without_nagle`), a document room is made durable
+before it loads (:mod:`.durable_rooms`), a deleted room's update store is stopped
+(:func:`~collab_mcp_core.update_store.stop_store`), forks are stored and forgotten
+(:mod:`.fork_store`), and the backend's room events (:mod:`.room_events`) hear
+``opened`` once a room is started, registered and loaded, and ``closed`` once it is deleted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from .fork_store import fork_table
+from .update_store import stop_store
 
 if TYPE_CHECKING:
     from .durable_rooms import DurableRooms
@@ -70,6 +73,10 @@ def hook_rooms(server: Any, durable: DurableRooms, forks: ForkStore, events: Roo
             name = next((rid for rid, r in server.rooms.items() if r is room), None)
         gone = server.rooms.get(name) if name is not None else room
         await (delete_room(name=name) if name is not None else delete_room(room=room))
+        # Stopping the room leaves its store running (a task, a database connection, a worker
+        # thread that keeps the process from exiting). Stop it before anyone hears the room is
+        # gone: a room opened again reads its history from the same database.
+        await stop_store(getattr(gone, "ystore", None))
         if name is not None:
             events.closed(name, gone)
             if forks.is_fork(name):

@@ -62,7 +62,9 @@ WRITE_BEHIND = 0.05  # seconds after an agent's edit its tool call's flush would
 CHECKPOINT_EVERY = 500  # commits of one store between two checkpoints of its database
 BUSY_TIMEOUT_MS = 5000  # how long a write off the loop waits for another connection's (sqlite3's default)
 
-# Stores whose start() has not returned yet: also those of rooms deleted since (see stop_stores).
+# Stores whose start() has not returned yet, for the stop (see stop_stores): a deleted room's
+# store is stopped with it (room hooks); this catches those of rooms that ended otherwise
+# (jupyter-server-ydoc only stops a room whose load failed).
 _running: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
@@ -273,13 +275,14 @@ class BatchedWrites:
 
 
 async def stop_store(store: Any) -> None:
-    """Stop a room's store, if running, and wait until its ``start()`` has returned.
+    """Stop a room's store (of any class), if running, and wait until its ``start()`` has returned.
 
     jupyter-server-ydoc starts a room's store in a task of its own, which ends only when the
     store is stopped, and never stops it: not when the room is deleted, not at shutdown.
     anyio ends a worker thread when the task it was first started from ends, and a store's
     first file access starts one from the store's task. Left running, that thread outlived
     the event loop and the interpreter waited for it forever after "Deleting all rooms".
+    So the room hooks call this as each room is deleted, and :func:`stop_stores` at shutdown.
     """
     if getattr(store, "_task_group", None) is None:
         return  # none, never started, or stopped already
@@ -292,8 +295,8 @@ async def stop_store(store: Any) -> None:
 
 
 async def stop_stores(stores: Iterable[Any], timeout: float) -> None:
-    """At shutdown: stop ``stores`` (the open rooms') and every batched store still running,
-    also those of rooms deleted without stopping their store (see :func:`stop_store`)."""
+    """At shutdown: stop ``stores`` (the open rooms') and every batched store still running
+    (the stores of rooms that ended without being deleted: see :data:`_running`)."""
     everyone = {id(s): s for s in [*stores, *_running] if s is not None}
     try:
         await asyncio.wait_for(asyncio.gather(*(stop_store(s) for s in everyone.values())), timeout)

@@ -72,10 +72,16 @@ async def wait_for_log(server, pattern: str) -> None:
     raise AssertionError(f"{pattern!r} is not in the server log:\n{server.log_text()[-3000:]}")
 
 
-async def test_the_server_exits_after_a_stop_signal_with_closed_rooms_and_a_collaborator(tmp_path):
+# Where rooms keep their history: collab-mcp's store under the data directory (the default),
+# or jupyter-server-ydoc's own store class, left as it is.
+HISTORY = {"data-dir": (), "ydoc-store": ("--CollabMCP.history_in_data_dir=False",)}
+
+
+@pytest.mark.parametrize("history", HISTORY)
+async def test_the_server_exits_after_a_stop_signal_with_closed_rooms_and_a_collaborator(tmp_path, history):
     # Before the stop: a room collab-mcp closed as idle, one jupyter-server-ydoc deleted after its
     # last collaborator left (neither stops the room's store by itself), and one a collaborator has open.
-    args = ("--CollabMCP.room_idle_timeout=1", "--YDocExtension.document_cleanup_delay=1")
+    args = ("--CollabMCP.room_idle_timeout=1", "--YDocExtension.document_cleanup_delay=1", *HISTORY[history])
     server = await asyncio.to_thread(start_server, tmp_path, *args)
     try:
         for name in ("idle", "left", "shared"):
@@ -84,7 +90,9 @@ async def test_the_server_exits_after_a_stop_signal_with_closed_rooms_and_a_coll
             await call(mcp, "insert_notebook_cell", path="idle.ipynb", content="idle = 2", index=-1)
             await wait_for_log(server, "collab-mcp closed idle room")
             async with join_room(server, "left.ipynb") as person:
-                await person.wait_for(lambda: len(person.notebook.ycells) == 1, what="the notebook")
+                await call(mcp, "insert_notebook_cell", path="left.ipynb", content="left = 2", index=-1)
+                await person.wait_for(lambda: len(person.notebook.ycells) == 2, what="the agent's cell")
+                await wait_for_disk(server.root / "left.ipynb", ["left = 1", "left = 2"])  # saved before it goes
             await wait_for_log(server, r"Room json:notebook:\S+ deleted")  # once its collaborator left
             async with join_room(server, "shared.ipynb") as person:
                 await call(mcp, "insert_notebook_cell", path="shared.ipynb", content="shared = 2", index=-1)
@@ -92,10 +100,20 @@ async def test_the_server_exits_after_a_stop_signal_with_closed_rooms_and_a_coll
                 server.process.send_signal(signal.SIGTERM)
                 assert await exit_code(server) == 0
         assert disk_sources(server.root / "idle.ipynb") == ["idle = 1", "idle = 2"]
+        assert disk_sources(server.root / "left.ipynb") == ["left = 1", "left = 2"]
         assert disk_sources(server.root / "shared.ipynb") == ["shared = 1", "shared = 2"]
         assert not server.tracebacks()  # the agent leaving rooms already stopped is nobody to tell, no error
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def wait_for_disk(path, sources: list[str]) -> None:
+    for _ in range(300):
+        with contextlib.suppress(OSError, ValueError):  # being written
+            if disk_sources(path) == sources:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{path.name} on disk is not {sources}")
 
 
 def store_connections(pid: int) -> int:
@@ -123,5 +141,36 @@ async def test_a_room_closed_as_idle_lets_go_of_its_update_store(tmp_path):
                 await asyncio.sleep(0.1)
             assert server.log_text().count("collab-mcp closed idle room") == 3
             assert store_connections(server.process.pid) == 0
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through Linux's /proc")
+@pytest.mark.parametrize("history", HISTORY)
+async def test_a_room_deleted_after_its_last_collaborator_left_lets_go_of_its_update_store(tmp_path, history):
+    # jupyter-server-ydoc deletes the room itself (document_cleanup_delay after the last client left)
+    # and leaves its store (a task and a database connection) running.
+    server = await asyncio.to_thread(start_server, tmp_path, "--YDocExtension.document_cleanup_delay=1", *HISTORY[history])
+    try:
+        for i in range(2):
+            write_notebook(server.root, f"n{i}.ipynb", [{"source": "a = 1"}])
+        async with connect(server) as mcp:
+            for i in range(2):
+                async with join_room(server, f"n{i}.ipynb") as person:
+                    await call(mcp, "insert_notebook_cell", path=f"n{i}.ipynb", content="b = 2", index=-1)
+                    await person.wait_for(lambda: len(person.notebook.ycells) == 2, what="the agent's cell")
+                    assert store_connections(server.process.pid) >= 1
+            deleted = r"Room json:notebook:\S+ deleted"
+            for _ in range(300):
+                if len(re.findall(deleted, server.log_text())) == 2 and not store_connections(server.process.pid):
+                    break
+                await asyncio.sleep(0.1)
+            assert len(re.findall(deleted, server.log_text())) == 2, server.log_text()[-3000:]
+            assert store_connections(server.process.pid) == 0
+            # Opened again, the room reads its history back: each cell once.
+            async with join_room(server, "n0.ipynb") as person:
+                await person.wait_for(lambda: len(person.notebook.ycells) >= 2, what="the notebook")
+                assert [c["source"] for c in person.notebook.get()["cells"]] == ["a = 1", "b = 2"]
+        assert not server.tracebacks()
     finally:
         await asyncio.to_thread(server.stop)
