@@ -6,7 +6,8 @@ agent or the fork API) before it loads, ``add_room`` registers it under its id,
 last collaborator left, collab-mcp's idle closing, a merged or discarded fork) and
 ``serve`` serves each room websocket. :func:`hook_rooms` wraps those four so that a room
 websocket has TCP_NODELAY (:func:`_without_nagle`), a document room is made durable
-before it loads (:mod:`.durable_rooms`), a deleted room's update store is stopped
+before it loads (:mod:`.durable_rooms`), a document room with unsaved changes is saved
+before it is deleted (its pending save would be cancelled), a deleted room's update store is stopped
 (:func:`~collab_mcp_core.update_store.stop_store`), forks are stored and forgotten
 (:mod:`.fork_store`), and the backend's room events (:mod:`.room_events`) hear
 ``opened`` once a room is started, registered and loaded, and ``closed`` once it is deleted.
@@ -15,11 +16,15 @@ before it loads (:mod:`.durable_rooms`), a deleted room's update store is stoppe
 from __future__ import annotations
 
 import contextlib
+import logging
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from .fork_store import fork_table
+from .room_saving import save_rooms_now
 from .update_store import stop_store
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .durable_rooms import DurableRooms
@@ -72,6 +77,11 @@ def hook_rooms(server: Any, durable: DurableRooms, forks: ForkStore, events: Roo
         if name is None and room is not None:
             name = next((rid for rid, r in server.rooms.items() if r is room), None)
         gone = server.rooms.get(name) if name is not None else room
+        if isinstance(gone, DocumentRoom):
+            # Stopping a room cancels its pending save (jupyter-server-ydoc's cleanup, a
+            # minute after the last person left, does not save first): an agent's edit made
+            # within document_save_delay of it would never reach the disk.
+            await save_rooms_now([gone], durable.changed, log)
         await (delete_room(name=name) if name is not None else delete_room(room=room))
         # Stopping the room leaves its store running (a task, a database connection, a worker
         # thread that keeps the process from exiting). Stop it before anyone hears the room is

@@ -174,3 +174,31 @@ async def test_a_room_deleted_after_its_last_collaborator_left_lets_go_of_its_up
         assert not server.tracebacks()
     finally:
         await asyncio.to_thread(server.stop)
+
+
+@pytest.mark.parametrize("history", HISTORY)
+async def test_an_edit_just_before_jupyter_server_ydoc_deletes_the_room_reaches_the_disk(tmp_path, history):
+    # The room's cleanup (document_cleanup_delay after the last person left) stops the room, which
+    # cancels its pending save (document_save_delay after the last change): the edit must be saved first.
+    server = await asyncio.to_thread(
+        start_server, tmp_path, "--YDocExtension.document_cleanup_delay=1", "--YDocExtension.document_save_delay=60",
+        *HISTORY[history],
+    )
+    try:
+        write_notebook(server.root, "late.ipynb", [{"source": "a = 1"}])
+        async with connect(server) as mcp:
+            async with join_room(server, "late.ipynb") as person:
+                await person.wait_for(lambda: len(person.notebook.ycells) == 1, what="the notebook")
+            # The person left: the cleanup runs in a second, the room's own save would in a minute.
+            await call(mcp, "insert_notebook_cell", path="late.ipynb", content="b = 2", index=-1)
+            deleted = r"Room json:notebook:\S+ deleted"
+            for _ in range(300):
+                if re.search(deleted, server.log_text()):
+                    break
+                await asyncio.sleep(0.1)
+            assert re.search(deleted, server.log_text()), server.log_text()[-3000:]
+        on_disk = json.loads((server.root / "late.ipynb").read_text())
+        assert ["".join(c["source"]) for c in on_disk["cells"]] == ["a = 1", "b = 2"]  # nbformat: lists of lines
+        assert not server.tracebacks()
+    finally:
+        await asyncio.to_thread(server.stop)
