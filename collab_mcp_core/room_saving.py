@@ -1,4 +1,4 @@
-"""Saving local rooms' documents: one now, on request, or every changed one as the server stops.
+"""Saving local rooms' documents: one now, on request, or every changed one as the server stops or a room goes.
 
 Both use the room's own file loader (jupyter-server-ydoc's), which refuses to
 overwrite a file changed on disk: nothing here writes a collaborated file itself.
@@ -10,6 +10,8 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from tornado import web
 
 from .errors import ToolError
 
@@ -42,7 +44,8 @@ async def save_room(room: Any, api_path: str) -> None:
 
 
 async def save_rooms_now(rooms: Iterable[Any], changed: Callable[[Any], bool], log: Any) -> None:
-    """Write every document room's document that ``changed`` to disk now (the server is stopping).
+    """Write every document room's document that ``changed`` to disk now (the server is stopping,
+    or the room is being deleted).
 
     A room saves a moment after the last change and cancels that pending save
     when it stops, so an edit made just before shutdown would never reach the
@@ -57,8 +60,10 @@ async def save_rooms_now(rooms: Iterable[Any], changed: Callable[[Any], bool], l
         try:
             content = await document.aget()
             await loader.maybe_save_content({"format": room.file_format, "type": room.file_type, "content": content})
+        except web.HTTPError as err:  # the contents manager's answer: the file was deleted meanwhile, say
+            log.info("collab-mcp did not save %s: %s", room.room_id, err.log_message or err.reason)
         except Exception:
-            log.warning("collab-mcp could not save %s while stopping", room.room_id, exc_info=True)
+            log.warning("collab-mcp could not save %s", room.room_id, exc_info=True)
 
     rooms = list(rooms)
     if rooms:
