@@ -141,7 +141,7 @@ class CollabMCP(ExtensionApp):
             store = self.host.backend.bind_update_store()
             self.log.info("collab-mcp: document history is stored in %s", store)
         await self.host.backend.keep_rooms_durable()
-        self.log.debug("collab-mcp: debug records no handler takes are skipped for %s", skip_unhandled_app_records())
+        skip_unhandled_app_records()  # once the loggers are configured (see log_levels)
         self._stop_on_sigint()
         await started.wait()
         self.host.notices.start()

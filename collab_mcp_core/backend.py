@@ -60,7 +60,7 @@ class LocalBackend:
         self.room_events = RoomEvents(self.path_of_room)
         self.durable: DurableRooms | None = None  # set by keep_rooms_durable() when the server starts
         self.fork_store: ForkStore | None = None  # likewise
-        self.idle_rooms = IdleRooms(lambda: self.ydoc, self._needs_save, lambda: self.serverapp.log)
+        self.idle_rooms = IdleRooms(lambda: self.ydoc, lambda: self.serverapp.log)
         self.contents = LocalContents(serverapp.contents_manager, self.os_path)
         # With --gateway-url the kernels live on a Kernel/Enterprise Gateway: same protocol, other client.
         self.kernels = GatewayKernels(serverapp) if gateway_enabled(serverapp) else LocalKernels(serverapp)

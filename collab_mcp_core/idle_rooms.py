@@ -4,7 +4,8 @@ A room opened with ``get_document(create=True)`` is never cleaned up by
 jupyter-server-ydoc (it schedules cleanup only when a websocket client leaves),
 so an agent that touches many files would keep every one of them in memory.
 :class:`IdleRooms` remembers when agents last used each room and closes those
-no websocket client is in and no agent used for a while, after saving them.
+no websocket client is in and no agent used for a while (deleting a room saves it
+first if it changed: :mod:`.room_hooks`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from . import metrics
 class IdleRooms:
     """When agents last used each room, and closing the idle ones."""
 
-    def __init__(self, ydoc: Callable[[], Any], changed: Callable[[Any], bool], log: Callable[[], Any]) -> None:
+    def __init__(self, ydoc: Callable[[], Any], log: Callable[[], Any]) -> None:
         self._ydoc = ydoc  # the jupyter-server-ydoc extension, looked up when needed
-        self._changed = changed  # whether a room's document differs from its file (needs a save)
         self._log = log  # the server's logger, looked up when needed
         self._used: dict[str, float] = {}  # room id -> when an agent last used it (monotonic seconds)
         metrics.count_agent_rooms(lambda: len(self._used))
@@ -54,11 +54,7 @@ class IdleRooms:
     async def _close(self, room_id: str, room: Any) -> None:
         ydoc = self._ydoc()
         async with ydoc._room_locks[room_id]:  # noqa: SLF001 - the lock jupyter-server-ydoc's handlers use
-            if self._changed(room):
-                task = room._save_to_disc()  # noqa: SLF001
-                if task is not None:
-                    await task
-            await ydoc.ywebsocket_server.delete_room(room=room)  # which also stops its store (room hooks)
+            await ydoc.ywebsocket_server.delete_room(room=room)  # which saves it and stops its store (room hooks)
             file_id = room_id.split(":", 2)[2]
             if file_id in ydoc.file_loaders and ydoc.file_loaders[file_id].number_of_subscriptions == 0:
                 await ydoc.file_loaders.remove(file_id)
